@@ -6,8 +6,11 @@ public struct DeploymentSpec: Sendable, Equatable {
     public var mailu: MailuSettings
     public var containers: [ContainerPatch]
     public var secrets: SecretsSpec
+    /// Prepended to every container name (and so to unit names), to run two deployments on one host.
+    public var prefix: String
 
-    public init(file: String, network: NetworkSpec, mailu: MailuSettings, containers: [ContainerPatch], secrets: SecretsSpec) {
+    public init(file: String, network: NetworkSpec, mailu: MailuSettings, containers: [ContainerPatch], secrets: SecretsSpec, prefix: String = "") {
+        self.prefix = prefix
         self.file = file
         self.network = network
         self.mailu = mailu

@@ -51,6 +51,13 @@ public struct ContainerDefinition: Sendable, Equatable, Codable {
     /// Where each field was set in the spec (by field name), for diagnostics.
     public var origins: [String: SourceLocation] = [:]
 
+    // `origins` is bookkeeping for diagnostics, not part of the spec.
+    enum CodingKeys: String, CodingKey {
+        case name, image, hostname, network, ip, ip6, dns, env, envFiles = "env_files", volumes, ports, labels, command, memory
+        case memoryReservation = "memory_reservation", cpuShares = "cpu_shares", restart, logDriver = "log_driver"
+        case logOptions = "log_opts", healthcheck, extraArgs = "extra_args", dependsOn = "depends_on"
+    }
+
     public init(name: String, image: String, network: String, origin: SourceLocation) {
         self.name = name
         self.image = image

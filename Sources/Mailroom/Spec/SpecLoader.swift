@@ -3,7 +3,7 @@ import Foundation
 /// Reads `mailroom.yaml` into a `DeploymentSpec`, reporting every problem at once.
 public enum SpecLoader {
     public static let fileName = "mailroom.yaml"
-    static let topKeys = ["network", "mailu", "domains", "caddy", "containers", "secrets"]
+    static let topKeys = ["prefix", "network", "mailu", "domains", "caddy", "containers", "secrets"]
     static let containerKeys = [
         "enabled", "image", "hostname", "ip", "ip6", "dns", "env", "env_files", "volumes", "ports", "labels", "command",
         "memory", "memory_reservation", "cpu_shares", "restart", "log_driver", "log_opts", "healthcheck", "extra_args",
@@ -44,9 +44,17 @@ public enum SpecLoader {
                 secrets.keys = keys.map(\.0)
             }
         }
+        var prefix = ""
+        if let node = top["prefix"], let value = node.string(&d) {
+            if !value.isEmpty && !isName(value) {
+                d.report(.invalidValue, at: node.location, field: "prefix", "'\(value)' cannot start a container name",
+                         hint: "letters, digits, '-', '_' and '.', starting with a letter or digit")
+            }
+            prefix = value
+        }
         try d.throwIfAny()
         guard let network else { throw SpecError([]) }
-        return DeploymentSpec(file: file, network: network, mailu: mailu, containers: containers, secrets: secrets)
+        return DeploymentSpec(file: file, network: network, mailu: mailu, containers: containers, secrets: secrets, prefix: prefix)
     }
 
     static func readNetwork(_ node: SpecNode?, _ d: inout DiagnosticCollector) -> NetworkSpec? {

@@ -6,8 +6,8 @@ enum CaddyFiles {
     static let autoconfigRefusal =
         "This domain is only used for Autoconfiguration by Mozilla Thunderbrid and email clients that are compatible with its specifications."
 
-    static func render(settings s: MailuSettings, frontAddress: String, paths: MailuProfile.Paths) -> [FileDefinition] {
-        let reload = FileDefinition.Reload(container: "caddy2", command: reloadCommand)
+    static func render(settings s: MailuSettings, frontAddress: String, paths: MailuProfile.Paths, container: String) -> [FileDefinition] {
+        let reload = FileDefinition.Reload(container: container, command: reloadCommand)
         let tls = s.caddy.tls == "internal" ? "tls internal" : "tls \(s.caddy.email)"
         let front = "http://\(frontAddress):80"
 

@@ -194,17 +194,27 @@ public enum MailuProfile {
             }
         }
 
+        if !spec.prefix.isEmpty {
+            for i in containers.indices {
+                containers[i].name = spec.prefix + containers[i].name
+                containers[i].dependsOn = containers[i].dependsOn.map { spec.prefix + $0 }
+                containers[i].logOptions = containers[i].logOptions.map { $0.hasPrefix("tag=") ? "tag=\(spec.prefix)\($0.dropFirst(4))" : $0 }
+            }
+        }
+
         // Mailu finds its services through *_ADDRESS, taken from the final IPv4 addresses.
         var addresses: [String: String] = [:]
         for service in services {
-            guard let variable = service.addressVariable, let container = containers.first(where: { $0.name == service.name }),
+            guard let variable = service.addressVariable,
+                let container = containers.first(where: { $0.name == spec.prefix + service.name }),
                 let ip = container.ip
             else { continue }
             addresses[variable] = ip
         }
 
         let envFile = MailuEnvFile.render(settings: s, network: network, addresses: addresses, secrets: secrets)
-        let caddyFiles = CaddyFiles.render(settings: s, frontAddress: addresses["FRONT_ADDRESS"] ?? "127.0.0.1", paths: paths)
+        let caddyFiles = CaddyFiles.render(settings: s, frontAddress: addresses["FRONT_ADDRESS"] ?? "127.0.0.1", paths: paths,
+                                           container: spec.prefix + "caddy2")
 
         var directories = [
             "$CADDY/config/site/", "$CADDY/config/reuse/", "$CADDY/data/", "$ROOT/certs/", "$ROOT/overrides/nginx/",

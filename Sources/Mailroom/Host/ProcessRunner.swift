@@ -1,0 +1,92 @@
+import Foundation
+
+/// The outcome of one subprocess.
+public struct ProcessResult: Sendable, Equatable {
+    public var arguments: [String]
+    public var status: Int32
+    public var stdout: Data
+    public var stderr: Data
+
+    public var succeeded: Bool { status == 0 }
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    public var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+}
+
+/// A subprocess that could not be started, or that failed where success was required.
+public struct CommandError: Error, Sendable, CustomStringConvertible {
+    public var arguments: [String]
+    public var status: Int32?
+    public var stderr: String
+
+    public var description: String {
+        let command = arguments.joined(separator: " ")
+        guard let status else { return "could not run \(command): \(stderr)" }
+        return "\(command) failed with status \(status)\(stderr.isEmpty ? "" : ": \(stderr)")"
+    }
+}
+
+/// Runs programs from an argument vector (never through a shell). The only place Mailroom
+/// starts processes; host drivers build on it.
+public struct ProcessRunner: Sendable {
+    /// Sees every command before it runs (tests and benchmarks count podman calls with it).
+    public var observer: (@Sendable ([String]) -> Void)?
+
+    public init(observer: (@Sendable ([String]) -> Void)? = nil) {
+        self.observer = observer
+    }
+
+    /// Finds an executable on `PATH`.
+    public static func which(_ name: String) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Runs `arguments[0]` with the rest; waits on a thread outside the cooperative pool.
+    public func run(_ arguments: [String], input: Data? = nil) async throws -> ProcessResult {
+        observer?(arguments)
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try Self.runBlocking(arguments, input: input) })
+            }
+        }
+    }
+
+    static func runBlocking(_ arguments: [String], input: Data?) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let inPipe = input.map { _ in Pipe() }
+        process.standardInput = inPipe ?? FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw CommandError(arguments: arguments, status: nil, stderr: "\(error)")
+        }
+        if let inPipe, let input {
+            inPipe.fileHandleForWriting.write(input)
+            try? inPipe.fileHandleForWriting.close()
+        }
+        // Drain stderr on its own thread so neither pipe can fill and stall the child.
+        let stderrBox = DataBox()
+        let stderrDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            stderrBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            stderrDone.signal()
+        }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        stderrDone.wait()
+        process.waitUntilExit()
+        return ProcessResult(arguments: arguments, status: process.terminationStatus, stdout: stdout, stderr: stderrBox.data)
+    }
+}
+
+/// Written by one thread before a semaphore signal, read after the wait.
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
+}

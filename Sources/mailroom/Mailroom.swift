@@ -1,0 +1,37 @@
+import ArgumentParser
+import Logging
+import Mailroom
+
+@main
+struct MailroomCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailroom",
+        abstract: "GitOps for a Mailu mail server on Podman: plan and apply a deployment spec.",
+        discussion: """
+            A spec is a directory holding mailroom.yaml. Start with:
+              mailroom validate examples/seed-guide
+              mailroom render examples/seed-guide --explain
+              mailroom plan examples/seed-guide
+            """,
+        version: MailroomVersion.current,
+        subcommands: [Validate.self, Render.self, PlanCommand.self]
+    )
+
+    static func main() async {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

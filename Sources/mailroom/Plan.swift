@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import Mailroom
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Preview what apply would change on this host.",
+        discussion: """
+            Reads the host (one `podman ps`, one `podman network ls`, and one batched inspect only for
+            containers Mailroom has no record of) and prints the difference, terraform-style.
+            Exit status: 0 in sync, 2 changes pending, 1 error.
+            Example:
+              mailroom plan examples/seed-guide
+              mailroom plan examples/seed-guide --output json
+            """)
+
+    @OptionGroup var spec: SpecOptions
+    @OptionGroup var host: HostOptions
+    @Option(help: "Output format: text or json.") var output: OutputFormat = .text
+
+    func run() async throws {
+        let pipeline = Pipeline(host: host.paths, engine: PodmanCLI.locate())
+        let compiled: CompiledSpec
+        do { compiled = try pipeline.compile(specDirectory: spec.spec) } catch let error as SpecError {
+            throw reportSpecError(error)
+        }
+        let (plan, _) = try await pipeline.plan(compiled)
+        if output == .json {
+            try printJSON(plan)
+        } else {
+            print(PlanFormatter(color: useColor).format(plan, title: "Mailroom plan for \(spec.spec)"))
+        }
+        if !plan.conflicts.isEmpty { throw ExitCode(1) }
+        if plan.hasChanges { throw ExitCode(2) }
+    }
+}
