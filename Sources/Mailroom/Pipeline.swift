@@ -12,12 +12,12 @@ public struct Pipeline: Sendable {
 
     /// Reads, expands, validates and renders the spec in `directory`.
     public func compile(specDirectory directory: String) throws -> CompiledSpec {
-        try Renderer.compile(SpecLoader.load(directory: directory), host: host)
+        try Renderer.compile(text: SpecLoader.text(directory: directory), file: SpecLoader.path(directory: directory), host: host)
     }
 
     /// Compiles a spec's text (read from git, for instance); `file` names it in errors.
     public func compile(specText text: String, file: String) throws -> CompiledSpec {
-        try Renderer.compile(SpecLoader.parse(text, file: file), host: host)
+        try Renderer.compile(text: text, file: file, host: host)
     }
 
     /// Observes the host and diffs it against the compiled spec.

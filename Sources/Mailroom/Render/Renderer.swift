@@ -30,8 +30,18 @@ public enum Renderer {
         return try compile(spec, secrets: secrets, unitsDirectory: host.unitsDirectory)
     }
 
-    public static func compile(_ spec: DeploymentSpec, secrets: SecretValues, unitsDirectory: String) throws -> CompiledSpec {
+    /// Reads a spec's text and compiles it, reporting syntax and meaning problems together.
+    public static func compile(text: String, file: String, host: HostPaths) throws -> CompiledSpec {
+        let (spec, diagnostics) = SpecLoader.read(text, file: file)
+        guard let spec else { throw SpecError(diagnostics) }
+        let secrets = SecretValues.load(path: host.secretsFile, required: spec.mailu.requiredSecrets, extraKeys: spec.secrets.keys)
+        return try compile(spec, secrets: secrets, unitsDirectory: host.unitsDirectory, earlier: diagnostics)
+    }
+
+    public static func compile(_ spec: DeploymentSpec, secrets: SecretValues, unitsDirectory: String,
+                               earlier: [SpecDiagnostic] = []) throws -> CompiledSpec {
         var d = DiagnosticCollector()
+        for diagnostic in earlier { d.report(diagnostic) }
         spec.mailu.validate(file: spec.file, &d)
         let explicit = MailuProfile.expand(spec, secrets: secrets, &d)
         Validator.validate(explicit, &d)

@@ -12,20 +12,35 @@ public enum SpecLoader {
 
     /// Reads `<directory>/mailroom.yaml`.
     public static func load(directory: String) throws -> DeploymentSpec {
-        let path = (directory as NSString).appendingPathComponent(fileName)
+        try parse(text(directory: directory), file: path(directory: directory))
+    }
+
+    static func path(directory: String) -> String { (directory as NSString).appendingPathComponent(fileName) }
+
+    /// The text of `<directory>/mailroom.yaml`.
+    public static func text(directory: String) throws -> String {
+        let path = path(directory: directory)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SpecError([SpecDiagnostic(.missingField, at: SourceLocation(file: path, line: 1, column: 1), field: "(file)",
                                             "no \(fileName) in \(directory)", hint: "pass the spec directory as the first argument")])
         }
-        return try parse(String(decoding: data, as: UTF8.self), file: path)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Parses a spec's text; `file` names it in diagnostics.
     public static func parse(_ text: String, file: String) throws -> DeploymentSpec {
+        let (spec, diagnostics) = read(text, file: file)
+        guard let spec, diagnostics.isEmpty else { throw SpecError(diagnostics) }
+        return spec
+    }
+
+    /// Reads as much of a spec as can be read, with every problem found. The spec is `nil`
+    /// only when its structure is unusable (not YAML, no network); otherwise the caller can go
+    /// on checking it and report all problems together.
+    static func read(_ text: String, file: String) -> (DeploymentSpec?, [SpecDiagnostic]) {
         var d = DiagnosticCollector()
         guard let root = SpecNode.parse(text, file: file, diagnostics: &d), let top = root.mapping(allowed: topKeys, &d) else {
-            try d.throwIfAny()
-            throw SpecError([])
+            return (nil, d.diagnostics)
         }
         let network = readNetwork(top.required("network", &d, hint: "the podman network: name, subnet, gateway"), &d)
         let mailu = MailuSettings.read(mailu: top["mailu"], domains: top["domains"], caddy: top["caddy"], top: top, &d)
@@ -52,9 +67,9 @@ public enum SpecLoader {
             }
             prefix = value
         }
-        try d.throwIfAny()
-        guard let network else { throw SpecError([]) }
-        return DeploymentSpec(file: file, network: network, mailu: mailu, containers: containers, secrets: secrets, prefix: prefix)
+        guard let network else { return (nil, d.diagnostics) }
+        return (DeploymentSpec(file: file, network: network, mailu: mailu, containers: containers, secrets: secrets, prefix: prefix),
+                d.diagnostics)
     }
 
     static func readNetwork(_ node: SpecNode?, _ d: inout DiagnosticCollector) -> NetworkSpec? {

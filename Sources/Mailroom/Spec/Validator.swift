@@ -82,12 +82,13 @@ enum Validator {
                              hint: "write /HOST/PATH:/CONTAINER/PATH[:ro], or NAME:/CONTAINER/PATH")
                     continue
                 }
-                if parts[0].hasPrefix("/") || parts[0].contains("/") || parts[0].hasPrefix(".") {
+                // Paths the profile derived from settings were checked with those settings.
+                if c.origins["volumes[\(index)]"] != nil, parts[0].contains("/") || parts[0].hasPrefix(".") {
                     checkHostPath(parts[0], location, "\(field).volumes", &d)
                 }
                 checkText(volume, location, "\(field).volumes", &d)
             }
-            for (index, file) in c.envFiles.enumerated() {
+            for (index, file) in c.envFiles.enumerated() where c.origins["env_files[\(index)]"] != nil {
                 checkHostPath(file, c.origins["env_files[\(index)]"] ?? c.origin(of: "env_files"), "\(field).env_files", &d)
             }
             for entry in c.env {

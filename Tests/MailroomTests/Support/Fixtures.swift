@@ -1,5 +1,5 @@
 import Foundation
-import Mailroom
+@testable import Mailroom
 
 /// Paths of the repository, found from this file.
 enum Fixtures {
@@ -24,8 +24,9 @@ enum Fixtures {
     /// Parses and compiles spec text; returns the diagnostics if it is invalid.
     static func diagnostics(_ text: String) -> [SpecDiagnostic] {
         do {
-            let spec = try SpecLoader.parse(text, file: "mailroom.yaml")
-            _ = try Renderer.compile(spec, secrets: SecretValues(path: "(test)", values: ["SECRET_KEY": "x"]), unitsDirectory: "/u")
+            let (spec, earlier) = SpecLoader.read(text, file: "mailroom.yaml")
+            guard let spec else { return earlier }
+            _ = try Renderer.compile(spec, secrets: SecretValues(path: "(test)", values: ["SECRET_KEY": "x"]), unitsDirectory: "/u", earlier: earlier)
             return []
         } catch let error as SpecError {
             return error.diagnostics
