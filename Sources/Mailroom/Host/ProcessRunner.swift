@@ -60,9 +60,11 @@ public struct ProcessRunner: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        // Output goes to unlinked temporary files, not pipes: podman leaves conmon running with
+        // the child's descriptors, so a pipe would not reach end-of-file when podman exits.
+        let out = try AnonymousFile(), err = try AnonymousFile()
+        process.standardOutput = out.handle
+        process.standardError = err.handle
         let inPipe = input.map { _ in Pipe() }
         process.standardInput = inPipe ?? FileHandle.nullDevice
         do { try process.run() } catch {
@@ -72,21 +74,25 @@ public struct ProcessRunner: Sendable {
             inPipe.fileHandleForWriting.write(input)
             try? inPipe.fileHandleForWriting.close()
         }
-        // Drain stderr on its own thread so neither pipe can fill and stall the child.
-        let stderrBox = DataBox()
-        let stderrDone = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            stderrBox.data = err.fileHandleForReading.readDataToEndOfFile()
-            stderrDone.signal()
-        }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        stderrDone.wait()
         process.waitUntilExit()
-        return ProcessResult(arguments: arguments, status: process.terminationStatus, stdout: stdout, stderr: stderrBox.data)
+        return ProcessResult(arguments: arguments, status: process.terminationStatus, stdout: out.contents(), stderr: err.contents())
     }
 }
 
-/// Written by one thread before a semaphore signal, read after the wait.
-private final class DataBox: @unchecked Sendable {
-    var data = Data()
+/// A temporary file with no name: created, unlinked at once, read back after the child exits.
+private struct AnonymousFile {
+    let handle: FileHandle
+
+    init() throws {
+        var template = Array((NSTemporaryDirectory() + "mailroom-out-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else { throw CommandError(arguments: [], status: nil, stderr: "cannot create a temporary file") }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    }
+
+    func contents() -> Data {
+        lseek(handle.fileDescriptor, 0, SEEK_SET)
+        return (try? handle.readToEnd()) ?? Data()
+    }
 }

@@ -35,10 +35,8 @@ struct TestDeployment {
 
     /// The stand-in spec: the guide's deployment, with local images, a test subnet,
     /// loopback ports, k8s-file logs and `--init` so stops are quick.
-    func standInSpec(extra: String = "", containers: String = "", domains: [String] = ["example.com"]) -> String {
-        let standIn = """
-                image_registry: \(TestPodman.standInRegistry)
-            """
+    func standInSpec(extra: String = "", containers: String = "", domains: [String] = ["example.com"],
+                     frontCommand: String = "[sleep, \"100000\"]") -> String {
         var overrides = ""
         let names = [
             "mailu-resolver", "mailu-front", "mailu-redis", "mailu-admin", "mailu-imap", "mailu-smtp", "mailu-oletools",
@@ -46,7 +44,7 @@ struct TestDeployment {
         ]
         for name in names {
             overrides += "  \(name):\n"
-            overrides += "    command: [sleep, \"100000\"]\n"
+            overrides += "    command: \(name == "mailu-front" ? frontCommand : "[sleep, \"100000\"]")\n"
             overrides += "    extra_args: [--init]\n"
             overrides += "    log_driver: k8s-file\n"
             overrides += "    log_opts: []\n"
@@ -79,7 +77,7 @@ struct TestDeployment {
               hostnames: [mail.example.com]
               public_ipv4: 127.0.0.1
               website: https://mail.example.com
-            \(standIn)
+              image_registry: \(TestPodman.standInRegistry)
             \(extra)
             caddy:
               email: letsencrypt@example.com

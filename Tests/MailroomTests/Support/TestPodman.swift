@@ -115,7 +115,7 @@ actor ImageBuilder {
         try fm.copyItem(atPath: caddy, toPath: caddyRoot + "/usr/bin/caddy")
         let ldd = try await ProcessRunner().run(["/usr/bin/ldd", caddy])
         for line in ldd.stdoutText.split(separator: "\n") {
-            guard let path = line.split(separator: " ").first(where: { $0.hasPrefix("/") }).map(String.init) else { continue }
+            guard let path = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first(where: { $0.hasPrefix("/") }).map(String.init) else { continue }
             let target = caddyRoot + path
             try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             if !fm.fileExists(atPath: target) { try fm.copyItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path, toPath: target) }
