@@ -190,7 +190,8 @@ struct RolloutExecution: Sendable {
             // A fresh container that podman already restarted is crash-looping.
             let looping = inspection.restartCount > 0 && change.action != .start
             guard inspection.state.running, !looping else {
-                let why = looping ? "keeps exiting (restarted \(inspection.restartCount) times by its restart policy, last status \(inspection.state.exitCode))"
+                let why = inspection.state.running
+                    ? "exited right after it started and its restart policy restarted it \(inspection.restartCount) time\(inspection.restartCount == 1 ? "" : "s") (a crash loop)"
                     : "exited with status \(inspection.state.exitCode) right after it started"
                 await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: began, ended: Date(), result: .failed,
                                          detail: why + (await logTail(name))))

@@ -100,3 +100,78 @@ struct ApplyScenarioTests {
         #expect(h.history.problems.isEmpty)
     }
 }
+
+extension ApplyScenarioTests {
+    @Test("a stand-in that exits at once, or stays unhealthy, fails the rollout; the journal says why; rollback restores")
+    func failuresRollBack() async throws {
+        try await ApplyHarness.with { h in try await failuresRollBack(h) }
+    }
+
+    func failuresRollBack(_ h: ApplyHarness) async throws {
+        let base = h.deployment.standInSpec()
+        let good = try await h.apply(base)
+        #expect(good.status == .succeeded, "\(good.error ?? "")")
+        let before = try await h.containers()
+        let options = ApplyOptions(rollbackOnFailure: true, healthTimeout: .seconds(1))
+
+        // Exits at once (wave 0): the rollout stops there and is rolled back.
+        let exits = h.deployment.standInSpec(overrides: ["mailu-webdav": ["command": "[sh, -c, \"exit 3\"]"]])
+        let failed = try await h.apply(exits, options: options)
+        #expect(failed.status == .failed)
+        #expect(failed.error?.contains("exited") == true, "\(failed.error ?? "")")
+        #expect(!failed.steps.contains { $0.action == "container.recreate" && $0.target != h.name("mailu-webdav") })
+        let failedID = try #require(failed.rollout)
+        let record = try #require(h.history.rollout(failedID))
+        #expect(record.status == .failed)
+        #expect(record.steps.contains { $0.action == "container.wait" && $0.target == h.name("mailu-webdav") && $0.result == .failed
+            && ($0.detail ?? "").contains("exited") })
+        let rollback = try #require(failed.autoRollback)
+        #expect(rollback.status == .succeeded, "\(rollback.error ?? "")")
+        #expect(rollback.to == good.rollout)
+        var after = try await h.containers()
+        #expect(after[h.name("mailu-webdav")]?.state == "running")
+        for (name, container) in before {
+            #expect(after[name]?.labels["mailroom.config-hash"] == container.labels["mailroom.config-hash"], "\(name)")
+            if name != h.name("mailu-webdav") { #expect(after[name]?.id == container.id, "\(name)") }
+        }
+
+        // Stays unhealthy (wave 2): waves 0–1 untouched, fetchmail (wave 3) never reached.
+        let unhealthy = h.deployment.standInSpec(overrides: ["mailu-admin": ["healthcheck": "{command: \"false\", interval: disable}"]])
+        let sick = try await h.apply(unhealthy, options: options)
+        #expect(sick.status == .failed)
+        #expect(sick.error?.contains("unhealthy") == true, "\(sick.error ?? "")")
+        #expect(sick.steps.filter { $0.action == "container.recreate" }.map(\.target) == [h.name("mailu-admin")])
+        #expect(sick.autoRollback?.status == .succeeded, "\(sick.autoRollback?.error ?? "")")
+        after = try await h.containers()
+        #expect(after[h.name("mailu-admin")]?.labels["mailroom.config-hash"] == before[h.name("mailu-admin")]?.labels["mailroom.config-hash"])
+        #expect(after[h.name("mailu-fetchmail")]?.id == before[h.name("mailu-fetchmail")]?.id)
+        let statuses = h.history.rollouts.map { "\($0.trigger?.rawValue ?? "")=\($0.status?.rawValue ?? "")" }
+        #expect(statuses == ["cli=succeeded", "cli=failed", "auto-rollback=succeeded", "cli=failed", "auto-rollback=succeeded"])
+
+        // Without --rollback-on-failure the failed state stays; `rollback` then returns to the last good spec.
+        let stays = try await h.apply(exits, options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(1)))
+        #expect(stays.status == .failed && stays.autoRollback == nil)
+        let manual = try await h.applier().rollback(to: good.rollout, logger: ApplyHarness.logger)
+        #expect(manual.status == .succeeded, "\(manual.error ?? "")")
+        #expect(manual.rollbackTo == good.rollout)
+        #expect(try await h.containers()[h.name("mailu-webdav")]?.labels["mailroom.config-hash"]
+            == before[h.name("mailu-webdav")]?.labels["mailroom.config-hash"])
+
+        // Rolling back to an older Mailu on a running deployment is refused without --force.
+        let old = "20000101-000000-0001"
+        try SpecArchive.save(base.replacingOccurrences(of: "  image_registry:", with: "  version: \"1.9\"\n  image_registry:"), rollout: old,
+                             in: h.deployment.host.stateDirectory)
+        let journal = Journal(stateDirectory: h.deployment.host.stateDirectory)
+        var start = JournalRecord(type: .start, rollout: old)
+        start.commit = "1111111111"
+        try journal.append(start)
+        var end = JournalRecord(type: .end, rollout: old)
+        end.status = .succeeded
+        try journal.append(end)
+        h.recorder.reset()
+        let lower = try await h.applier().rollback(to: "1111111", logger: ApplyHarness.logger)
+        #expect(lower.status == .refused)
+        #expect(lower.error?.contains("lower Mailu from 2.0 to 1.9") == true, "\(lower.error ?? "")")
+        #expect(h.recorder.mutatingPodmanCalls.isEmpty)
+    }
+}
