@@ -100,7 +100,7 @@ public struct Applier: Sendable {
             return finish(.refused)
         }
         if let problem = compiled.secrets.problem {
-            result.error = problem + "; nothing was changed"
+            result.error = problem
             try refuse(&result, journal: journal, logger: logger)
             return finish(.refused)
         }
@@ -150,7 +150,7 @@ public struct Applier: Sendable {
             result.warnings += journal.problemsSeenOnOpen.map(\.description)
             result.rollout = id
         }
-        logger.info("rollout started", metadata: ["plan.summary": "\(PlanFormatter.oneLine(plan.summary))"])
+        logger.debug("rollout started", metadata: ["plan.summary": "\(PlanFormatter.oneLine(plan.summary))"])
 
         let failure = await RolloutExecution(
             plan: plan, desired: compiled.desired, actual: actual, engine: engine, serviceManager: serviceManager, options: options,
@@ -169,7 +169,7 @@ public struct Applier: Sendable {
         end.durationMs = Int(end.time.timeIntervalSince(began) * 1000)
         try journal.append(end)
         try InProgressMarker.clear(in: state)
-        logger.info("rollout ended", metadata: ["rollout.status": "\(end.status!.rawValue)"])
+        logger.debug("rollout ended", metadata: ["rollout.status": "\(end.status!.rawValue)"])
         guard failure != nil else { return finish(.succeeded) }
 
         result = finish(.failed)
@@ -198,7 +198,7 @@ public struct Applier: Sendable {
 
     /// Records a refusal (start and end, nothing in between); nothing on the host changed.
     func refuse(_ result: inout ApplyResult, journal: Journal, logger: Logger) throws {
-        logger.error("rollout refused", metadata: ["error": "\(result.error ?? "")"])
+        logger.warning("rollout refused", metadata: ["error": "\(result.error ?? "")"])
         guard !options.dryRun else { return }
         let id = RolloutID.make()
         var start = JournalRecord(type: .start, rollout: id)

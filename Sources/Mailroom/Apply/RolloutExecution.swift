@@ -338,7 +338,7 @@ struct RolloutExecution: Sendable {
             let detail = try await body()
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .ok, detail: detail))
         } catch {
-            logger.error("rollout step failed", metadata: ["step.action": "\(action)", "step.target": "\(target)", "error": "\(error)"])
+            logger.warning("rollout step failed", metadata: ["step.action": "\(action)", "step.target": "\(target)", "error": "\(error)"])
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .failed,
                                      detail: (error as? CommandError).map { "exit status \($0.status.map(String.init) ?? "?")" } ?? "\(error)",
                                      stderr: (error as? CommandError)?.stderr))
