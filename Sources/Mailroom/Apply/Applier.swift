@@ -82,7 +82,8 @@ public struct Applier: Sendable {
         result.rollbackTo = rollbackTo
         let state = host.stateDirectory
         let journal = Journal(stateDirectory: state, maxBytes: options.journalMaxBytes)
-        let interrupted = options.dryRun ? nil : InProgressMarker.read(in: state)
+        // Under the lock, a rollout without an end was interrupted.
+        let interrupted = options.dryRun ? nil : Journal.unfinishedRollout(stateDirectory: state)
         func finish(_ status: ApplyResult.Status) -> ApplyResult {
             result.status = status
             result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
@@ -96,12 +97,12 @@ public struct Applier: Sendable {
         } catch let error as SpecError {
             result.diagnostics = error.diagnostics
             result.error = error.description
-            try refuse(&result, journal: journal, logger: logger)
+            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
             return finish(.refused)
         }
         if let problem = compiled.secrets.problem {
             result.error = problem
-            try refuse(&result, journal: journal, logger: logger)
+            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
             return finish(.refused)
         }
 
@@ -113,12 +114,12 @@ public struct Applier: Sendable {
         result.warnings += plan.warnings
         if !plan.conflicts.isEmpty {
             result.error = plan.conflicts.joined(separator: "; ")
-            try refuse(&result, journal: journal, logger: logger)
+            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
             return finish(.refused)
         }
         if !options.force, let problem = MailuVersion.downgradeProblem(actual: actual, desired: compiled.desired) {
             result.error = problem
-            try refuse(&result, journal: journal, logger: logger)
+            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
             return finish(.refused)
         }
 
@@ -142,7 +143,6 @@ public struct Applier: Sendable {
             }
             try journal.rotateIfNeeded()
             try SpecArchive.save(spec.text, rollout: id, in: state)
-            try InProgressMarker.set(id, in: state)
             var start = startRecord(id, commit: commit, trigger: trigger, plan: plan, desired: compiled.desired)
             start.resumes = result.resumed
             start.rollbackTo = rollbackTo
@@ -168,7 +168,6 @@ public struct Applier: Sendable {
         end.error = failure
         end.durationMs = Int(end.time.timeIntervalSince(began) * 1000)
         try journal.append(end)
-        try InProgressMarker.clear(in: state)
         logger.debug("rollout ended", metadata: ["rollout.status": "\(end.status!.rawValue)"])
         guard failure != nil else { return finish(.succeeded) }
 
@@ -197,10 +196,11 @@ public struct Applier: Sendable {
     }
 
     /// Records a refusal (start and end, nothing in between); nothing on the host changed.
-    func refuse(_ result: inout ApplyResult, journal: Journal, logger: Logger) throws {
+    func refuse(_ result: inout ApplyResult, journal: Journal, interrupted: String?, logger: Logger) throws {
         logger.warning("rollout refused", metadata: ["error": "\(result.error ?? "")"])
         guard !options.dryRun else { return }
         let id = RolloutID.make()
+        if let interrupted { try closeInterrupted(interrupted, by: nil, journal: journal) }
         var start = JournalRecord(type: .start, rollout: id)
         start.commit = result.commit
         start.trigger = result.trigger
@@ -222,11 +222,10 @@ public struct Applier: Sendable {
             var end = JournalRecord(type: .end, rollout: id)
             end.status = .interrupted
             end.error = "Mailroom stopped before this rollout ended (crash or kill); "
-                + (completer.map { "rollout \($0) completes it by re-planning" } ?? "re-planning found nothing left to do")
+                + (completer.map { "rollout \($0) completes it by re-planning" } ?? "no rollout completed it: the next run had nothing to do or was refused")
             if let started = history.rollout(id)?.started { end.durationMs = Int(end.time.timeIntervalSince(started) * 1000) }
             try journal.append(end)
         }
-        try InProgressMarker.clear(in: host.stateDirectory)
     }
 
     func startRecord(_ id: String, commit: String, trigger: Trigger, plan: Plan, desired: DesiredState) -> JournalRecord {

@@ -101,6 +101,34 @@ public final class Journal: @unchecked Sendable {
         return count
     }
 
+    /// The rollout that started and never ended, if the last one did not: it was interrupted
+    /// (or is running in a process that holds the lock). Reads only the end of the current file,
+    /// backwards to the last `start` or `end` record, so it costs microseconds.
+    public static func unfinishedRollout(stateDirectory: String) -> String? {
+        let fd = open(path(in: stateDirectory), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let size = lseek(fd, 0, SEEK_END)
+        var window: off_t = 64 << 10
+        while true {
+            let start = max(0, size - window)
+            var buffer = [UInt8](repeating: 0, count: Int(size - start))
+            guard pread(fd, &buffer, buffer.count, start) == buffer.count else { return nil }
+            var lines = buffer.split(separator: UInt8(ascii: "\n"))
+            if start > 0, !lines.isEmpty { lines.removeFirst() }  // cut mid-line
+            for line in lines.reversed() {
+                let text = String(decoding: line, as: UTF8.self)
+                // Keys are sorted and strings escaped, so these only match a record's own type.
+                if text.contains(#""type":"end""#) { return nil }
+                if text.contains(#""type":"start""#) {
+                    return (try? JournalCoding.decoder().decode(JournalRecord.self, from: Data(line)))?.rollout
+                }
+            }
+            if start == 0 { return nil }
+            window *= 4
+        }
+    }
+
     /// Every record of the kept files, oldest first, and the lines that could not be read.
     public static func read(stateDirectory: String, keep: Int = 16) -> JournalContents {
         var contents = JournalContents(records: [], problems: [])

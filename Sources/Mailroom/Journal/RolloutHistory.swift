@@ -110,23 +110,3 @@ public enum SpecArchive {
         FileManager.default.contents(atPath: path(rollout: rollout, in: stateDirectory)).map { String(decoding: $0, as: UTF8.self) }
     }
 }
-
-/// `<stateDir>/rollout-in-progress`: holds the id of the rollout under way. Left behind by a
-/// crash, it tells the next run, with one `stat`, that a rollout was interrupted.
-enum InProgressMarker {
-    static func path(in stateDirectory: String) -> String { "\(stateDirectory.trimmingTrailingSlash)/rollout-in-progress" }
-
-    static func read(in stateDirectory: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path(in: stateDirectory)) else { return nil }
-        let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return id.isEmpty ? nil : id
-    }
-
-    static func set(_ rollout: String, in stateDirectory: String) throws {
-        try AtomicFile.write(rollout + "\n", to: path(in: stateDirectory), mode: 0o600)
-    }
-
-    static func clear(in stateDirectory: String) throws {
-        try AtomicFile.remove(path(in: stateDirectory))
-    }
-}
