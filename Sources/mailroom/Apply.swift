@@ -27,7 +27,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: "The commit to record and label containers with (default: local:<hash of mailroom.yaml>).") var commit: String?
 
     func run() async throws {
-        let podman = try locatePodman()
+        let podman = try await locatePodman()
         let applier = Applier(host: host.paths, engine: podman, options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
         let specText: SpecText
         do { specText = try SpecText.directory(spec.spec) } catch let error as SpecError { throw reportSpecError(error) }

@@ -24,7 +24,7 @@ struct RollbackCommand: AsyncParsableCommand {
     @OptionGroup var rollout: RolloutOptions
 
     func run() async throws {
-        let podman = try locatePodman()
+        let podman = try await locatePodman()
         // A failed rollback returns to the state it started from, as the agent would.
         let applier = Applier(host: host.paths, engine: podman, options: rollout.applyOptions(rollbackOnFailure: true))
         try await runRollout({

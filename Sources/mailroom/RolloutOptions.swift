@@ -57,13 +57,14 @@ struct RolloutOptions: ParsableArguments {
     }
 }
 
-/// Podman, or exit 1 saying how to get it.
-func locatePodman() throws -> PodmanCLI {
+/// Podman: reads over its REST socket when a service answers there (the guide enables
+/// podman.socket), else through the CLI; changes always through the CLI. Exit 1 without podman.
+func locatePodman() async throws -> any ContainerEngine {
     guard let podman = PodmanCLI.locate() else {
         FileHandle.standardError.write(Data("podman is not installed: apt-get install podman runc catatonit\n".utf8))
         throw ExitCode(1)
     }
-    return podman
+    return await PodmanSocket.locate(cli: podman) ?? podman
 }
 
 /// Runs an apply or rollback, mapping "cannot start" errors to messages and exit statuses.

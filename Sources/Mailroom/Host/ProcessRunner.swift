@@ -149,3 +149,35 @@ public struct ProcessRunner: Sendable {
         return ProcessResult(arguments: arguments, status: code, stdout: stdout, stderr: stderr)
     }
 }
+
+extension ProcessRunner {
+    /// Starts a long-running program (stdio on /dev/null) and returns at once; `stop()` ends it.
+    /// For helpers such as `podman system service` in benchmarks.
+    public func start(_ arguments: [String]) throws -> BackgroundProcess {
+        observer?(arguments)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw CommandError(arguments: arguments, status: nil, stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        return BackgroundProcess(pid: pid)
+    }
+}
+
+/// A program `ProcessRunner.start` left running.
+public struct BackgroundProcess: Sendable {
+    public let pid: pid_t
+
+    /// SIGTERM, then waits for it to end.
+    public func stop() {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+}

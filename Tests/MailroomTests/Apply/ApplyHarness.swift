@@ -54,15 +54,16 @@ struct ApplyHarness {
         get throws { try TestPodman.podman(runner: ProcessRunner(observer: recorder.observer)) }
     }
 
-    func applier(_ options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)), serviceManager: (any ServiceManager)? = nil) throws -> Applier {
-        Applier(host: deployment.host, engine: try podman, serviceManager: serviceManager, options: options)
+    func applier(_ options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)), serviceManager: (any ServiceManager)? = nil,
+                 engine: (any ContainerEngine)? = nil) throws -> Applier {
+        Applier(host: deployment.host, engine: try engine ?? podman, serviceManager: serviceManager, options: options)
     }
 
     /// Applies spec text (also written to the spec directory, as a user would).
     func apply(_ text: String, commit: String? = nil, options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)),
-               serviceManager: (any ServiceManager)? = nil) async throws -> ApplyResult {
+               serviceManager: (any ServiceManager)? = nil, engine: (any ContainerEngine)? = nil) async throws -> ApplyResult {
         try deployment.writeSpec(text)
-        return try await applier(options, serviceManager: serviceManager)
+        return try await applier(options, serviceManager: serviceManager, engine: engine)
             .apply(try SpecText.directory(deployment.specDirectory), commit: commit, logger: Self.logger)
     }
 

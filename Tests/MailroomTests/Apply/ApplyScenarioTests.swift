@@ -50,6 +50,26 @@ struct ApplyScenarioTests {
         #expect(h.recorder.podmanCalls.count <= 2)
         #expect(h.history.rollouts.count == 1)
 
+        // The same over podman's REST socket: reads are HTTP requests, no podman process at all.
+        let socketPath = h.deployment.root + "/podman.sock"
+        let service = try ProcessRunner().start([try h.podman.executable, "system", "service", "--time=0", "unix://" + socketPath])
+        defer {
+            service.stop()
+            unsetenv("MAILROOM_PODMAN_SOCKET")
+        }
+        var socket: PodmanSocket?
+        for _ in 0..<50 where socket == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            setenv("MAILROOM_PODMAN_SOCKET", socketPath, 1)
+            socket = await PodmanSocket.locate(cli: try h.podman)
+        }
+        let rest = try #require(socket)
+        #expect(Set(try await rest.listContainers().map(\.name).filter { $0.hasPrefix(h.deployment.prefix) }) == Set(ids.keys))
+        #expect(try await rest.inspectContainers([h.name("mailu-front"), h.name("nope")]).map(\.imageName) == ["localhost/mailu-standin/nginx:2.0"])
+        h.recorder.reset()
+        #expect(try await h.apply(base, engine: rest).status == .noChanges)
+        #expect(h.recorder.podmanCalls.isEmpty)
+
         // A new commit that changes nothing recreates nothing.
         h.recorder.reset()
         #expect(try await h.apply(base, commit: "0123456789abcdef").status == .noChanges)
