@@ -12,9 +12,10 @@ struct MailroomCommand: AsyncParsableCommand {
               mailroom validate examples/seed-guide
               mailroom render examples/seed-guide --explain
               mailroom plan examples/seed-guide
+              mailroom apply examples/seed-guide --dry-run
             """,
         version: MailroomVersion.current,
-        subcommands: [Validate.self, Render.self, PlanCommand.self]
+        subcommands: [Validate.self, Render.self, PlanCommand.self, ApplyCommand.self, HistoryCommand.self, ShowCommand.self, RollbackCommand.self]
     )
 
     static func main() async {

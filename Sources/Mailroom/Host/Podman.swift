@@ -22,9 +22,11 @@ public struct ContainerSummary: Sendable, Equatable, Codable {
     public var state: String
     public var labels: [String: String]
     public var networks: [String]
+    /// Podman's words, e.g. `Up 5 minutes (healthy)`: the only place `ps` shows health.
+    public var status: String
 
     enum CodingKeys: String, CodingKey {
-        case id = "Id", names = "Names", image = "Image", state = "State", labels = "Labels", networks = "Networks"
+        case id = "Id", names = "Names", image = "Image", state = "State", labels = "Labels", networks = "Networks", status = "Status"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -35,9 +37,16 @@ public struct ContainerSummary: Sendable, Equatable, Codable {
         state = try c.decodeIfPresent(String.self, forKey: .state) ?? "unknown"
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         networks = try c.decodeIfPresent([String].self, forKey: .networks) ?? []
+        status = try c.decodeIfPresent(String.self, forKey: .status) ?? ""
     }
 
     public var name: String { names.first ?? id }
+
+    /// `healthy`, `unhealthy` or `starting` when the container has a health check, from `status`.
+    public var health: String? {
+        for word in ["unhealthy", "healthy", "starting"] where status.hasSuffix("(\(word))") { return word }
+        return nil
+    }
 }
 
 /// A row of `podman network ls --format json`.
@@ -72,6 +81,8 @@ public struct ContainerInspection: Sendable, Equatable, Codable {
     public var config: Config
     public var hostConfig: HostConfig
     public var networks: [String: Endpoint]
+    /// How often podman restarted it under its restart policy (a crash loop shows here).
+    public var restartCount: Int = 0
 
     public struct State: Sendable, Equatable, Codable {
         public var status: String
@@ -148,6 +159,7 @@ extension ContainerInspection {
                                       globalIPv6Address: endpoint["GlobalIPv6Address"] as? String ?? "")
         }
         networks = endpoints
+        restartCount = Int(int(object["RestartCount"]))
     }
 }
 

@@ -56,43 +56,128 @@ public struct ProcessRunner: Sendable {
         }
     }
 
+    /// `posix_spawn` with close-on-exec pipes and `waitpid` on the child's own pid.
+    /// (Foundation's `Process` is not used: with several launches at once on Linux its
+    /// SIGCHLD monitor can miss an exit and `waitUntilExit` never returns, and its pipes
+    /// can leak into a concurrently spawned child, which then holds them open.)
+    private static let spawnLock = NSLock()
+
     static func runBlocking(_ arguments: [String], input: Data?) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        // Output goes to unlinked temporary files, not pipes: podman leaves conmon running with
-        // the child's descriptors, so a pipe would not reach end-of-file when podman exits.
-        let out = try AnonymousFile(), err = try AnonymousFile()
-        process.standardOutput = out.handle
-        process.standardError = err.handle
-        let inPipe = input.map { _ in Pipe() }
-        process.standardInput = inPipe ?? FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw CommandError(arguments: arguments, status: nil, stderr: "\(error)")
+        func failure(_ what: String) -> CommandError {
+            CommandError(arguments: arguments, status: nil, stderr: "\(what): \(String(cString: strerror(errno)))")
         }
-        if let inPipe, let input {
-            inPipe.fileHandleForWriting.write(input)
-            try? inPipe.fileHandleForWriting.close()
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
+        defer { for fd in outPipe + errPipe + inPipe where fd >= 0 { close(fd) } }
+        // pipe2 is not imported: pipe + FD_CLOEXEC under the lock every spawn here takes,
+        // so no child of this runner can inherit a pipe in between.
+        func cloexecPipe(_ fds: inout [Int32]) -> Bool {
+            guard pipe(&fds) == 0 else { return false }
+            return fds.allSatisfy { fcntl($0, F_SETFD, FD_CLOEXEC) == 0 }
         }
-        process.waitUntilExit()
-        return ProcessResult(arguments: arguments, status: process.terminationStatus, stdout: out.contents(), stderr: err.contents())
+        let made = spawnLock.withLock {
+            cloexecPipe(&outPipe) && cloexecPipe(&errPipe) && (input == nil ? true : cloexecPipe(&inPipe))
+        }
+        guard made else { throw failure("pipe") }
+        if input == nil { inPipe[0] = open("/dev/null", O_RDONLY | O_CLOEXEC) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        // dup2 clears close-on-exec on the child's 0, 1 and 2 only.
+        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), allSignals = sigset_t()
+        sigemptyset(&noSignals)
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = spawnLock.withLock { posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ) }
+        guard spawned == 0 else {
+            throw CommandError(arguments: arguments, status: nil, stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        // The parent keeps only its ends: EOF arrives when the child (and its children) close theirs.
+        close(outPipe[1]); outPipe[1] = -1
+        close(errPipe[1]); errPipe[1] = -1
+        close(inPipe[0]); inPipe[0] = -1
+
+        var stdout = Data(), stderr = Data()
+        var pending = input ?? Data()
+        if input != nil, pending.isEmpty { close(inPipe[1]); inPipe[1] = -1 }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while outPipe[0] >= 0 || errPipe[0] >= 0 || inPipe[1] >= 0 {
+            var fds: [pollfd] = []
+            if outPipe[0] >= 0 { fds.append(pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0)) }
+            if errPipe[0] >= 0 { fds.append(pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)) }
+            if inPipe[1] >= 0 { fds.append(pollfd(fd: inPipe[1], events: Int16(POLLOUT), revents: 0)) }
+            if poll(&fds, nfds_t(fds.count), -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for entry in fds where entry.revents != 0 {
+                if entry.fd == inPipe[1] {
+                    let written = pending.withUnsafeBytes { write(entry.fd, $0.baseAddress, $0.count) }
+                    if written > 0 { pending.removeFirst(written) }
+                    if written < 0 && errno != EINTR && errno != EAGAIN || pending.isEmpty {
+                        close(inPipe[1]); inPipe[1] = -1
+                    }
+                    continue
+                }
+                let n = read(entry.fd, &buffer, buffer.count)
+                if n > 0 {
+                    if entry.fd == outPipe[0] { stdout.append(contentsOf: buffer[0..<n]) } else { stderr.append(contentsOf: buffer[0..<n]) }
+                } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                    if entry.fd == outPipe[0] { close(outPipe[0]); outPipe[0] = -1 } else { close(errPipe[0]); errPipe[0] = -1 }
+                }
+            }
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw failure("waitpid") }
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
+        let signal = status & 0x7f
+        let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return ProcessResult(arguments: arguments, status: code, stdout: stdout, stderr: stderr)
     }
 }
 
-/// A temporary file with no name: created, unlinked at once, read back after the child exits.
-private struct AnonymousFile {
-    let handle: FileHandle
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "mailroom-out-XXXXXX").utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else { throw CommandError(arguments: [], status: nil, stderr: "cannot create a temporary file") }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+extension ProcessRunner {
+    /// Starts a long-running program (stdio on /dev/null) and returns at once; `stop()` ends it.
+    /// For helpers such as `podman system service` in benchmarks.
+    public func start(_ arguments: [String]) throws -> BackgroundProcess {
+        observer?(arguments)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw CommandError(arguments: arguments, status: nil, stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        return BackgroundProcess(pid: pid)
     }
+}
 
-    func contents() -> Data {
-        lseek(handle.fileDescriptor, 0, SEEK_SET)
-        return (try? handle.readToEnd()) ?? Data()
+/// A program `ProcessRunner.start` left running.
+public struct BackgroundProcess: Sendable {
+    public let pid: pid_t
+
+    /// SIGTERM, then waits for it to end.
+    public func stop() {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 }

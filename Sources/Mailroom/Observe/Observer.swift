@@ -6,10 +6,13 @@ import Foundation
 public struct Observer: Sendable {
     public var engine: (any ContainerEngine)?
     public var host: HostPaths
+    /// Whether systemd owns the containers; `nil` detects it (systemd as PID 1).
+    public var systemd: Bool?
 
-    public init(engine: (any ContainerEngine)?, host: HostPaths) {
+    public init(engine: (any ContainerEngine)?, host: HostPaths, systemd: Bool? = nil) {
         self.engine = engine
         self.host = host
+        self.systemd = systemd
     }
 
     public func observe(_ desired: DesiredState) async throws -> ActualState {
@@ -45,15 +48,19 @@ public struct Observer: Sendable {
         let paths = desired.files.map(\.path) + desired.units.map(\.path) + applied.files
         for path in paths where files[path] == nil { files[path] = Self.readFile(path) }
 
+        // A missing directory that apply creates is hashed as the empty directory it will be,
+        // so the first apply's hashes still hold after it created the directories.
+        let created = Set(desired.directories.map(\.trimmingTrailingSlash))
         var digests: [String: String] = [:]
         for input in desired.containers.flatMap(\.contentInputs) where digests[input] == nil {
-            digests[input] = Self.digest(of: input)
+            let digest = Self.digest(of: input)
+            digests[input] = digest == "missing" && created.contains(input.trimmingTrailingSlash) ? Self.emptyDirectoryDigest : digest
         }
         let missing = desired.directories.filter { !Self.isDirectory($0) }
         return ActualState(
             engine: (engine as? PodmanCLI)?.executable ?? (engine == nil ? nil : "podman"), network: network,
             containers: containers, files: files, contentDigests: digests, missingDirectories: missing, applied: applied,
-            systemd: Self.systemdIsPID1())
+            systemd: systemd ?? Self.systemdIsPID1())
     }
 
     static func readFile(_ path: String) -> ObservedFile {
@@ -97,6 +104,8 @@ public struct Observer: Sendable {
         return hex(hasher.finalize())
     }
 
+    static let emptyDirectoryDigest = hex(SHA256().finalize())
+
     /// The test systemd's own `sd_booted()` uses.
-    static func systemdIsPID1() -> Bool { isDirectory("/run/systemd/system") }
+    public static func systemdIsPID1() -> Bool { isDirectory("/run/systemd/system") }
 }

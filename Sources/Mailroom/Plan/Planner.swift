@@ -33,7 +33,7 @@ public enum Planner {
         let filesByPath = Dictionary(desired.files.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var files: [FileChange] = []
         var changedFiles = Set<String>()
-        let managedFiles = desired.files.map { ($0, FileChange.Kind.file) } + (actual.systemd ? desired.units.map { ($0, .unit) } : [])
+        let managedFiles = desired.files.map { ($0, FileChange.Kind.file) } + (actual.systemd ? units(desired, actual: actual).map { ($0, .unit) } : [])
         for (file, kind) in managedFiles {
             let observed = actual.files[file.path] ?? ObservedFile(content: nil, mode: nil)
             let change: FileChange
@@ -102,19 +102,41 @@ public enum Planner {
             }
             containers.append(change)
         }
+        // Only what this host's record says Mailroom applied is pruned: another deployment's
+        // containers (another prefix, another state directory) carry the same label.
         let desiredNames = Set(desired.containers.map(\.name))
+        var allWarnings = warnings
         for observed in actual.containers.values.sorted(by: { $0.name < $1.name }) where observed.managed && !desiredNames.contains(observed.name) {
+            guard actual.applied.containers[observed.name] != nil else {
+                if observed.summary.networks.contains(desired.network.name) {
+                    allWarnings.append("\(observed.name) is labelled \(PodmanArguments.managedLabel) and on network \(desired.network.name) but not in this host's record, so it is left alone; remove it by hand if it is no longer wanted")
+                }
+                continue
+            }
             containers.append(ContainerChange(name: observed.name, action: .remove, level: nil,
                                               reasons: ["managed by Mailroom and no longer in the spec (its volumes and data stay)"],
                                               fields: [], arguments: nil, configHash: nil))
         }
 
-        var allWarnings = warnings
         if actual.engine == nil {
             allWarnings.append("podman is not installed: planned against an empty host")
         }
         return Plan(network: network, containers: containers, files: files, directories: actual.missingDirectories,
                     runner: actual.systemd ? .systemd : .direct, warnings: allWarnings, conflicts: conflicts)
+    }
+
+    /// The units Mailroom installs when systemd owns the containers: the rendered units with
+    /// the config hash label added, so a container its unit starts is recognised as applied.
+    /// No commit label: a new commit that changes nothing must not rewrite every unit.
+    public static func units(_ desired: DesiredState, actual: ActualState) -> [FileDefinition] {
+        let byFileName = Dictionary(desired.containers.map { (SystemdUnit.fileName(for: $0.name), $0) }, uniquingKeysWith: { first, _ in first })
+        return desired.units.map { unit in
+            guard let c = byFileName[unit.path.lastComponent] else { return unit }
+            var installed = unit
+            let labels = [KeyValue(PodmanArguments.managedLabel, "true"), KeyValue(PodmanArguments.hashLabel, configHash(c, actual: actual))]
+            installed.content = SystemdUnit.render(c.definition, arguments: PodmanArguments.run(c.definition, extraLabels: labels))
+            return installed
+        }
     }
 
     /// Words for why a managed container is recreated, beyond its changed flags.

@@ -113,7 +113,7 @@ import Testing
         let d = try await TestDeployment.make()
         defer { Task { await d.cleanup() } }
         let front = #"[sh, -c, "mkdir -p /www/mail && echo '<clientConfig version=\"1.1\"/>' > /www/mail/config-v1.1.xml && echo front > /www/index.html && exec httpd -f -p 80 -h /www"]"#
-        try d.writeSpec(d.standInSpec(domains: ["example.com", "example.org"], frontCommand: front))
+        try d.writeSpec(d.standInSpec(overrides: ["mailu-front": ["command": front]], domains: ["example.com", "example.org"]))
         let compiled = try Pipeline(host: d.host, engine: nil).compile(specDirectory: d.specDirectory)
         try Self.write(compiled.desired.files)
         for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }

@@ -18,9 +18,12 @@ struct TestDeployment {
 
     private static let counter = Counter()
 
-    /// A new sandbox; writes a secrets file with mode 0600.
+    /// A new sandbox; writes a secrets file with mode 0600. The index (subnet, ports) skips
+    /// subnets another process (another test run on this machine) already uses.
     static func make(_ label: String = "t") async throws -> TestDeployment {
-        let index = await counter.next()
+        let used = Set(((try? await TestPodman.podman().listNetworks()) ?? []).flatMap { $0.subnets.map(\.subnet) })
+        var index = await counter.next()
+        for _ in 0..<250 where used.contains("10.213.\(index).0/24") { index = await counter.next() }
         let prefix = "mrt\(getpid() % 10000)-\(index)-"
         let root = NSTemporaryDirectory() + "mailroom-test-\(getpid())-\(index)"
         try? FileManager.default.removeItem(atPath: root)
@@ -33,59 +36,12 @@ struct TestDeployment {
         return deployment
     }
 
-    /// The stand-in spec: the guide's deployment, with local images, a test subnet,
-    /// loopback ports, k8s-file logs and `--init` so stops are quick.
-    func standInSpec(extra: String = "", containers: String = "", domains: [String] = ["example.com"],
-                     frontCommand: String = "[sleep, \"100000\"]") -> String {
-        var overrides = ""
-        let names = [
-            "mailu-resolver", "mailu-front", "mailu-redis", "mailu-admin", "mailu-imap", "mailu-smtp", "mailu-oletools",
-            "mailu-antivirus", "mailu-webdav", "mailu-fetchmail", "mailu-webmail", "mailu-antispam",
-        ]
-        for name in names {
-            overrides += "  \(name):\n"
-            overrides += "    command: \(name == "mailu-front" ? frontCommand : "[sleep, \"100000\"]")\n"
-            overrides += "    extra_args: [--init]\n"
-            overrides += "    log_driver: k8s-file\n"
-            overrides += "    log_opts: []\n"
-            if name == "mailu-redis" { overrides += "    image: \(TestPodman.standInRegistry)/redis:alpine\n" }
-            if name == "mailu-front" {
-                overrides += "    ports: [\"127.0.0.1:\(portBase):25/tcp\", \"127.0.0.1:\(portBase + 1):993/tcp\"]\n"
-            }
-        }
-        overrides += """
-              caddy2:
-                image: \(TestPodman.caddyImage)
-                command: [caddy, run, --config, /etc/caddy/Caddyfile, --adapter, caddyfile]
-                extra_args: [--init]
-                ports: ["127.0.0.1:\(portBase + 2):443/tcp"]
-
-            """
-        return """
-            prefix: \(prefix)
-            network:
-              name: \(networkName)
-              subnet: \(subnet)
-              gateway: 10.213.\(index).1
-              subnet6: fd42:\(index)::/64
-              gateway6: fd42:\(index)::1
-              dns: false
-            domains: [\(domains.joined(separator: ", "))]
-            mailu:
-              root: \(root)/mailu
-              filter_dir: \(root)/filter
-              hostnames: [mail.example.com]
-              public_ipv4: 127.0.0.1
-              website: https://mail.example.com
-              image_registry: \(TestPodman.standInRegistry)
-            \(extra)
-            caddy:
-              email: letsencrypt@example.com
-              root: \(root)/caddy2
-              tls: internal
-            containers:
-            \(overrides)\(containers)
-            """
+    /// The stand-in spec (`StandInImages.spec`): the guide's deployment, with local images,
+    /// a test subnet, loopback ports, k8s-file logs and `--init` so stops are quick.
+    func standInSpec(mailu: [String] = [], overrides: [String: [String: String]] = [:], extra: String = "", containers: String = "",
+                     domains: [String] = ["example.com"]) -> String {
+        StandInImages.spec(prefix: prefix, index: index, root: root, portBase: portBase, mailu: mailu, overrides: overrides,
+                           containers: containers, extra: extra, domains: domains)
     }
 
     func writeSpec(_ text: String) throws {

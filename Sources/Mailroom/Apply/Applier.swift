@@ -1,0 +1,274 @@
+import Foundation
+import Logging
+
+/// Makes the host match a spec and records the rollout. One function, top to bottom:
+/// lock → compile → observe → plan → (confirm) → journal start → execute → journal end
+/// → on failure, re-apply the last good rollout. Dry run takes the same path with every
+/// mutation (podman, files, journal, state) turned off.
+///
+/// ```swift
+/// let applier = Applier(host: HostPaths(), engine: podman)
+/// let result = try await applier.apply(try .directory("/etc/mailroom/spec"), logger: logger)
+/// ```
+public struct Applier: Sendable {
+    public var host: HostPaths
+    public var engine: any ContainerEngine
+    /// systemd when it is PID 1 (units own the containers); `nil` runs containers directly.
+    public var serviceManager: (any ServiceManager)?
+    public var options: ApplyOptions
+
+    /// Asked once with the plan before anything changes; `false` stops with `declined`.
+    public typealias Confirmation = @Sendable (Plan) async -> Bool
+
+    public init(host: HostPaths, engine: any ContainerEngine, serviceManager: (any ServiceManager)? = Systemctl.detect(),
+                options: ApplyOptions = ApplyOptions()) {
+        self.host = host
+        self.engine = engine
+        self.serviceManager = serviceManager
+        self.options = options
+    }
+
+    /// Applies a spec. `commit` defaults to `SpecText.localCommit` for specs not read from git.
+    /// Throws only when it cannot start (another apply holds the lock, the state directory is
+    /// unwritable); a refused or failed rollout is a result.
+    public func apply(_ spec: SpecText, commit: String? = nil, trigger: Trigger = .cli, logger: Logger,
+                      confirm: Confirmation? = nil) async throws -> ApplyResult {
+        let lock = options.dryRun ? nil : try ApplyLock.acquire(stateDirectory: host.stateDirectory)
+        defer { lock?.release() }
+        return try await rollout(spec, commit: commit ?? spec.localCommit, trigger: trigger, rollbackTo: nil, logger: logger, confirm: confirm)
+    }
+
+    /// Re-applies the desired state of an earlier rollout, from its archived spec. `selector`
+    /// is a rollout id (or unique prefix) or a commit; without one, the latest successful
+    /// rollout whose spec differs from the current one.
+    public func rollback(to selector: String?, logger: Logger, confirm: Confirmation? = nil) async throws -> ApplyResult {
+        let lock = options.dryRun ? nil : try ApplyLock.acquire(stateDirectory: host.stateDirectory)
+        defer { lock?.release() }
+        let target = try rollbackTarget(selector)
+        guard let text = SpecArchive.load(rollout: target.id, in: host.stateDirectory) else {
+            throw ApplyError(.specNotArchived, "the spec of rollout \(target.id) is no longer kept in \(SpecArchive.directory(in: host.stateDirectory))")
+        }
+        return try await rollout(SpecText(text, file: "mailroom.yaml@\(target.id)"), commit: target.commit ?? SpecText(text, file: "").localCommit,
+                                 trigger: .rollback, rollbackTo: target.id, logger: logger, confirm: confirm)
+    }
+
+    func rollbackTarget(_ selector: String?) throws -> RolloutSummary {
+        let history = RolloutHistory.load(stateDirectory: host.stateDirectory)
+        if let selector {
+            guard let target = history.rollout(selector) ?? history.rollout(commit: selector) else {
+                throw ApplyError(.rolloutNotFound, "no rollout or commit '\(selector)' in the journal; see mailroom history")
+            }
+            return target
+        }
+        let succeeded = history.rollouts.filter { $0.status == .succeeded }
+        guard let current = succeeded.last else {
+            throw ApplyError(.nothingToRollBackTo, "no successful rollout in the journal yet")
+        }
+        let currentText = SpecArchive.load(rollout: current.id, in: host.stateDirectory)
+        guard let target = succeeded.dropLast().last(where: { SpecArchive.load(rollout: $0.id, in: host.stateDirectory) != currentText }) else {
+            throw ApplyError(.nothingToRollBackTo, "no earlier successful rollout with another spec than \(current.id)")
+        }
+        return target
+    }
+
+    // MARK: - The rollout
+
+    func rollout(_ spec: SpecText, commit: String, trigger: Trigger, rollbackTo: String?, logger: Logger,
+                 confirm: Confirmation?) async throws -> ApplyResult {
+        let began = Date()
+        var logger = logger
+        logger[metadataKey: "spec.commit"] = "\(commit)"
+        var result = ApplyResult(status: .succeeded, commit: commit, trigger: trigger)
+        result.rollbackTo = rollbackTo
+        let state = host.stateDirectory
+        let journal = Journal(stateDirectory: state, maxBytes: options.journalMaxBytes)
+        // Under the lock, a rollout without an end was interrupted.
+        let interrupted = options.dryRun ? nil : Journal.unfinishedRollout(stateDirectory: state)
+        func finish(_ status: ApplyResult.Status) -> ApplyResult {
+            result.status = status
+            result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
+            return result
+        }
+
+        // Compile: an invalid spec or missing secrets change nothing.
+        let compiled: CompiledSpec
+        do {
+            compiled = try Renderer.compile(SpecLoader.parse(spec.text, file: spec.file), host: host)
+        } catch let error as SpecError {
+            result.diagnostics = error.diagnostics
+            result.error = error.description
+            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
+            return finish(.refused)
+        }
+        if let problem = compiled.secrets.problem {
+            result.error = problem
+            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
+            return finish(.refused)
+        }
+
+        // Observe and plan.
+        let actual = try await Observer(engine: engine, host: host, systemd: serviceManager != nil).observe(compiled.desired)
+        let plan = Planner.plan(desired: compiled.desired, actual: actual)
+        result.plan = plan
+        result.runner = plan.runner
+        result.warnings += plan.warnings
+        if !plan.conflicts.isEmpty {
+            result.error = plan.conflicts.joined(separator: "; ")
+            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
+            return finish(.refused)
+        }
+        if !options.force, let problem = MailuVersion.downgradeProblem(actual: actual, desired: compiled.desired) {
+            result.error = problem
+            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
+            return finish(.refused)
+        }
+
+        guard plan.hasChanges else {
+            if let interrupted {
+                try closeInterrupted(interrupted, by: nil, journal: journal)
+                result.resumed = interrupted
+            }
+            return finish(.noChanges)
+        }
+        if let confirm, !(await confirm(plan)) { return finish(.declined) }
+
+        let id = options.dryRun ? nil : RolloutID.make()
+        logger[metadataKey: "rollout.id"] = "\(id ?? "dry-run")"
+        let recorder = AppliedRecorder(state: actual.applied, stateDirectory: state, persist: !options.dryRun)
+        let log = RolloutLog(rollout: id, journal: options.dryRun ? nil : journal)
+        if let id {
+            if let interrupted {
+                try closeInterrupted(interrupted, by: id, journal: journal)
+                result.resumed = interrupted
+            }
+            try journal.rotateIfNeeded()
+            try SpecArchive.save(spec.text, rollout: id, in: state)
+            var start = startRecord(id, commit: commit, trigger: trigger, plan: plan, desired: compiled.desired)
+            start.resumes = result.resumed
+            start.rollbackTo = rollbackTo
+            try journal.append(start)
+            result.warnings += journal.problemsSeenOnOpen.map(\.description)
+            result.rollout = id
+        }
+        logger.debug("rollout started", metadata: ["plan.summary": "\(PlanFormatter.oneLine(plan.summary))"])
+
+        let failure = await RolloutExecution(
+            plan: plan, desired: compiled.desired, actual: actual, engine: engine, serviceManager: serviceManager, options: options,
+            log: log, recorder: recorder, commit: commit, logger: logger
+        ).run()
+        result.steps = await log.steps
+        result.error = failure
+        result.warnings += await log.journalErrors.map { "journal: \($0)" }
+        if options.dryRun { return finish(.dryRun) }
+
+        let id_ = id!
+        if failure == nil { try await recorder.finish(commit: commit, rollout: id_) }
+        var end = JournalRecord(type: .end, rollout: id_)
+        end.status = failure == nil ? .succeeded : .failed
+        end.error = failure
+        end.durationMs = Int(end.time.timeIntervalSince(began) * 1000)
+        try journal.append(end)
+        logger.debug("rollout ended", metadata: ["rollout.status": "\(end.status!.rawValue)"])
+        guard failure != nil else { return finish(.succeeded) }
+
+        result = finish(.failed)
+        if options.rollbackOnFailure && trigger != .autoRollback {
+            result.autoRollback = await autoRollback(after: id_, logger: logger)
+            result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
+        }
+        return result
+    }
+
+    /// Re-applies the last successful rollout after `failed`; recorded as its own rollout.
+    func autoRollback(after failed: String, logger: Logger) async -> RollbackOutcome {
+        let history = RolloutHistory.load(stateDirectory: host.stateDirectory)
+        guard let good = history.lastSucceeded(excluding: failed), let text = SpecArchive.load(rollout: good.id, in: host.stateDirectory) else {
+            return RollbackOutcome(error: "no earlier successful rollout to return to; the host is left as the failed rollout left it")
+        }
+        logger.warning("rolling back", metadata: ["rollback.to": "\(good.id)"])
+        do {
+            let result = try await rollout(SpecText(text, file: "mailroom.yaml@\(good.id)"), commit: good.commit ?? SpecText(text, file: "").localCommit,
+                                           trigger: .autoRollback, rollbackTo: good.id, logger: logger, confirm: nil)
+            return RollbackOutcome(result)
+        } catch {
+            return RollbackOutcome(to: good.id, error: "\(error)")
+        }
+    }
+
+    /// Records a refusal (start and end, nothing in between); nothing on the host changed.
+    func refuse(_ result: inout ApplyResult, journal: Journal, interrupted: String?, logger: Logger) throws {
+        logger.warning("rollout refused", metadata: ["error": "\(result.error ?? "")"])
+        guard !options.dryRun else { return }
+        let id = RolloutID.make()
+        if let interrupted { try closeInterrupted(interrupted, by: nil, journal: journal) }
+        var start = JournalRecord(type: .start, rollout: id)
+        start.commit = result.commit
+        start.trigger = result.trigger
+        start.rollbackTo = result.rollbackTo
+        start.summary = result.plan?.summary
+        try journal.append(start)
+        var end = JournalRecord(type: .end, rollout: id)
+        end.status = .refused
+        end.error = result.error
+        end.durationMs = 0
+        try journal.append(end)
+        result.rollout = id
+    }
+
+    /// Ends an interrupted rollout's record; `by` is the rollout that completes it.
+    func closeInterrupted(_ id: String, by completer: String?, journal: Journal) throws {
+        let history = RolloutHistory.load(stateDirectory: host.stateDirectory)
+        if history.rollout(id)?.status == nil {
+            var end = JournalRecord(type: .end, rollout: id)
+            end.status = .interrupted
+            end.error = "Mailroom stopped before this rollout ended (crash or kill); "
+                + (completer.map { "rollout \($0) completes it by re-planning" } ?? "no rollout completed it: the next run had nothing to do or was refused")
+            if let started = history.rollout(id)?.started { end.durationMs = Int(end.time.timeIntervalSince(started) * 1000) }
+            try journal.append(end)
+        }
+    }
+
+    func startRecord(_ id: String, commit: String, trigger: Trigger, plan: Plan, desired: DesiredState) -> JournalRecord {
+        var start = JournalRecord(type: .start, rollout: id)
+        start.commit = commit
+        start.trigger = trigger
+        start.runner = plan.runner.rawValue
+        start.summary = plan.summary
+        start.changes = PlanFormatter.changeLines(plan)
+        start.applicationVersion = desired.applicationVersion
+        return start
+    }
+}
+
+/// Mailu versions: upgrades migrate data and cannot be undone.
+public enum MailuVersion {
+    /// Compares dotted versions numerically (`2.0` < `2.0.1` < `2.1` < `10.0`); `nil` when either is not numeric.
+    public static func compare(_ a: String, _ b: String) -> ComparisonResult? {
+        func parts(_ v: String) -> [Int]? {
+            let pieces = v.split(whereSeparator: { $0 == "." || $0 == "-" })
+            let numbers = pieces.map { Int($0) }
+            return numbers.contains(nil) || numbers.isEmpty ? nil : numbers.map { $0! }
+        }
+        guard let x = parts(a), let y = parts(b) else { return a == b ? .orderedSame : nil }
+        for i in 0..<max(x.count, y.count) {
+            let l = i < x.count ? x[i] : 0, r = i < y.count ? y[i] : 0
+            if l != r { return l < r ? .orderedAscending : .orderedDescending }
+        }
+        return .orderedSame
+    }
+
+    /// Why applying `desired` would lower the Mailu version of the running deployment, if it would.
+    public static func downgradeProblem(actual: ActualState, desired: DesiredState) -> String? {
+        guard let running = actual.applied.applicationVersion, let wanted = desired.applicationVersion, running != wanted,
+            actual.containers.values.contains(where: { $0.managed && $0.isRunning })
+        else { return nil }
+        switch compare(wanted, running) {
+        case .orderedAscending?:
+            return "this would lower Mailu from \(running) to \(wanted) on a running deployment; Mailu upgrades migrate data and cannot be undone. Pass --force to do it anyway"
+        case nil:
+            return "cannot tell whether Mailu \(wanted) is older than the running \(running); pass --force to apply it"
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Crypto
+import Foundation
+
+/// How `apply` behaves. The defaults are the agent's.
+public struct ApplyOptions: Sendable {
+    /// Plan and walk every step without changing anything (no podman mutation, no file, no journal).
+    public var dryRun = false
+    /// After a failed rollout, re-apply the last successful rollout's spec (recorded as its own rollout).
+    public var rollbackOnFailure = true
+    /// How long each started container may take to be running and, with a health check, healthy.
+    public var healthTimeout: Duration = .seconds(300)
+    /// Containers of one wave started at once.
+    public var concurrency = 4
+    /// Allow lowering the Mailu version of a running deployment (Mailu upgrades cannot be undone).
+    public var force = false
+    /// The journal starts a new file past this size.
+    public var journalMaxBytes = 4 << 20
+
+    public init(dryRun: Bool = false, rollbackOnFailure: Bool = true, healthTimeout: Duration = .seconds(300), concurrency: Int = 4,
+                force: Bool = false) {
+        self.dryRun = dryRun
+        self.rollbackOnFailure = rollbackOnFailure
+        self.healthTimeout = healthTimeout
+        self.concurrency = max(1, concurrency)
+        self.force = force
+    }
+}
+
+/// A spec's text and the name it goes by in diagnostics; what a rollout applies and archives.
+public struct SpecText: Sendable, Equatable {
+    public var text: String
+    public var file: String
+
+    public init(_ text: String, file: String) {
+        self.text = text
+        self.file = file
+    }
+
+    /// `<directory>/mailroom.yaml`.
+    public static func directory(_ directory: String) throws -> SpecText {
+        let path = (directory as NSString).appendingPathComponent(SpecLoader.fileName)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SpecError([SpecDiagnostic(.missingField, at: SourceLocation(file: path, line: 1, column: 1), field: "(file)",
+                                            "no \(SpecLoader.fileName) in \(directory)", hint: "pass the spec directory as the first argument")])
+        }
+        return SpecText(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    /// The commit recorded for a spec that does not come from git: `local:` and the first
+    /// 12 hex digits of the SHA-256 of its text, so the same text always gets the same name.
+    public var localCommit: String {
+        "local:" + hex(SHA256.hash(data: Data(text.utf8))).prefix(12)
+    }
+}
+
+/// What `apply` (or `rollback`) did. The CLI prints it as text or JSON; the agent keeps it.
+public struct ApplyResult: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable {
+        case succeeded
+        /// The host already matched: nothing ran, nothing was recorded.
+        case noChanges = "no-changes"
+        case failed
+        /// Nothing was changed: invalid spec, missing secrets, a conflict, a version downgrade.
+        case refused
+        case dryRun = "dry-run"
+        /// The user answered no.
+        case declined
+    }
+
+    public var status: Status
+    /// `nil` when nothing was recorded (no changes, dry run, declined).
+    public var rollout: String?
+    public var commit: String
+    public var trigger: Trigger
+    public var runner: Plan.Runner?
+    public var plan: Plan?
+    public var steps: [StepRecord] = []
+    public var error: String?
+    /// For an invalid spec: every problem, with file:line:column and field.
+    public var diagnostics: [SpecDiagnostic] = []
+    /// Plan warnings and journal problems (a torn last line).
+    public var warnings: [String] = []
+    /// The interrupted rollout this one completed.
+    public var resumed: String?
+    /// For a rollback: the rollout whose desired state was re-applied.
+    public var rollbackTo: String?
+    public var durationMs: Int = 0
+    /// After a failure with rollback on: what the automatic rollback did.
+    public var autoRollback: RollbackOutcome?
+
+    public init(status: Status, commit: String, trigger: Trigger) {
+        self.status = status
+        self.commit = commit
+        self.trigger = trigger
+    }
+
+    /// Applied, in sync already, or only planned: nothing went wrong.
+    public var isSuccess: Bool { [.succeeded, .noChanges, .dryRun].contains(status) }
+}
+
+/// The automatic rollback after a failed rollout, in brief.
+public struct RollbackOutcome: Sendable, Equatable, Codable {
+    /// Its own rollout id (absent when it could not start or found nothing to do).
+    public var rollout: String?
+    /// The rollout whose state it re-applied.
+    public var to: String?
+    public var status: ApplyResult.Status?
+    public var steps: [StepRecord] = []
+    public var error: String?
+    public var durationMs: Int = 0
+
+    public init(rollout: String? = nil, to: String? = nil, status: ApplyResult.Status? = nil, error: String? = nil) {
+        self.rollout = rollout
+        self.to = to
+        self.status = status
+        self.error = error
+    }
+
+    init(_ result: ApplyResult) {
+        self.init(rollout: result.rollout, to: result.rollbackTo, status: result.status, error: result.error)
+        steps = result.steps
+        durationMs = result.durationMs
+    }
+}
+
+/// Rollout ids: UTC time to the second and 4 random hex digits, so they sort by time.
+enum RolloutID {
+    static func make(_ date: Date = Date()) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func pad(_ value: Int?, _ width: Int = 2) -> String {
+            let text = String(value ?? 0)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let random = String(UInt16.random(in: 0...UInt16.max), radix: 16)
+        return "\(pad(c.year, 4))\(pad(c.month))\(pad(c.day))-\(pad(c.hour))\(pad(c.minute))\(pad(c.second))-"
+            + String(repeating: "0", count: 4 - random.count) + random
+    }
+}

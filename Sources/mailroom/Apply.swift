@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Mailroom
+
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make the host match the spec, in order, and record the rollout.",
+        discussion: """
+            Plans as `mailroom plan` does, asks on a terminal, then applies: network,
+            directories, files, units (when systemd is PID 1), removals, then the
+            containers wave by wave, each wave waiting for its dependencies to run and
+            pass their health checks; Caddy reloads last. Every rollout is recorded in
+            <state-dir>/journal.jsonl (see `mailroom history`). A spec not read from git
+            is recorded as commit local:<first 12 hex digits of sha256(mailroom.yaml)>.
+            Exit status: 0 applied or nothing to do, 1 failed, refused or cancelled,
+            2 dry run with changes pending, 64 bad flags, 75 another apply is running.
+            Example:
+              mailroom apply examples/seed-guide --dry-run
+              mailroom apply examples/seed-guide --yes --rollback-on-failure
+            """)
+
+    @OptionGroup var spec: SpecOptions
+    @OptionGroup var host: HostOptions
+    @OptionGroup var rollout: RolloutOptions
+    @Flag(help: "After a failure, re-apply the last successful rollout (the agent always does).") var rollbackOnFailure = false
+    @Option(help: "The commit to record and label containers with (default: local:<hash of mailroom.yaml>).") var commit: String?
+
+    func run() async throws {
+        let podman = try await locatePodman()
+        let applier = Applier(host: host.paths, engine: podman, options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
+        let specText: SpecText
+        do { specText = try SpecText.directory(spec.spec) } catch let error as SpecError { throw reportSpecError(error) }
+        try await runRollout({
+            try await applier.apply(specText, commit: commit, trigger: .cli, logger: rolloutLogger,
+                                    confirm: rollout.confirmation(title: "Mailroom apply plan for \(spec.spec)"))
+        }, options: rollout)
+    }
+}

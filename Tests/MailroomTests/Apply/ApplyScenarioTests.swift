@@ -1,0 +1,197 @@
+import Foundation
+import Mailroom
+import Testing
+
+/// Apply against real podman with the 13 stand-ins. One deployment per scenario, reused
+/// across its steps; serialized so health timeouts are not measured on a starved machine.
+@Suite("Apply with real podman", .serialized)
+struct ApplyScenarioTests {
+    @Test("first apply creates 13; no-op; one env; mailu.env readers; drop; unmanaged untouched; caddy reload")
+    func lifecycle() async throws {
+        try await ApplyHarness.with { h in try await lifecycle(h) }
+    }
+
+    func lifecycle(_ h: ApplyHarness) async throws {
+        let base = h.deployment.standInSpec()
+
+        // Dry run: the plan, walked with nothing changed.
+        try h.deployment.writeSpec(base)
+        let dry = try await h.applier(ApplyOptions(dryRun: true)).apply(try SpecText.directory(h.deployment.specDirectory), logger: ApplyHarness.logger)
+        #expect(dry.status == .dryRun)
+        #expect(dry.steps.allSatisfy { $0.result == .planned })
+        #expect(dry.steps.filter { $0.action == "container.create" }.count == 13)
+        #expect(h.recorder.mutatingPodmanCalls.isEmpty)
+        #expect(try await h.containers().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: Journal.path(in: h.deployment.host.stateDirectory)))
+
+        // First apply: all 13, labelled, running.
+        let first = try await h.apply(base)
+        #expect(first.status == .succeeded, "\(first.error ?? "")")
+        var containers = try await h.containers()
+        #expect(containers.count == 13)
+        #expect(containers.values.allSatisfy { $0.state == "running" })
+        #expect(containers.values.allSatisfy { $0.labels["mailroom.managed"] == "true" && $0.labels["mailroom.config-hash"] != nil })
+        #expect(containers.values.allSatisfy { $0.labels["mailroom.commit"] == SpecText(base, file: "").localCommit })
+        let envFile = h.deployment.root + "/mailu/mailu.env"
+        var info = stat()
+        #expect(stat(envFile, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(FileManager.default.fileExists(atPath: h.deployment.root + "/mailu/overrides/rspamd"))
+        // Waves: nothing starts before its dependencies.
+        let order = first.steps.filter { $0.action == "container.create" }.map(\.target)
+        #expect(order.firstIndex(of: h.name("mailu-resolver"))! < order.firstIndex(of: h.name("mailu-front"))!)
+        #expect(order.last == h.name("mailu-fetchmail"))
+        let ids = containers.mapValues(\.id)
+
+        // No-op: two podman calls, none mutating, nothing recorded.
+        h.recorder.reset()
+        let noop = try await h.apply(base)
+        #expect(noop.status == .noChanges)
+        #expect(h.recorder.mutatingPodmanCalls.isEmpty)
+        #expect(h.recorder.podmanCalls.count <= 2)
+        #expect(h.history.rollouts.count == 1)
+
+        // The same over podman's REST socket: reads are HTTP requests, no podman process at all.
+        let socketPath = h.deployment.root + "/podman.sock"
+        let service = try ProcessRunner().start([try h.podman.executable, "system", "service", "--time=0", "unix://" + socketPath])
+        defer {
+            service.stop()
+            unsetenv("MAILROOM_PODMAN_SOCKET")
+        }
+        var socket: PodmanSocket?
+        for _ in 0..<50 where socket == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            setenv("MAILROOM_PODMAN_SOCKET", socketPath, 1)
+            socket = await PodmanSocket.locate(cli: try h.podman)
+        }
+        let rest = try #require(socket)
+        #expect(Set(try await rest.listContainers().map(\.name).filter { $0.hasPrefix(h.deployment.prefix) }) == Set(ids.keys))
+        #expect(try await rest.inspectContainers([h.name("mailu-front"), h.name("nope")]).map(\.imageName) == ["localhost/mailu-standin/nginx:2.0"])
+        h.recorder.reset()
+        #expect(try await h.apply(base, engine: rest).status == .noChanges)
+        #expect(h.recorder.podmanCalls.isEmpty)
+
+        // A new commit that changes nothing recreates nothing.
+        h.recorder.reset()
+        #expect(try await h.apply(base, commit: "0123456789abcdef").status == .noChanges)
+        #expect(h.recorder.mutatingPodmanCalls.isEmpty)
+
+        // One container's env: only it.
+        let oneEnv = h.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])
+        h.recorder.reset()
+        let envResult = try await h.apply(oneEnv)
+        #expect(envResult.status == .succeeded, "\(envResult.error ?? "")")
+        #expect(Set(h.recorder.mutatingPodmanCalls.map { $0.prefix(2).joined(separator: " ") }) == ["container run"])
+        containers = try await h.containers()
+        for (name, id) in ids { #expect((containers[name]?.id == id) == (name != h.name("mailu-webdav")), "\(name)") }
+
+        // mailu.env changes: exactly its readers.
+        let before = try await h.containers().mapValues(\.id)
+        let envChanged = h.deployment.standInSpec(mailu: ["timezone: Etc/UTC"], overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])
+        let readers = try await h.apply(envChanged)
+        #expect(readers.status == .succeeded, "\(readers.error ?? "")")
+        let recreated = Set(readers.steps.filter { $0.action == "container.recreate" }.map(\.target))
+        #expect(recreated == Set(mailuEnvReaders.map(h.name)))
+        containers = try await h.containers()
+        for (name, id) in before { #expect((containers[name]?.id != id) == recreated.contains(name), "\(name)") }
+
+        // Dropped from the spec: removed; a hand-made container with the prefix: untouched.
+        let unmanaged = h.name("handmade")
+        try await TestPodman.run(["container", "run", "--detach", "--init", "--name", unmanaged, "--network", h.deployment.networkName,
+                                  TestPodman.busyboxImage, "sleep", "100000"])
+        let dropped = h.deployment.standInSpec(mailu: ["timezone: Etc/UTC"], overrides: ["mailu-webdav": ["enabled": "false"]])
+        let drop = try await h.apply(dropped)
+        #expect(drop.status == .succeeded, "\(drop.error ?? "")")
+        containers = try await h.containers()
+        #expect(containers[h.name("mailu-webdav")] == nil)
+        #expect(containers[unmanaged]?.state == "running")
+        #expect(containers.count == 13)
+        #expect(try h.applied.containers[h.name("mailu-webdav")] == nil)
+
+        // A new Caddy site: written, then `caddy reload` inside the running Caddy, no recreate.
+        let caddyID = containers[h.name("caddy2")]?.id
+        let withSite = dropped.replacingOccurrences(of: "  tls: internal", with: "  tls: internal\n  sites: [{host: extra.example.com}]")
+        let site = try await h.apply(withSite)
+        #expect(site.status == .succeeded, "\(site.error ?? "")")
+        #expect(site.steps.contains { $0.action == "container.reload" && $0.target == h.name("caddy2") && $0.result == .ok })
+        #expect(try await h.containers()[h.name("caddy2")]?.id == caddyID)
+
+        // History: every rollout, in order.
+        #expect(h.history.rollouts.map(\.status) == Array(repeating: .succeeded, count: 5))
+        #expect(h.history.problems.isEmpty)
+    }
+}
+
+extension ApplyScenarioTests {
+    @Test("a stand-in that exits at once, or stays unhealthy, fails the rollout; the journal says why; rollback restores")
+    func failuresRollBack() async throws {
+        try await ApplyHarness.with { h in try await failuresRollBack(h) }
+    }
+
+    func failuresRollBack(_ h: ApplyHarness) async throws {
+        let base = h.deployment.standInSpec()
+        let good = try await h.apply(base)
+        #expect(good.status == .succeeded, "\(good.error ?? "")")
+        let before = try await h.containers()
+        let options = ApplyOptions(rollbackOnFailure: true, healthTimeout: .seconds(1))
+
+        // Exits at once (wave 0): the rollout stops there and is rolled back.
+        let exits = h.deployment.standInSpec(overrides: ["mailu-webdav": ["command": "[sh, -c, \"exit 3\"]"]])
+        let failed = try await h.apply(exits, options: options)
+        #expect(failed.status == .failed)
+        #expect(failed.error?.contains("exited") == true, "\(failed.error ?? "")")
+        #expect(!failed.steps.contains { $0.action == "container.recreate" && $0.target != h.name("mailu-webdav") })
+        let failedID = try #require(failed.rollout)
+        let record = try #require(h.history.rollout(failedID))
+        #expect(record.status == .failed)
+        #expect(record.steps.contains { $0.action == "container.wait" && $0.target == h.name("mailu-webdav") && $0.result == .failed
+            && ($0.detail ?? "").contains("exited") })
+        let rollback = try #require(failed.autoRollback)
+        #expect(rollback.status == .succeeded, "\(rollback.error ?? "")")
+        #expect(rollback.to == good.rollout)
+        var after = try await h.containers()
+        #expect(after[h.name("mailu-webdav")]?.state == "running")
+        for (name, container) in before {
+            #expect(after[name]?.labels["mailroom.config-hash"] == container.labels["mailroom.config-hash"], "\(name)")
+            if name != h.name("mailu-webdav") { #expect(after[name]?.id == container.id, "\(name)") }
+        }
+
+        // Stays unhealthy (wave 2): waves 0–1 untouched, fetchmail (wave 3) never reached.
+        let unhealthy = h.deployment.standInSpec(overrides: ["mailu-admin": ["healthcheck": "{command: \"false\", interval: disable}"]])
+        let sick = try await h.apply(unhealthy, options: options)
+        #expect(sick.status == .failed)
+        #expect(sick.error?.contains("unhealthy") == true, "\(sick.error ?? "")")
+        #expect(sick.steps.filter { $0.action == "container.recreate" }.map(\.target) == [h.name("mailu-admin")])
+        #expect(sick.autoRollback?.status == .succeeded, "\(sick.autoRollback?.error ?? "")")
+        after = try await h.containers()
+        #expect(after[h.name("mailu-admin")]?.labels["mailroom.config-hash"] == before[h.name("mailu-admin")]?.labels["mailroom.config-hash"])
+        #expect(after[h.name("mailu-fetchmail")]?.id == before[h.name("mailu-fetchmail")]?.id)
+        let statuses = h.history.rollouts.map { "\($0.trigger?.rawValue ?? "")=\($0.status?.rawValue ?? "")" }
+        #expect(statuses == ["cli=succeeded", "cli=failed", "auto-rollback=succeeded", "cli=failed", "auto-rollback=succeeded"])
+
+        // Without --rollback-on-failure the failed state stays; `rollback` then returns to the last good spec.
+        let stays = try await h.apply(exits, options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(1)))
+        #expect(stays.status == .failed && stays.autoRollback == nil)
+        let manual = try await h.applier().rollback(to: good.rollout, logger: ApplyHarness.logger)
+        #expect(manual.status == .succeeded, "\(manual.error ?? "")")
+        #expect(manual.rollbackTo == good.rollout)
+        #expect(try await h.containers()[h.name("mailu-webdav")]?.labels["mailroom.config-hash"]
+            == before[h.name("mailu-webdav")]?.labels["mailroom.config-hash"])
+
+        // Rolling back to an older Mailu on a running deployment is refused without --force.
+        let old = "20000101-000000-0001"
+        try SpecArchive.save(base.replacingOccurrences(of: "  image_registry:", with: "  version: \"1.9\"\n  image_registry:"), rollout: old,
+                             in: h.deployment.host.stateDirectory)
+        let journal = Journal(stateDirectory: h.deployment.host.stateDirectory)
+        var start = JournalRecord(type: .start, rollout: old)
+        start.commit = "1111111111"
+        try journal.append(start)
+        var end = JournalRecord(type: .end, rollout: old)
+        end.status = .succeeded
+        try journal.append(end)
+        h.recorder.reset()
+        let lower = try await h.applier().rollback(to: "1111111", logger: ApplyHarness.logger)
+        #expect(lower.status == .refused)
+        #expect(lower.error?.contains("lower Mailu from 2.0 to 1.9") == true, "\(lower.error ?? "")")
+        #expect(h.recorder.mutatingPodmanCalls.isEmpty)
+    }
+}
