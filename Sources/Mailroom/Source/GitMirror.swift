@@ -38,8 +38,11 @@ final class GitMirror {
 
     /// The mirror as it is, without contacting the remote; nil when it was never cloned.
     func openExisting() throws -> GitRepositoryHandle? {
+        guard FileManager.default.fileExists(atPath: path) else {
+            cached = nil  // removed by hand: the next sync clones it again
+            return nil
+        }
         if let cached { return cached }
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
         let repository = try GitRepositoryHandle(opening: path) { failure in
             GitError(.corruptObject, "the mirror \(path) cannot be opened", hint: "remove it; the next fetch clones the repository again",
                      detail: failure.message)

@@ -3,7 +3,7 @@ import Foundation
 /// A throwaway origin (bare) repository and a work clone that pushes to it, made with the git
 /// command-line tool in a temporary directory. For the benchmark and tests only: the source
 /// stage itself reads repositories through libgit2.
-final class ScratchRepository {
+final class ScratchRepository: Sendable {
     /// The temporary directory holding everything; removed by ``remove()``.
     let root: String
     /// The bare origin, `<root>/origin.git`.
