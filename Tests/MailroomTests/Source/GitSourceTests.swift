@@ -53,6 +53,20 @@ struct GitSourceTests {
         #expect(try source.state()?.lastFetched?.commit.hex == second)
     }
 
+    @Test("a mirror removed by hand is cloned again on the next fetch")
+    func removedMirrorRecloned() throws {
+        let f = try SourceFixture()
+        defer { f.remove() }
+        let source = try f.source()
+        let first = try source.fetch(logger: f.logs.logger)
+        try FileManager.default.removeItem(atPath: f.stateDirectory + "/mirror.git")
+        let pushed = try f.repo.commitAndPush(["x.txt": "x\n"], message: "x")
+        let again = try source.fetch(logger: f.logs.logger)
+        #expect(again.commit.hex == pushed)
+        #expect(again.previous == first.commit)
+        #expect(!again.forced)
+    }
+
     @Test("a pinned commit id and a pinned tag are read from their own trees")
     func pinnedRevision() throws {
         let f = try SourceFixture()
