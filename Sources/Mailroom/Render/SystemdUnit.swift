@@ -36,12 +36,14 @@ public enum SystemdUnit {
             "\t-f %t/%n.ctr-id",
             "ExecStart=\(podman) container run \\",
         ]
-        // Flags one per line; the image and command share the last flag's line, as podman prints them.
-        let flags = Array(passed.prefix { $0.hasPrefix("-") })
-        let tail = passed.dropFirst(flags.count).map(escape).joined(separator: " ")
-        let all = runFlags + flags.map(escape)
-        for (index, flag) in all.enumerated() {
-            lines.append(index == all.count - 1 ? "\t\(flag) \(tail)" : "\t\(flag) \\")
+        // podman's layout: a new line at every argument that starts with "-", other arguments
+        // (values, the image, the command) continue the line they follow.
+        var commandLines: [String] = []
+        for argument in runFlags + passed.map(escape) {
+            if argument.hasPrefix("-") || commandLines.isEmpty { commandLines.append("\t" + argument) } else { commandLines[commandLines.count - 1] += " " + argument }
+        }
+        for (index, line) in commandLines.enumerated() {
+            lines.append(index == commandLines.count - 1 ? line : line + " \\")
         }
         lines += [
             "ExecStop=\(podman) stop \\",
