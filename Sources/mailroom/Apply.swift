@@ -29,11 +29,13 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         let podman = try await locatePodman()
         let applier = Applier(host: host.paths, engine: podman, options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
-        let specText: SpecText
-        do { specText = try SpecText.directory(spec.spec) } catch let error as SpecError { throw reportSpecError(error) }
+        let (source, loaded) = try await spec.load(host: host)
         try await runRollout({
-            try await applier.apply(specText, commit: commit, trigger: .cli, logger: rolloutLogger,
-                                    confirm: rollout.confirmation(title: "Mailroom apply plan for \(spec.spec)"))
+            let result = try await applier.apply(loaded.text, commit: commit ?? loaded.commit, trigger: .cli, logger: rolloutLogger,
+                                                 confirm: rollout.confirmation(title: "Mailroom apply plan for \(source.name)"))
+            // The source state records what is live; a dry run or a failure changes nothing there.
+            if result.status == .succeeded || result.status == .noChanges { try source.markApplied(loaded) }
+            return result
         }, options: rollout)
     }
 }

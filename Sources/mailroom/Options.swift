@@ -1,12 +1,74 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Mailroom
 
-/// The spec directory, first argument of every command that reads a spec.
+/// Where the spec comes from: a directory (the first argument), or a git repository.
 struct SpecOptions: ParsableArguments {
-    @Argument(help: "The spec directory, holding mailroom.yaml.", completion: .directory)
+    @Argument(help: "The spec directory, holding mailroom.yaml (not with --repo).", completion: .directory)
     var spec: String = "."
+
+    @Option(help: "Read the spec from this git repository: a path, file://, https://, ssh:// or user@host:path.")
+    var repo: String?
+
+    @Option(help: "The branch to follow (default: main).") var branch: String?
+
+    @Option(name: .customLong("path"), help: "The spec directory inside the repository (default: its root).")
+    var specPath: String?
+
+    @Option(help: "Pin a commit, tag or branch instead of following --branch.") var revision: String?
+
+    @Option(name: .customLong("token-file"), help: "File holding an access token for an https:// repository.")
+    var tokenFile: String?
+
+    @Option(name: .customLong("ssh-key"), help: "Private key file for an ssh repository.") var sshKey: String?
+
+    @Option(name: .customLong("known-hosts"), help: "known_hosts file for an ssh repository; unknown host keys are refused.")
+    var knownHosts: String?
+
+    func validate() throws {
+        if repo == nil {
+            let gitOnly: [(String, String?)] = [
+                ("--branch", branch), ("--path", specPath), ("--revision", revision), ("--token-file", tokenFile),
+                ("--ssh-key", sshKey), ("--known-hosts", knownHosts),
+            ]
+            if let flag = gitOnly.first(where: { $0.1 != nil }) {
+                throw ValidationError("\(flag.0) reads the spec from git and needs --repo URL")
+            }
+        } else if spec != "." {
+            throw ValidationError("give either a spec directory (\(spec)) or --repo, not both")
+        }
+    }
+
+    /// The source these options name; the mirror lives in the state directory.
+    func source(stateDirectory: String) throws -> SpecSource {
+        guard let repo else { return .directory(spec) }
+        return .git(try SourceConfiguration(
+            repository: repo, branch: branch ?? "main", revision: revision, path: specPath ?? "",
+            credentials: GitCredentials(tokenFile: tokenFile, sshKey: sshKey, knownHosts: knownHosts),
+            stateDirectory: stateDirectory))
+    }
+
+    /// Reads the spec's text; git and file errors are printed and exit 1.
+    func load(host: HostOptions) async throws -> (source: SpecSource, loaded: SpecSource.Loaded) {
+        do {
+            let source = try source(stateDirectory: host.stateDirectory)
+            return (source, try await source.load(logger: sourceLogger))
+        } catch let error as SpecError {
+            throw reportSpecError(error)
+        } catch let error as GitError {
+            FileHandle.standardError.write(Data("mailroom: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
 }
+
+/// Git progress and force-push notices go to stderr.
+let sourceLogger: Logger = {
+    var logger = Logger(label: "mailroom.source")
+    logger.logLevel = .notice
+    return logger
+}()
 
 /// Where Mailroom keeps its state and finds host files.
 struct HostOptions: ParsableArguments {

@@ -20,16 +20,17 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func run() async throws {
+        let (source, loaded) = try await spec.load(host: host)
         let pipeline = Pipeline(host: host.paths, engine: PodmanCLI.locate())
         let compiled: CompiledSpec
-        do { compiled = try pipeline.compile(specDirectory: spec.spec) } catch let error as SpecError {
+        do { compiled = try pipeline.compile(specText: loaded.text.text, file: loaded.text.file) } catch let error as SpecError {
             throw reportSpecError(error)
         }
         let (plan, _) = try await pipeline.plan(compiled)
         if output == .json {
             try printJSON(plan)
         } else {
-            print(PlanFormatter(color: useColor).format(plan, title: "Mailroom plan for \(spec.spec)"))
+            print(PlanFormatter(color: useColor).format(plan, title: "Mailroom plan for \(source.name)"))
         }
         if !plan.conflicts.isEmpty { throw ExitCode(1) }
         if plan.hasChanges { throw ExitCode(2) }

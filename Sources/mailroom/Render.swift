@@ -3,7 +3,7 @@ import Foundation
 import Mailroom
 import Yams
 
-struct Render: ParsableCommand {
+struct Render: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the desired state: podman commands, files and units.",
         discussion: """
@@ -25,9 +25,10 @@ struct Render: ParsableCommand {
         if explain && output == .json { throw ValidationError("--explain prints YAML; drop --output json, or drop --explain") }
     }
 
-    func run() throws {
+    func run() async throws {
+        let (_, loaded) = try await spec.load(host: host)
         let compiled: CompiledSpec
-        do { compiled = try Pipeline(host: host.paths, engine: nil).compile(specDirectory: spec.spec) } catch let error as SpecError {
+        do { compiled = try Pipeline(host: host.paths, engine: nil).compile(specText: loaded.text.text, file: loaded.text.file) } catch let error as SpecError {
             throw reportSpecError(error)
         }
         let desired = compiled.desired

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Mailroom
 
-struct Validate: ParsableCommand {
+struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a spec and report every problem with file:line:column.",
         discussion: """
@@ -15,13 +15,14 @@ struct Validate: ParsableCommand {
     @OptionGroup var host: HostOptions
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
-    func run() throws {
+    func run() async throws {
+        let (source, loaded) = try await spec.load(host: host)
         do {
-            let compiled = try Pipeline(host: host.paths, engine: nil).compile(specDirectory: spec.spec)
+            let compiled = try Pipeline(host: host.paths, engine: nil).compile(specText: loaded.text.text, file: loaded.text.file)
             if output == .json {
                 try printJSON(ValidationReport(valid: true, diagnostics: [], containers: compiled.desired.containers.count))
             } else {
-                print("\(spec.spec): valid (\(compiled.desired.containers.count) containers, \(compiled.desired.files.count) files)")
+                print("\(source.name): valid (\(compiled.desired.containers.count) containers, \(compiled.desired.files.count) files)")
             }
         } catch let error as SpecError {
             if output == .json {

@@ -30,6 +30,11 @@ public enum Renderer {
         return try compile(spec, secrets: secrets, unitsDirectory: host.unitsDirectory)
     }
 
+    /// Compiles with stand-in secrets, for comparing commits without a host (`mailroom diff`).
+    public static func compileWithoutHost(_ spec: DeploymentSpec, unitsDirectory: String) throws -> CompiledSpec {
+        try compile(spec, secrets: .placeholder(keys: spec.mailu.requiredSecrets + spec.secrets.keys), unitsDirectory: unitsDirectory)
+    }
+
     /// Reads a spec's text and compiles it, reporting syntax and meaning problems together.
     public static func compile(text: String, file: String, host: HostPaths) throws -> CompiledSpec {
         let (spec, diagnostics) = SpecLoader.read(text, file: file)

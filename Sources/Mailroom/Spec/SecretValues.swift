@@ -22,6 +22,11 @@ public struct SecretValues: Sendable, Equatable {
 
     public subscript(key: String) -> String? { values[key] }
 
+    /// Stand-in values, for rendering without a host (`mailroom diff`): every key reads "(secret)".
+    public static func placeholder(keys: [String]) -> SecretValues {
+        SecretValues(path: "(none)", values: Dictionary(keys.map { ($0, "(secret)") }, uniquingKeysWith: { first, _ in first }))
+    }
+
     var allValues: [String] { values.values.sorted() }
 
     /// Reads `path`. A missing file means every key is missing; a file that group or others
