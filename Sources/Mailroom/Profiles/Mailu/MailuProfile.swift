@@ -224,7 +224,7 @@ public enum MailuProfile {
         ].map(expandPath)
         // Directories of every bind mount must exist too, for added containers as well.
         for container in containers {
-            for source in container.mountSources where source.hasSuffix("/") && !directories.contains(source) {
+            for source in container.mountSources where source.hasSuffix("/") && !directories.contains(where: { $0.hasPrefix(source) }) {
                 directories.append(source)
             }
         }
