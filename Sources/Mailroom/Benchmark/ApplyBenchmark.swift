@@ -134,17 +134,8 @@ public enum ApplyBenchmark {
         // Mailroom: first rollout, no-ops, one-container changes.
         try AtomicFile.makeDirectory(mine.host.stateDirectory)
         try AtomicFile.write("SECRET_KEY=bench\n", to: mine.host.secretsFile, mode: 0o600)
-        let logger = Logger(label: "mailroom.bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        let applier = Applier(host: mine.host, engine: podman, serviceManager: nil,
-                              options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(30)))
-        func apply(_ text: String) async throws -> (ApplyResult, Double) {
-            var result: ApplyResult?
-            let time = try await clock.measure { result = try await applier.apply(SpecText(text, file: "mailroom.yaml"), logger: logger) }
-            guard let result, result.isSuccess else { throw StandInError("benchmark apply failed: \(result?.error ?? "?")") }
-            return (result, milliseconds(time))
-        }
         progress("mailroom: first rollout")
-        let (_, first) = try await apply(mine.spec())
+        let (_, first) = try await timedApply(mine.spec(), engine: podman, mine: mine)
 
         let cli = try await loops(engine: podman, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
                                   label: "podman CLI", progress: progress)
@@ -173,6 +164,19 @@ public enum ApplyBenchmark {
         return result
     }
 
+    /// One apply of `text`, timed in milliseconds; throws unless it succeeded.
+    static func timedApply(_ text: String, engine: any ContainerEngine, mine: Sandbox) async throws -> (ApplyResult, Double) {
+        let logger = Logger(label: "mailroom.bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        let applier = Applier(host: mine.host, engine: engine, serviceManager: nil,
+                              options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(30)))
+        var result: ApplyResult?
+        let time = try await ContinuousClock().measure {
+            result = try await applier.apply(SpecText(text, file: "mailroom.yaml"), logger: logger)
+        }
+        guard let result, result.isSuccess else { throw StandInError("benchmark apply failed: \(result?.error ?? "?")") }
+        return (result, Double(time.components.seconds) * 1000 + Double(time.components.attoseconds) / 1e15)
+    }
+
     struct Loops {
         var noOps: [Double] = [], calls: [[String]] = [], mutating = 0, changes: [Double] = [], bare: [Double] = []
     }
@@ -182,15 +186,7 @@ public enum ApplyBenchmark {
                       label: String, progress: @Sendable (String) -> Void) async throws -> Loops {
         let clock = ContinuousClock()
         func milliseconds(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
-        let logger = Logger(label: "mailroom.bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        let applier = Applier(host: mine.host, engine: engine, serviceManager: nil,
-                              options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(30)))
-        func apply(_ text: String) async throws -> (ApplyResult, Double) {
-            var result: ApplyResult?
-            let time = try await clock.measure { result = try await applier.apply(SpecText(text, file: "mailroom.yaml"), logger: logger) }
-            guard let result, result.isSuccess else { throw StandInError("benchmark apply failed: \(result?.error ?? "?")") }
-            return (result, milliseconds(time))
-        }
+        func apply(_ text: String) async throws -> (ApplyResult, Double) { try await timedApply(text, engine: engine, mine: mine) }
         var loops = Loops()
         // Back to the base spec (the previous loop left a changed env behind).
         _ = try await apply(mine.spec())
