@@ -50,6 +50,11 @@ public struct AgentHTTPService: Service {
         await server.appendRoute("GET /metrics") { _ in
             HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: Data(await reconciler.metrics.prometheusText.utf8))
         }
+        await server.appendRoute("POST /resync") { _ in
+            // Harmless to anyone who can reach the listener: a resync applies the spec from git.
+            reconciler.request(.control)
+            return HTTPResponse(statusCode: .accepted, body: Data("resyncing\n".utf8))
+        }
         await server.appendRoute("POST /webhook") { request in
             let body = try await request.bodyData
             let header = request.headers[HTTPHeader("X-Hub-Signature-256")] ?? request.headers[HTTPHeader("X-Gitea-Signature")]
