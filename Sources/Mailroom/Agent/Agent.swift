@@ -76,16 +76,16 @@ struct AgentTriggers: Service {
             },
             onDesiredChange: { desired in
                 managed.withLock { $0 = Set(desired.containers.map(\.name)) }
+                // Override directories (recursive) and single files: content inputs that are
+                // files, and the generated files, which are restored when edited by hand.
                 var directories = configuration.overrideDirectories
-                for container in desired.containers {
-                    for input in container.contentInputs {
-                        var isDirectory: ObjCBool = false
-                        FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory)
-                        directories.append(isDirectory.boolValue ? input : (input as NSString).deletingLastPathComponent)
-                    }
+                var watchedFiles = desired.files.map(\.path)
+                for input in desired.containers.flatMap(\.contentInputs) {
+                    var isDirectory: ObjCBool = false
+                    FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory)
+                    if isDirectory.boolValue { directories.append(input) } else { watchedFiles.append(input) }
                 }
-                directories += desired.files.map { ($0.path as NSString).deletingLastPathComponent }
-                let watch = try? DirectoryWatch(directories: directories, excluding: [configuration.stateDirectory],
+                let watch = try? DirectoryWatch(directories: directories, files: watchedFiles, excluding: [configuration.stateDirectory],
                                                 debounce: configuration.debounce) { paths in
                     logger.info("Files changed", metadata: ["files.paths": "\(paths.prefix(5).joined(separator: ","))", "files.count": "\(paths.count)"])
                     reconciler.request(.files)

@@ -3,9 +3,12 @@ import Foundation
 import Glibc
 #endif
 
-/// Watches directories recursively with inotify (new subdirectories included) and reports
-/// changes once they have settled for `debounce`: the agent's override and generated-file trigger.
+/// Watches directory trees recursively with inotify (new subdirectories included), and single
+/// files through their directory, and reports changes once they have settled for `debounce`:
+/// the agent's override and generated-file trigger.
 ///
+/// A file's directory is watched without recursion and only events for that file count, so
+/// data directories beside generated files (mail, queues) cause no wake-ups.
 /// `poll()`/`read()` block, so the watch runs on a thread of its own; `onChange` is called on
 /// that thread with the changed paths of one settled batch. Paths under `excluding` are not watched.
 public final class DirectoryWatch: Sendable {
@@ -14,7 +17,7 @@ public final class DirectoryWatch: Sendable {
     /// The directories watched at start (those that exist).
     public let roots: [String]
 
-    public init(directories: [String], excluding: [String] = [], debounce: Duration,
+    public init(directories: [String], files: [String] = [], excluding: [String] = [], debounce: Duration,
                 onChange: @escaping @Sendable ([String]) -> Void) throws {
         #if canImport(Glibc)
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
@@ -39,6 +42,7 @@ public final class DirectoryWatch: Sendable {
                                       debounceMs: Int32(clamping: debounce.components.seconds * 1000 + debounce.components.attoseconds / 1_000_000_000_000_000),
                                       onChange: onChange)
         for root in roots { loop.addTree(root, depth: 0) }
+        loop.addFiles(files.map { ($0 as NSString).standardizingPath })
         self.roots = roots
         stopWrite = pipeFDs[1]
         let thread = Thread { loop.run() }
@@ -73,6 +77,9 @@ private final class DirectoryWatchLoop: @unchecked Sendable {
     let debounceMs: Int32
     let onChange: @Sendable ([String]) -> Void
     var directories: [Int32: String] = [:]
+    /// Watches of a single file's directory (not recursive), and the files that count there.
+    var fileDirectories: [Int32: String] = [:]
+    var files: Set<String> = []
 
     static let mask = UInt32(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF) | UInt32(IN_ONLYDIR)
 
@@ -95,6 +102,14 @@ private final class DirectoryWatchLoop: @unchecked Sendable {
             if FileManager.default.fileExists(atPath: child, isDirectory: &isDirectory), isDirectory.boolValue {
                 addTree(child, depth: depth + 1)
             }
+        }
+    }
+
+    func addFiles(_ paths: [String]) {
+        files = Set(paths)
+        for directory in Set(paths.map { ($0 as NSString).deletingLastPathComponent }) {
+            let wd = inotify_add_watch(fd, directory, Self.mask)
+            if wd >= 0, directories[wd] == nil { fileDirectories[wd] = directory }
         }
     }
 
@@ -161,6 +176,12 @@ private final class DirectoryWatchLoop: @unchecked Sendable {
             }
             if event.mask & UInt32(IN_IGNORED) != 0 {
                 directories[event.wd] = nil
+                fileDirectories[event.wd] = nil
+                continue
+            }
+            if let directory = fileDirectories[event.wd] {
+                let path = (directory as NSString).appendingPathComponent(name)
+                if files.contains(path) { changed.append(path) }
                 continue
             }
             guard let directory = directories[event.wd] else { continue }

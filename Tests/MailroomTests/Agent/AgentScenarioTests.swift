@@ -1,0 +1,172 @@
+import Foundation
+import Logging
+import Testing
+@testable import Mailroom
+
+/// The agent against real git (a local bare repository), real inotify and real podman with the
+/// 13 stand-ins. One agent run per scenario, reused across its steps (CI time).
+@Suite("Agent with real git, inotify and podman", .serialized)
+struct AgentScenarioTests {
+    /// A running in-process agent on a scratch repository and a test deployment.
+    struct Running {
+        let deployment: TestDeployment
+        let repo: ScratchRepository
+        let agent: Agent
+        let task: Task<Void, any Error>
+        let port: UInt16
+        let secret = "webhook-test-secret"
+
+        func name(_ profileName: String) -> String { deployment.prefix + profileName }
+
+        func status() async throws -> AgentStatus {
+            try AgentStatus.decode(try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/status")!))
+        }
+
+        func containers() async throws -> [String: ContainerSummary] {
+            let all = try await TestPodman.podman().listContainers()
+            return Dictionary(all.filter { $0.name.hasPrefix(deployment.prefix) }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+
+        var history: RolloutHistory { RolloutHistory.load(stateDirectory: deployment.host.stateDirectory) }
+
+        /// Waits until the agent has applied `commit` and is idle.
+        func waitApplied(_ commit: String, timeout: Duration = .seconds(15)) async throws {
+            try await waitFor(timeout, "applied commit \(commit.prefix(12))") {
+                let s = try await status()
+                return s.appliedCommit == commit && !s.reconciling
+            }
+        }
+    }
+
+    static func start(spec: String, deployment: TestDeployment, debounce: Duration = .milliseconds(200)) async throws -> Running {
+        let repo = try ScratchRepository(files: ["mailroom.yaml": spec])
+        var config = AgentConfiguration(repository: repo.origin)
+        config.stateDirectory = deployment.host.stateDirectory
+        config.unitsDirectory = deployment.host.unitsDirectory
+        config.secretsFile = deployment.host.secretsFile
+        config.listenPort = 0
+        config.debounce = debounce
+        config.healthTimeout = .seconds(5)
+        let secretFile = deployment.root + "/webhook.secret"
+        try "webhook-test-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        config.webhookSecretFile = secretFile
+        let podman = try TestPodman.podman()
+        let agent = try Agent(configuration: config, engine: podman, podmanExecutable: podman.executable, serviceManager: nil,
+                              logger: Logger(label: "mailroom.agent.test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                              notify: SystemdNotify(environment: [:]))
+        let task = Task { try await agent.run() }
+        var port: UInt16?
+        for _ in 0..<250 where port == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            port = await agent.http.port()
+        }
+        guard let port else {
+            task.cancel()
+            repo.remove()
+            throw TestSetupError("the agent's listener did not come up")
+        }
+        return Running(deployment: deployment, repo: repo, agent: agent, task: task, port: port)
+    }
+
+    /// Runs `body` with a started agent; stops it and removes everything, also on failure.
+    static func with(spec: (TestDeployment) -> String, _ body: (Running) async throws -> Void) async throws {
+        try await TestPodman.ensureImages()
+        let deployment = try await TestDeployment.make("agent")
+        var running: Running?
+        do {
+            running = try await start(spec: spec(deployment), deployment: deployment)
+            try await body(running!)
+        } catch {
+            await stop(running, deployment: deployment)
+            throw error
+        }
+        await stop(running, deployment: deployment)
+    }
+
+    static func stop(_ running: Running?, deployment: TestDeployment) async {
+        running?.task.cancel()
+        _ = try? await running?.task.value
+        running?.repo.remove()
+        await deployment.cleanup()
+    }
+
+    @Test("push converges; webhook 401/202; override edit recreates only its container; rm -f heals; revert; bad commit refused")
+    func lifecycle() async throws {
+        try await Self.with(spec: { $0.standInSpec() }) { a in
+            // First reconcile: the initial commit, 13 containers.
+            let first = try a.repo.head()
+            try await a.waitApplied(first, timeout: .seconds(60))
+            var containers = try await a.containers()
+            #expect(containers.count == 13)
+            #expect(containers.values.allSatisfy { $0.state == "running" && $0.labels["mailroom.commit"] == first })
+
+            // Webhook: a bad or missing signature is 401 and fetches nothing; a good one is 202.
+            let body = Data(#"{"ref":"refs/heads/main"}"#.utf8)
+            let bad = try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook",
+                                                 headers: ["X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64)], body: body)
+            #expect(bad.status == 401)
+            let missing = try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook", body: body)
+            #expect(missing.status == 401)
+            let signature = WebhookSignature(secret: Data(a.secret.utf8)).sign(body)
+            let good = try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook",
+                                                  headers: ["X-Hub-Signature-256": signature], body: body)
+            #expect(good.status == 202)
+
+            // An override file edit recreates mailu-smtp and nothing else.
+            let ids = containers.mapValues(\.id)
+            let overrides = a.deployment.root + "/mailu/overrides/postfix"
+            try FileManager.default.createDirectory(atPath: overrides, withIntermediateDirectories: true)
+            try "smtpd_banner = test\n".write(toFile: overrides + "/postfix.cf", atomically: true, encoding: .utf8)
+            try await waitFor(.seconds(15), "mailu-smtp recreated") {
+                let now = try await a.containers()
+                return now[a.name("mailu-smtp")].map { $0.id != ids[a.name("mailu-smtp")] && $0.state == "running" } ?? false
+            }
+            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            containers = try await a.containers()
+            let recreated = containers.filter { ids[$0.key] != $0.value.id }.map(\.key)
+            #expect(recreated == [a.name("mailu-smtp")])
+
+            // podman rm -f of a managed container: the agent puts it back.
+            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
+            try await waitFor(.seconds(15), "mailu-webdav back") {
+                try await a.containers()[a.name("mailu-webdav")]?.state == "running"
+            }
+            try await waitFor(.seconds(15), "drift counted") {
+                let metrics = try await AgentClient.get(URL(string: "http://127.0.0.1:\(a.port)/metrics")!)
+                return String(decoding: metrics, as: UTF8.self).contains("mailroom_drift_corrections_total 2\n")
+            }
+
+            // A push changing one container's env converges; its revert restores the first state.
+            let webdavHash = try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"]
+            let changed = try a.repo.commitAndPush(
+                ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])], message: "webdav feature")
+            try await a.waitApplied(changed)
+            #expect(try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"] != webdavHash)
+            try a.repo.git("revert", "--no-edit", "HEAD")
+            try a.repo.git("push", "--quiet", "origin", "main")
+            let reverted = try a.repo.head()
+            try await a.waitApplied(reverted)
+            #expect(try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"] == webdavHash)
+            let rollouts = a.history.rollouts.filter { $0.status == .succeeded }.compactMap(\.commit)
+            #expect(rollouts.contains(changed) && rollouts.contains(reverted))
+
+            // A bad commit (invalid spec) is refused; the host keeps running and it is not retried.
+            let before = try await a.containers().mapValues(\.id)
+            let broken = try a.repo.commitAndPush(["mailroom.yaml": "prefix: [this is not a spec\n"], message: "broken")
+            try await waitFor(.seconds(15), "refusal") { try await a.status().badCommit == broken }
+            let status = try await a.status()
+            #expect(status.appliedCommit == reverted)
+            #expect(status.lastRollout?.status == "refused")
+            #expect(a.history.rollouts.last?.status == .refused && a.history.rollouts.last?.commit == broken)
+            let refusals = a.history.rollouts.filter { $0.status == .refused }.count
+            // A resync does not retry it: the host stays at the last good commit.
+            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
+            try await Task.sleep(for: .milliseconds(500))
+            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            #expect(a.history.rollouts.filter { $0.status == .refused }.count == refusals)
+            let after = try await a.containers()
+            #expect(after.mapValues(\.id) == before)
+            #expect(after.values.allSatisfy { $0.state == "running" })
+        }
+    }
+}
