@@ -169,4 +169,144 @@ struct AgentScenarioTests {
             #expect(after.values.allSatisfy { $0.state == "running" })
         }
     }
+
+    @Test("--dry-run: journals the plan it would apply in dry-run.jsonl and changes nothing")
+    func dryRun() async throws {
+        try await TestPodman.ensureImages()
+        let deployment = try await TestDeployment.make("agent-dry")
+        let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec()])
+        defer { repo.remove() }
+        var config = AgentConfiguration(repository: repo.origin)
+        config.stateDirectory = deployment.host.stateDirectory
+        config.secretsFile = deployment.host.secretsFile
+        config.listenPort = 0
+        config.dryRun = true
+        let podman = try TestPodman.podman()
+        let agent = try Agent(configuration: config, engine: podman, podmanExecutable: podman.executable, serviceManager: nil,
+                              logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }), notify: SystemdNotify(environment: [:]))
+        let task = Task { try await agent.run() }
+        defer { task.cancel() }
+        let plans = deployment.host.stateDirectory + "/dry-run.jsonl"
+        do {
+            try await waitFor(.seconds(15), "a dry-run plan") { FileManager.default.fileExists(atPath: plans) }
+            let line = try #require(String(decoding: FileManager.default.contents(atPath: plans) ?? Data(), as: UTF8.self).split(separator: "\n").first)
+            #expect(line.contains(#""commit":"\#(try repo.head())""#))
+            #expect(line.contains(#""create":13"#))
+            #expect(try await podman.listContainers().filter { $0.name.hasPrefix(deployment.prefix) }.isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: Journal.path(in: deployment.host.stateDirectory)))
+            #expect(await agent.reconciler.status.dryRun)
+        } catch {
+            task.cancel()
+            _ = try? await task.value
+            await deployment.cleanup()
+            throw error
+        }
+        task.cancel()
+        _ = try? await task.value
+        await deployment.cleanup()
+    }
+
+    @Test("SIGTERM mid-rollout: the agent process finishes the rollout, writes the journal, exits 0; READY=1 over NOTIFY_SOCKET")
+    func sigterm() async throws {
+        try await TestPodman.ensureImages()
+        let deployment = try await TestDeployment.make("agent-term")
+        let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec(overrides: ["mailu-front": [
+            // Healthy after 2 s: SIGTERM lands while the rollout waits for it.
+            "command": "[sh, -c, \"sleep 2; echo ok > /tmp/ok; exec sleep 100000\"]",
+            "healthcheck": "{command: \"test -f /tmp/ok\", interval: disable}",
+        ]])])
+        let notifyPath = deployment.root + "/notify.sock"
+        let notifySocket = try NotifyListener(path: notifyPath)
+        var pid: pid_t = 0
+        defer {
+            if pid > 0 {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
+            notifySocket.close()
+            repo.remove()
+        }
+        do {
+            let config = deployment.root + "/agent.yaml"
+            try """
+                repository: \(repo.origin)
+                state-dir: \(deployment.host.stateDirectory)
+                units-dir: \(deployment.host.unitsDirectory)
+                secrets-file: \(deployment.host.secretsFile)
+                listen: 127.0.0.1:\(deployment.portBase + 5)
+                health-timeout: 15s
+                """.write(toFile: config, atomically: true, encoding: .utf8)
+            setenv("NOTIFY_SOCKET", notifyPath, 1)
+            let child = try ProcessRunner().start([try MailroomBinary.path, "agent", "--config", config])
+            unsetenv("NOTIFY_SOCKET")
+            pid = child.pid
+            // Wait until the rollout has started and mailu-front waits to be healthy.
+            try await waitFor(.seconds(20), "rollout start") {
+                let history = RolloutHistory.load(stateDirectory: deployment.host.stateDirectory)
+                guard history.rollouts.count == 1, history.rollouts[0].status == nil else { return false }
+                return try await TestPodman.podman().listContainers().contains { $0.name == deployment.prefix + "mailu-front" }
+            }
+            #expect(notifySocket.receive(timeout: 0) == nil)  // not ready before the first reconcile
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            let deadline = ContinuousClock.now + .seconds(20)
+            var exited = false
+            while ContinuousClock.now < deadline {
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    exited = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(exited, "the agent did not exit within 20 s of SIGTERM")
+            if exited { pid = 0 }
+            #expect(exited && (status & 0x7f) == 0 && (status >> 8) & 0xff == 0, "exit status \(status)")
+            let history = RolloutHistory.load(stateDirectory: deployment.host.stateDirectory)
+            #expect(history.rollouts.count == 1)
+            #expect(history.rollouts.first?.status == .succeeded)
+            #expect(Journal.unfinishedRollout(stateDirectory: deployment.host.stateDirectory) == nil)
+            #expect(notifySocket.receive(timeout: 2) == "READY=1")
+        } catch {
+            await deployment.cleanup()
+            throw error
+        }
+        await deployment.cleanup()
+    }
+}
+
+/// A unix datagram socket standing in for systemd's notify socket.
+final class NotifyListener: @unchecked Sendable {
+    // The descriptor is used by one test at a time.
+    private var fd: Int32
+    private let path: String
+
+    init(path: String) throws {
+        self.path = path
+        unlink(path)
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSetupError("socket: \(errno)") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw TestSetupError("bind \(path): \(errno)") }
+    }
+
+    /// The next datagram, or nil after `timeout` seconds.
+    func receive(timeout: Int) -> String? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, Int32(timeout * 1000)) == 1 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+        unlink(path)
+    }
 }
