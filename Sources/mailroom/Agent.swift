@@ -28,6 +28,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel: String = "info"
 
     func run() async throws {
+        // First: podman and every other child must not inherit NOTIFY_SOCKET.
+        let notify = SystemdNotify.takeFromEnvironment()
         var configuration: AgentConfiguration
         do {
             configuration = try AgentConfiguration.load(file: config)
@@ -46,7 +48,7 @@ struct AgentCommand: AsyncParsableCommand {
         let engine: any ContainerEngine = await PodmanSocket.locate(cli: podman) ?? podman
         do {
             let agent = try Agent(configuration: configuration, engine: engine, podmanExecutable: podman.executable,
-                                  serviceManager: Systemctl.detect(), logger: logger)
+                                  serviceManager: Systemctl.detect(), logger: logger, notify: notify)
             try await agent.run()
         } catch let error as AgentError {
             FileHandle.standardError.write(Data("mailroom agent: \(error)\n".utf8))

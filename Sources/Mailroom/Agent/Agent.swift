@@ -23,10 +23,11 @@ public struct Agent: Sendable {
 
     /// - Parameters:
     ///   - engine: podman; `podmanExecutable` is followed for events.
-    ///   - systemd: the service manager for units, or nil to run containers directly.
+    ///   - serviceManager: the service manager for units, or nil to run containers directly.
+    ///   - notify: from ``SystemdNotify/takeFromEnvironment()``, before any child is started.
     public init(configuration: AgentConfiguration, engine: any ContainerEngine, podmanExecutable: String?,
                 serviceManager: (any ServiceManager)? = nil, logger: Logger,
-                notify: SystemdNotify = SystemdNotify()) throws {
+                notify: SystemdNotify) throws {
         self.configuration = configuration
         self.logger = logger
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
@@ -108,7 +109,8 @@ struct AgentTriggers: Service {
             files.withLock { $0?.stop() }
         }
 
-        try await cancelWhenGracefulShutdown {
+        // Graceful shutdown cancels the triggers; that is their normal end.
+        try? await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.watcher.run(logger: logger) { update in await reconciler.sourceUpdated(update) } }
                 group.addTask {

@@ -66,6 +66,10 @@ public struct AgentHTTPService: Service {
             onPush()
             return HTTPResponse(statusCode: .accepted, body: Data("fetching\n".utf8))
         }
-        try await cancelWhenGracefulShutdown { try await server.run() }
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run() }
+        } catch where Task.isShuttingDownGracefully || Task.isCancelled {
+            // Stopped as asked (FlyingFox reports its closed socket as an error).
+        }
     }
 }

@@ -20,6 +20,16 @@ public struct SystemdNotify: Sendable {
         }
     }
 
+    /// Reads the process environment, then removes `NOTIFY_SOCKET`, `WATCHDOG_USEC` and
+    /// `WATCHDOG_PID` from it, as sd_notify's `unset_environment` does: children must not
+    /// inherit them (podman passes `NOTIFY_SOCKET` on to conmon and then waits for the
+    /// container to send READY=1, which a Mailu container never does: `podman run` hangs).
+    public static func takeFromEnvironment() -> SystemdNotify {
+        let notify = SystemdNotify()
+        for name in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] { unsetenv(name) }
+        return notify
+    }
+
     /// Sends `state` (e.g. `READY=1`, `WATCHDOG=1`, `STOPPING=1`); false if it could not.
     @discardableResult
     public func send(_ state: String) -> Bool {

@@ -238,7 +238,9 @@ struct AgentScenarioTests {
                 health-timeout: 15s
                 """.write(toFile: config, atomically: true, encoding: .utf8)
             setenv("NOTIFY_SOCKET", notifyPath, 1)
-            let child = try ProcessRunner().start([try MailroomBinary.path, "agent", "--config", config])
+            // Through sh, to keep the agent's log for the failure message.
+            let log = deployment.root + "/agent.log"
+            let child = try ProcessRunner().start(["/bin/sh", "-c", "exec \"$0\" agent --config \"$1\" 2>\"$2\"", try MailroomBinary.path, config, log])
             unsetenv("NOTIFY_SOCKET")
             pid = child.pid
             // Wait until the rollout has started and mailu-front waits to be healthy.
@@ -261,7 +263,8 @@ struct AgentScenarioTests {
             }
             #expect(exited, "the agent did not exit within 20 s of SIGTERM")
             if exited { pid = 0 }
-            #expect(exited && (status & 0x7f) == 0 && (status >> 8) & 0xff == 0, "exit status \(status)")
+            #expect(exited && (status & 0x7f) == 0 && (status >> 8) & 0xff == 0,
+                    "exit status \(status); log:\n\(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(3000))")
             let history = RolloutHistory.load(stateDirectory: deployment.host.stateDirectory)
             #expect(history.rollouts.count == 1)
             #expect(history.rollouts.first?.status == .succeeded)
