@@ -51,6 +51,22 @@ struct AgentUnitTests {
         #expect(config.listenHost == "127.0.0.1" && config.listenPort == 9321)
     }
 
+    @Test("contrib/mailroom.service passes systemd-analyze verify (Type=notify)")
+    func unitFile() async throws {
+        let unit = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../contrib/mailroom.service").path
+        let text = try String(contentsOfFile: unit, encoding: .utf8)
+        #expect(text.contains("Type=notify") && text.contains("WatchdogSec=") && text.contains("ExecReload=/bin/kill -HUP $MAINPID"))
+        // Verify against the built binary: the installed path does not exist here.
+        let directory = NSTemporaryDirectory() + "mailroom-unit-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try text.replacingOccurrences(of: "/usr/local/bin/mailroom", with: try MailroomBinary.path)
+            .write(toFile: directory + "/mailroom.service", atomically: true, encoding: .utf8)
+        let analyze = try #require(ProcessRunner.which("systemd-analyze"), "systemd-analyze is missing: apt-get install systemd")
+        let result = try await ProcessRunner().run([analyze, "verify", directory + "/mailroom.service"])
+        #expect(result.succeeded, "\(result.stderrText)")
+    }
+
     @Test("webhook signature: GitHub and Gitea forms; wrong, missing and malformed refused")
     func signature() {
         let signature = WebhookSignature(secret: Data("It's a Secret to Everybody".utf8))
