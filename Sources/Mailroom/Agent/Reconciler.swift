@@ -52,6 +52,7 @@ public actor Reconciler: Service {
     private var onFirstReconcile: (@Sendable () -> Void)?
     private var onDesiredChange: (@Sendable (DesiredState) -> Void)?
     private var desiredCommit: String?
+    private var onRolloutStart: (@Sendable (_ commit: String, _ reasons: Set<ReconcileReason>) -> Void)?
     public private(set) var status = AgentStatus()
     public private(set) var metrics = AgentMetrics()
 
@@ -77,6 +78,11 @@ public actor Reconciler: Service {
     public func setHooks(onFirstReconcile: (@Sendable () -> Void)?, onDesiredChange: (@Sendable (DesiredState) -> Void)?) {
         self.onFirstReconcile = onFirstReconcile
         self.onDesiredChange = onDesiredChange
+    }
+
+    /// Called as each rollout starts (the benchmark's finish line).
+    public func setRolloutObserver(_ observer: (@Sendable (_ commit: String, _ reasons: Set<ReconcileReason>) -> Void)?) {
+        onRolloutStart = observer
     }
 
     /// Asks for a reconcile; merged with any pending one. Callable from any thread.
@@ -179,6 +185,7 @@ public actor Reconciler: Service {
             status.lastReconcile = Date()
         }
         let began = ContinuousClock.now
+        onRolloutStart?(target, reasons)
         let result: ApplyResult
         do {
             result = try await applier.apply(spec, commit: target, trigger: trigger, logger: logger)
