@@ -149,9 +149,11 @@ public actor Reconciler: Service {
 
         // A change (new commit, edited files) gives degraded containers a fresh budget.
         if reasons.contains(.git) && commit != status.badCommit || reasons.contains(.files) { budget.reset() }
+        // Containers reported by podman events; a restart is counted against the budget only
+        // when the plan really puts one back (the agent's own recreations are events too).
         var healing: [String] = []
         for case .container(let name) in reasons {
-            if budget.spend(name) {
+            if budget.allows(name) {
                 healing.append(name)
             } else {
                 logger.warning("Self-heal budget spent; container left alone until the next change", metadata: ["container.name": "\(name)"])
@@ -194,6 +196,9 @@ public actor Reconciler: Service {
             return
         }
         record(result, target: target, tip: commit, snapshot: target == commit ? latest : nil, seconds: (ContinuousClock.now - began).seconds)
+        let putBack = Set(result.plan?.containers.filter { [.create, .recreate, .start].contains($0.action) }.map(\.name) ?? [])
+        for name in healing where putBack.contains(name) && result.status == .succeeded { _ = budget.spend(name) }
+        status.degraded = budget.degraded.sorted()
         // After the rollout, so that the directories it made exist to be watched.
         updateDesired(spec: spec, commit: target)
     }

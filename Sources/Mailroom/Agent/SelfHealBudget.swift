@@ -27,6 +27,16 @@ public struct SelfHealBudget: Sendable, Equatable {
         return true
     }
 
+    /// Whether `name` may be put back once more; when not, it becomes degraded.
+    public mutating func allows(_ name: String, at now: ContinuousClock.Instant = .now) -> Bool {
+        guard !degraded.contains(name) else { return false }
+        guard (history[name] ?? []).filter({ now - $0 < window }).count < restarts else {
+            degraded.insert(name)
+            return false
+        }
+        return true
+    }
+
     /// How long to wait before the next restart of `name`: 0, then 1 s, 2 s, 4 s ... (cap 30 s).
     public func backoff(for name: String, at now: ContinuousClock.Instant = .now) -> Duration {
         let recent = (history[name] ?? []).filter { now - $0 < window }.count

@@ -47,6 +47,7 @@ struct AgentScenarioTests {
         config.listenPort = 0
         config.debounce = debounce
         config.healthTimeout = .seconds(5)
+        config.selfHealRestarts = 2
         let secretFile = deployment.root + "/webhook.secret"
         try "webhook-test-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
         config.webhookSecretFile = secretFile
@@ -136,12 +137,31 @@ struct AgentScenarioTests {
                 return String(decoding: metrics, as: UTF8.self).contains("mailroom_drift_corrections_total 2\n")
             }
 
-            // A push changing one container's env converges; its revert restores the first state.
             let webdavHash = try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"]
+            #expect(webdavHash != nil)
+            // Self-heal budget (2 here): a second put-back, then the third removal is left alone.
+            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
+            try await waitFor(.seconds(15), "mailu-webdav back again") {
+                try await a.containers()[a.name("mailu-webdav")]?.state == "running"
+            }
+            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
+            try await waitFor(.seconds(15), "mailu-webdav degraded") { try await a.status().degraded == [a.name("mailu-webdav")] }
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await a.containers()[a.name("mailu-webdav")] == nil)
+            // A resync leaves it alone too.
+            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
+            try await Task.sleep(for: .milliseconds(500))
+            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            #expect(try await a.containers()[a.name("mailu-webdav")] == nil)
+
+            // A push changing one container's env converges (and ends the degraded state);
+            // its revert restores the first state.
             let changed = try a.repo.commitAndPush(
                 ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])], message: "webdav feature")
             try await a.waitApplied(changed)
             #expect(try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"] != webdavHash)
+            #expect(try await a.status().degraded.isEmpty)
             try a.repo.git("revert", "--no-edit", "HEAD")
             try a.repo.git("push", "--quiet", "origin", "main")
             let reverted = try a.repo.head()

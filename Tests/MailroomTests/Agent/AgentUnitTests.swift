@@ -102,6 +102,12 @@ struct AgentUnitTests {
         budget.reset()
         let afterReset = budget.spend("smtp", at: start + .seconds(401))
         #expect(afterReset && budget.degraded.isEmpty)
+        // allows: checked before a put-back; exhausted means degraded.
+        var checked = SelfHealBudget(restarts: 1, window: .seconds(60))
+        let before = checked.allows("x", at: start)
+        _ = checked.spend("x", at: start)
+        let after = checked.allows("x", at: start + .seconds(1))
+        #expect(before && !after && checked.degraded == ["x"])
         // Old restarts leave the window.
         var windowed = SelfHealBudget(restarts: 2, window: .seconds(10))
         let a1 = windowed.spend("a", at: start), a2 = windowed.spend("a", at: start + .seconds(1))
