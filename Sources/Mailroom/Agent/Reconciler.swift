@@ -147,8 +147,9 @@ public actor Reconciler: Service {
             return
         }
 
-        // A change (new commit, edited files) gives degraded containers a fresh budget.
-        if reasons.contains(.git) && commit != status.badCommit || reasons.contains(.files) { budget.reset() }
+        // A new commit gives degraded containers a fresh budget. File events do not: the
+        // agent's own writes of generated files would end every degraded state at once.
+        if reasons.contains(.git) && commit != status.badCommit { budget.reset() }
         // Containers reported by podman events; a restart is counted against the budget only
         // when the plan really puts one back (the agent's own recreations are events too).
         var healing: [String] = []
@@ -156,7 +157,7 @@ public actor Reconciler: Service {
             if budget.allows(name) {
                 healing.append(name)
             } else {
-                logger.warning("Self-heal budget spent; container left alone until the next change", metadata: ["container.name": "\(name)"])
+                logger.warning("Self-heal budget spent; container left alone until the next commit", metadata: ["container.name": "\(name)"])
             }
         }
         status.degraded = budget.degraded.sorted()

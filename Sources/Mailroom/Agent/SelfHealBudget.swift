@@ -1,7 +1,7 @@
 import Foundation
 
 /// How often the agent may put one container back: `restarts` within `window`. Past it the
-/// container is degraded and left alone until the next change (a new commit, an override edit).
+/// container is degraded and left alone until the next commit.
 public struct SelfHealBudget: Sendable, Equatable {
     public var restarts: Int
     public var window: Duration

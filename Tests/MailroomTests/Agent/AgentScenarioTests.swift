@@ -53,7 +53,7 @@ struct AgentScenarioTests {
         config.webhookSecretFile = secretFile
         let podman = try TestPodman.podman()
         let agent = try Agent(configuration: config, engine: podman, podmanExecutable: podman.executable, serviceManager: nil,
-                              logger: Logger(label: "mailroom.agent.test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                              logger: Logger(label: "mailroom.agent.test", factory: { label in ProcessInfo.processInfo.environment["MAILROOM_TEST_LOG"] != nil ? StreamLogHandler.standardError(label: label) as any LogHandler : SwiftLogNoOpLogHandler() }),
                               notify: SystemdNotify(environment: [:]))
         let task = Task { try await agent.run() }
         var port: UInt16?
@@ -187,6 +187,26 @@ struct AgentScenarioTests {
             let after = try await a.containers()
             #expect(after.mapValues(\.id) == before)
             #expect(after.values.allSatisfy { $0.state == "running" })
+
+            // mailroom suspend: nothing is put back; `mailroom status` says so; resume heals.
+            let suspend = try await MailroomBinary.run(["suspend", "--reason", "test"], host: a.deployment.host)
+            #expect(suspend.status == 0, "\(suspend.stderr)")
+            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
+            try await waitFor(.seconds(15), "suspended") { try await a.status().suspended }
+            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-imap")])
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await a.containers()[a.name("mailu-imap")] == nil)
+            let shown = try await ProcessRunner().run([try MailroomBinary.path, "status", "--listen", "127.0.0.1:\(a.port)"])
+            #expect(shown.status == 0 && shown.stdoutText.contains("sync:       suspended"), "\(shown.stdoutText)\(shown.stderrText)")
+            #expect(shown.stdoutText.contains("refused:    \(broken.prefix(12))"))
+            let json = try await ProcessRunner().run([try MailroomBinary.path, "status", "--listen", "127.0.0.1:\(a.port)", "--output", "json"])
+            #expect(try AgentStatus.decode(json.stdout).suspended)
+            let resume = try await ProcessRunner().run([try MailroomBinary.path, "resume", "--state-dir", a.deployment.host.stateDirectory,
+                                                        "--listen", "127.0.0.1:\(a.port)"])
+            #expect(resume.status == 0 && resume.stdoutText.contains("resyncing"), "\(resume.stdoutText)\(resume.stderrText)")
+            try await waitFor(.seconds(15), "mailu-imap back after resume") {
+                try await a.containers()[a.name("mailu-imap")]?.state == "running"
+            }
         }
     }
 
