@@ -163,20 +163,26 @@ public enum AgentBenchmark {
         let rss = (try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
             .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") }.map { $0 / 1024 }
-        return (rss, before.flatMap { b in after.map { $0 - b } })
+        return (rss, wakeups(from: before, to: after))
     }
 
-    /// Voluntary and involuntary context switches summed over every thread of `pid`.
-    static func contextSwitches(pid: pid_t) -> Int? {
+    /// Voluntary and involuntary context switches of each thread of `pid`, by thread id.
+    static func contextSwitches(pid: pid_t) -> [String: Int]? {
         guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
-        var total = 0
+        var switches: [String: Int] = [:]
         for task in tasks {
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) else { continue }
             for line in status.split(separator: "\n") where line.contains("ctxt_switches:") {
-                total += Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last ?? "") ?? 0
+                switches[task, default: 0] += Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last ?? "") ?? 0
             }
         }
-        return total
+        return switches
+    }
+
+    /// Switches between two samples: per thread, so threads that ended do not subtract.
+    static func wakeups(from before: [String: Int]?, to after: [String: Int]?) -> Int? {
+        guard let before, let after else { return nil }
+        return after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
     }
 }
 
