@@ -83,8 +83,8 @@ struct AgentTriggers: Service {
                 var watchedFiles = desired.files.map(\.path)
                 for input in desired.containers.flatMap(\.contentInputs) {
                     var isDirectory: ObjCBool = false
-                    FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory)
-                    if isDirectory.boolValue { directories.append(input) } else { watchedFiles.append(input) }
+                    let exists = FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory)
+                    if exists && isDirectory.boolValue { directories.append(input) } else { watchedFiles.append(input) }
                 }
                 let watch = try? DirectoryWatch(directories: directories, files: watchedFiles, excluding: [configuration.stateDirectory],
                                                 debounce: configuration.debounce) { paths in
@@ -110,7 +110,7 @@ struct AgentTriggers: Service {
         }
 
         // Graceful shutdown cancels the triggers; that is their normal end.
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.watcher.run(logger: logger) { update in await reconciler.sourceUpdated(update) } }
                 group.addTask {
