@@ -110,11 +110,19 @@ public actor Reconciler: Service {
     /// has started finishes (and writes its journal) before the loop ends.
     public func run() async throws {
         for await _ in wakeups.cancelOnGracefulShutdown() {
-            let reasons = pending.withLock { reasons in
+            var reasons = pending.withLock { reasons in
                 defer { reasons = [] }
                 return reasons
             }
             guard !reasons.isEmpty else { continue }
+            if reasons.allSatisfy({ if case .container = $0 { true } else { false } }) {
+                // podman reports a removal as `died` then `remove`: let them settle into one.
+                try? await Task.sleep(for: configuration.debounce)
+                reasons.formUnion(pending.withLock { reasons in
+                    defer { reasons = [] }
+                    return reasons
+                })
+            }
             await reconcile(reasons)
         }
     }
@@ -188,6 +196,7 @@ public actor Reconciler: Service {
             status.lastReconcile = Date()
         }
         let began = ContinuousClock.now
+        let appliedBefore = status.appliedCommit
         onRolloutStart?(target, reasons)
         let result: ApplyResult
         do {
@@ -198,7 +207,11 @@ public actor Reconciler: Service {
         }
         record(result, target: target, tip: commit, snapshot: target == commit ? latest : nil, seconds: (ContinuousClock.now - began).seconds)
         let putBack = Set(result.plan?.containers.filter { [.create, .recreate, .start].contains($0.action) }.map(\.name) ?? [])
-        for name in healing where putBack.contains(name) && result.status == .succeeded { _ = budget.spend(name) }
+        // Every put-back on the commit already applied counts, whatever noticed it first (a
+        // podman event, a file event, a resync): podman's file-based events can lag behind.
+        if result.status == .succeeded && target == appliedBefore {
+            for name in putBack { _ = budget.spend(name) }
+        }
         status.degraded = budget.degraded.sorted()
         // After the rollout, so that the directories it made exist to be watched.
         updateDesired(spec: spec, commit: target)
@@ -235,7 +248,9 @@ public actor Reconciler: Service {
         case .failed, .refused:
             metrics.rollouts[result.status.rawValue, default: 0] += 1
             if result.status == .failed { metrics.observeDuration(seconds: seconds) }
-            if target == tip { status.badCommit = tip }
+            // Only a new commit's own rollout makes it bad; a failed put-back of the applied
+            // commit (a container removed while being restarted) is retried at the next trigger.
+            if target == tip && status.appliedCommit != tip { status.badCommit = tip }
             note("rollout \(result.status.rawValue) for \(target.prefix(12)): \(result.error ?? "")")
             if let back = result.autoRollback {
                 metrics.rollouts["auto-rollback-" + (back.status?.rawValue ?? "error"), default: 0] += 1
