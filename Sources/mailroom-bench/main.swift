@@ -1,7 +1,7 @@
 // mailroom-bench: the shipped benchmark. Build it in release mode and run it from the
 // repository root (it reads examples/seed-guide/mailroom.yaml):
 //
-//   swift build -c release --product mailroom-bench && .build/release/mailroom-bench [render] [source] [apply]
+//   swift build -c release && .build/release/mailroom-bench [render] [source] [apply] [agent]
 //
 // With no arguments it runs every section. `apply` needs podman (see .ci/run) and root.
 import Foundation
@@ -43,6 +43,14 @@ if wants("source") {
 if wants("apply") {
     failed = !(await section("apply (13 busybox stand-ins, real podman)") {
         try await ApplyBenchmark.run(progress: { print("  … \($0)"); fflush(nil) }).description
+    }) || failed
+}
+if wants("agent") {
+    failed = !(await section("agent (push and override edit to rollout, idle agent)") {
+        // The agent runs as a child process: the `mailroom` built next to this benchmark.
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("mailroom").path
+        return try await AgentBenchmark.run(mailroomExecutable: executable).description
     }) || failed
 }
 exit(failed ? 1 : 0)

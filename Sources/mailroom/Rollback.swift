@@ -12,7 +12,9 @@ struct RollbackCommand: AsyncParsableCommand {
             Each rollout's spec is kept in <state-dir>/specs/, so no git is needed.
             A rollback is a rollout of its own, recorded in the journal. It refuses
             to lower the Mailu version of a running deployment unless --force:
-            Mailu upgrades migrate data and cannot be undone.
+            Mailu upgrades migrate data and cannot be undone. The rolled-back commit
+            is pinned: a running agent stops syncing until `mailroom resume` or a
+            new commit on the branch.
             Exit status: as `mailroom apply`.
             Example:
               mailroom rollback --dry-run
@@ -27,8 +29,17 @@ struct RollbackCommand: AsyncParsableCommand {
         let podman = try await locatePodman()
         // A failed rollback returns to the state it started from, as the agent would.
         let applier = Applier(host: host.paths, engine: podman, options: rollout.applyOptions(rollbackOnFailure: true))
+        let stateDirectory = host.stateDirectory, dryRun = rollout.dryRun
         try await runRollout({
-            try await applier.rollback(to: target, logger: rolloutLogger, confirm: rollout.confirmation(title: "Mailroom rollback plan"))
+            let result = try await applier.rollback(to: target, logger: rolloutLogger, confirm: rollout.confirmation(title: "Mailroom rollback plan"))
+            if !dryRun, result.status == .succeeded || result.status == .noChanges {
+                // Pin: the agent keeps this commit until `mailroom resume` or a new commit.
+                let tip = try? SourceStateStore(path: stateDirectory + "/source/source-state.json").load()?.lastFetched?.commit.description
+                try AgentControl(pinnedCommit: result.commit, branchTipAtPin: tip, reason: "mailroom rollback", since: Date())
+                    .save(stateDirectory: stateDirectory)
+                FileHandle.standardError.write(Data("Pinned at \(result.commit.prefix(12)): the agent does not sync until `mailroom resume` or a new commit.\n".utf8))
+            }
+            return result
         }, options: rollout)
     }
 }

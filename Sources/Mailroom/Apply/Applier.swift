@@ -108,7 +108,8 @@ public struct Applier: Sendable {
 
         // Observe and plan.
         let actual = try await Observer(engine: engine, host: host, systemd: serviceManager != nil).observe(compiled.desired)
-        let plan = Planner.plan(desired: compiled.desired, actual: actual)
+        var plan = Planner.plan(desired: compiled.desired, actual: actual)
+        if !options.leaveAlone.isEmpty { plan = plan.leavingAlone(options.leaveAlone) }
         result.plan = plan
         result.runner = plan.runner
         result.warnings += plan.warnings
@@ -172,7 +173,7 @@ public struct Applier: Sendable {
         guard failure != nil else { return finish(.succeeded) }
 
         result = finish(.failed)
-        if options.rollbackOnFailure && trigger != .autoRollback {
+        if options.rollbackOnFailure && trigger != .autoRollback && options.superseded?() != true {
             result.autoRollback = await autoRollback(after: id_, logger: logger)
             result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
         }

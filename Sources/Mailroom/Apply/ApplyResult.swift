@@ -15,6 +15,11 @@ public struct ApplyOptions: Sendable {
     public var force = false
     /// The journal starts a new file past this size.
     public var journalMaxBytes = 4 << 20
+    /// Containers not to create, recreate or start (the agent's degraded containers).
+    public var leaveAlone: Set<String> = []
+    /// Asked between health checks; `true` (a newer commit arrived, in the agent) ends the wait
+    /// as a failure and skips the automatic rollback: the newer commit's rollout follows.
+    public var superseded: (@Sendable () -> Bool)?
 
     public init(dryRun: Bool = false, rollbackOnFailure: Bool = true, healthTimeout: Duration = .seconds(300), concurrency: Int = 4,
                 force: Bool = false) {

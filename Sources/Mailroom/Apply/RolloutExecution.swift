@@ -237,6 +237,11 @@ struct RolloutExecution: Sendable {
                                          result: .ok, detail: "healthy after \(checks) check\(checks == 1 ? "" : "s")"))
                 return
             } catch let error as CommandError where error.status == 1 {
+                if options.superseded?() == true {
+                    await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
+                                             result: .failed, detail: "wait cancelled: a newer commit supersedes this rollout after \(checks) checks"))
+                    return
+                }
                 if clock.now + delay > deadline {
                     let seconds = Double(options.healthTimeout.components.seconds) + Double(options.healthTimeout.components.attoseconds) / 1e18
                     await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),

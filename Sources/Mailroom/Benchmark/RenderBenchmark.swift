@@ -11,10 +11,12 @@ public struct RenderBenchmarkResult: Sendable, CustomStringConvertible {
     /// Peak resident memory of this process after the large run (VmHWM).
     public var peakRSSBytes: Int
 
+    private func format(_ duration: Duration) -> String { String(format: "%.1f", duration.milliseconds) }
+
     public var description: String {
         """
-        render + plan, reference spec (13 containers), in process: p50 \(referenceP50.milliseconds) ms, p90 \(referenceP90.milliseconds) ms (target < 20 ms)
-        render + plan, \(largeContainers) containers and \(largeDomains) domains: \(large.milliseconds) ms (target < 1000 ms), peak RSS \(peakRSSBytes / 1_048_576) MiB (target < 100 MB)
+        render + plan, reference spec (13 containers), in process: p50 \(format(referenceP50)) ms, p90 \(format(referenceP90)) ms (target < 20 ms)
+        render + plan, \(largeContainers) containers and \(largeDomains) domains: \(format(large)) ms (target < 1000 ms), peak RSS \(peakRSSBytes / 1_048_576) MiB (target < 100 MB)
         """
     }
 }
@@ -72,13 +74,5 @@ public enum RenderBenchmark {
             return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
         }
         return 0
-    }
-}
-
-extension Duration {
-    /// Whole and fractional milliseconds, for reports.
-    public var milliseconds: String {
-        let (seconds, attoseconds) = components
-        return String(format: "%.1f", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
     }
 }

@@ -181,3 +181,33 @@ public struct BackgroundProcess: Sendable {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 }
+
+extension ProcessRunner {
+    /// Starts a long-running program whose stdout the caller reads (stdin and stderr on
+    /// /dev/null), for streams such as `podman events`. The caller owns and closes the descriptor.
+    public func startReading(_ arguments: [String]) throws -> (process: BackgroundProcess, stdout: Int32) {
+        observer?(arguments)
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            throw CommandError(arguments: arguments, status: nil, stderr: "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        close(fds[1])
+        guard spawned == 0 else {
+            close(fds[0])
+            throw CommandError(arguments: arguments, status: nil, stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        return (BackgroundProcess(pid: pid), fds[0])
+    }
+}

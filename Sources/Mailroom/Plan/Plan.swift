@@ -24,6 +24,18 @@ public struct Plan: Sendable, Equatable, Codable {
             || !directories.isEmpty
     }
 
+    /// The plan with `names` left as they are (the agent's degraded containers): their
+    /// create, recreate or start becomes in-sync, with a warning. Removals are kept.
+    public func leavingAlone(_ names: Set<String>) -> Plan {
+        var plan = self
+        for i in plan.containers.indices where names.contains(plan.containers[i].name) && plan.containers[i].action != .remove
+            && plan.containers[i].action != .inSync {
+            plan.warnings.append("\(plan.containers[i].name) is degraded (self-heal budget spent): left alone until the next change")
+            plan.containers[i].action = .inSync
+        }
+        return plan
+    }
+
     public var summary: Summary {
         func count(_ action: ContainerChange.Action) -> Int { containers.filter { $0.action == action }.count }
         return Summary(

@@ -1,0 +1,132 @@
+import Foundation
+
+/// What the agent reports on `/status`; `mailroom status` decodes and prints the same value.
+public struct AgentStatus: Sendable, Equatable, Codable {
+    public struct Rollout: Sendable, Equatable, Codable {
+        public var rollout: String?
+        public var commit: String
+        public var trigger: String
+        public var status: String
+        public var error: String?
+        public var durationMs: Int?
+        public var finished: Date
+        /// Where an automatic rollback went, after a failure.
+        public var rolledBackTo: String?
+    }
+
+    public struct Problem: Sendable, Equatable, Codable {
+        public var at: Date
+        public var message: String
+    }
+
+    /// The branch tip the agent last fetched.
+    public var currentCommit: String?
+    /// The commit the host was last made to match.
+    public var appliedCommit: String?
+    /// A commit that failed or was refused; not retried until a newer one arrives.
+    public var badCommit: String?
+    public var sync: String = "syncing"
+    public var suspended = false
+    public var pinnedCommit: String?
+    public var dryRun = false
+    /// Whether a reconcile is running now.
+    public var reconciling = false
+    public var lastRollout: Rollout?
+    /// Containers that differed from the spec at the last reconcile, before it corrected them.
+    public var drift: [String] = []
+    public var degraded: [String] = []
+    public var lastErrors: [Problem] = []
+    public var startedAt: Date = Date()
+    public var lastReconcile: Date?
+
+    public init() {}
+
+    public static func decode(_ data: Data) throws -> AgentStatus {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(AgentStatus.self, from: data)
+    }
+
+    public func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return (try? encoder.encode(self)) ?? Data("{}".utf8)
+    }
+
+    /// For people: `mailroom status`.
+    public var text: String {
+        var lines: [String] = []
+        func short(_ c: String?) -> String { c.map { String($0.prefix(12)) } ?? "-" }
+        lines.append("sync:       \(sync)\(dryRun ? " (dry run: plans only)" : "")")
+        lines.append("branch tip: \(short(currentCommit))")
+        lines.append("applied:    \(short(appliedCommit))")
+        if let badCommit { lines.append("refused:    \(short(badCommit)) (failed or invalid; waiting for a newer commit)") }
+        if reconciling { lines.append("now:        reconciling") }
+        if let r = lastRollout {
+            var line = "last:       \(r.status) \(short(r.commit)) by \(r.trigger)"
+            if let ms = r.durationMs { line += " in \(ms) ms" }
+            if let id = r.rollout { line += " (rollout \(id))" }
+            if let to = r.rolledBackTo { line += ", rolled back to \(to)" }
+            lines.append(line)
+            if let error = r.error { lines.append("            \(error)") }
+        }
+        lines.append("drift:      " + (drift.isEmpty ? "none" : drift.joined(separator: ", ")))
+        lines.append("degraded:   " + (degraded.isEmpty ? "none" : degraded.joined(separator: ", ")))
+        if !lastErrors.isEmpty {
+            lines.append("errors:")
+            let formatter = ISO8601DateFormatter()
+            for problem in lastErrors.suffix(5) { lines.append("  \(formatter.string(from: problem.at)) \(problem.message)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The agent's counters, rendered in Prometheus' text format on `/metrics`.
+public struct AgentMetrics: Sendable, Equatable, Codable {
+    /// Rollouts by result (`succeeded`, `failed`, `refused`, `dry-run`).
+    public var rollouts: [String: Int] = [:]
+    /// Reconciles by trigger (`git`, `files`, `podman`, `resync`, `webhook`, ...).
+    public var reconciles: [String: Int] = [:]
+    public var driftCorrections = 0
+    public var lastSuccessfulApply: Date?
+    /// Upper bounds of the rollout duration histogram, in seconds.
+    public static let buckets: [Double] = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
+    public var durationCounts: [Int] = Array(repeating: 0, count: AgentMetrics.buckets.count)
+    public var durationSum = 0.0
+    public var durationCount = 0
+
+    public init() {}
+
+    public mutating func observeDuration(seconds: Double) {
+        for (i, bound) in Self.buckets.enumerated() where seconds <= bound { durationCounts[i] += 1 }
+        durationSum += seconds
+        durationCount += 1
+    }
+
+    public var prometheusText: String {
+        var out = ""
+        out += "# HELP mailroom_rollouts_total Rollouts by result.\n# TYPE mailroom_rollouts_total counter\n"
+        for (result, n) in rollouts.sorted(by: { $0.key < $1.key }) { out += "mailroom_rollouts_total{result=\"\(result)\"} \(n)\n" }
+        out += "# HELP mailroom_rollout_duration_seconds Duration of rollouts that changed the host.\n"
+        out += "# TYPE mailroom_rollout_duration_seconds histogram\n"
+        for (i, bound) in Self.buckets.enumerated() {
+            out += "mailroom_rollout_duration_seconds_bucket{le=\"\(Self.format(bound))\"} \(durationCounts[i])\n"
+        }
+        out += "mailroom_rollout_duration_seconds_bucket{le=\"+Inf\"} \(durationCount)\n"
+        out += "mailroom_rollout_duration_seconds_sum \(Self.format(durationSum))\n"
+        out += "mailroom_rollout_duration_seconds_count \(durationCount)\n"
+        out += "# HELP mailroom_reconciles_total Reconciles by trigger.\n# TYPE mailroom_reconciles_total counter\n"
+        for (trigger, n) in reconciles.sorted(by: { $0.key < $1.key }) { out += "mailroom_reconciles_total{trigger=\"\(trigger)\"} \(n)\n" }
+        out += "# HELP mailroom_drift_corrections_total Reconciles that put back containers or files changed outside Mailroom.\n"
+        out += "# TYPE mailroom_drift_corrections_total counter\nmailroom_drift_corrections_total \(driftCorrections)\n"
+        out += "# HELP mailroom_last_successful_apply_timestamp_seconds Unix time of the last successful rollout.\n"
+        out += "# TYPE mailroom_last_successful_apply_timestamp_seconds gauge\n"
+        out += "mailroom_last_successful_apply_timestamp_seconds \(Self.format(lastSuccessfulApply?.timeIntervalSince1970 ?? 0))\n"
+        return out
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}

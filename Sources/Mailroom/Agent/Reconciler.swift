@@ -1,0 +1,300 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Why the agent reconciles. Reasons that arrive during a rollout are merged into one follow-up.
+public enum ReconcileReason: Hashable, Sendable, CustomStringConvertible {
+    case startup
+    /// A fetch found a new commit (inotify on the refs, a poll, a webhook).
+    case git
+    /// Files under an override directory or beside a generated file changed.
+    case files
+    /// A managed container died or was removed.
+    case container(String)
+    /// The periodic full resync, or SIGHUP.
+    case resync
+    /// `mailroom suspend`/`resume`/`rollback` changed the control file.
+    case control
+
+    public var description: String {
+        switch self {
+        case .startup: "startup"
+        case .git: "git"
+        case .files: "files"
+        case .container: "podman"
+        case .resync: "resync"
+        case .control: "control"
+        }
+    }
+}
+
+/// Serialises rollouts: one reconcile at a time, through the existing ``Applier``. Triggers
+/// call ``request(_:)`` from any thread; the service loop takes every pending reason at once,
+/// so events during a rollout become one follow-up.
+///
+/// After a failed or refused commit the host stays on (or returns to) the last good rollout,
+/// and that commit is not tried again until the branch moves.
+public actor Reconciler: Service {
+    private let configuration: AgentConfiguration
+    private let source: GitSource
+    private let applier: Applier
+    private let logger: Logger
+    private let pending = LockedValue(Set<ReconcileReason>())
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    /// The newest fetched commit, readable while a rollout runs (for `superseded`).
+    private let newestCommit = LockedValue<String?>(nil)
+
+    private var latest: SpecSnapshot?
+    private var lastGood: (spec: SpecText, commit: String)?
+    private var budget: SelfHealBudget
+    private var firstReconcileDone = false
+    private var onFirstReconcile: (@Sendable () -> Void)?
+    private var onDesiredChange: (@Sendable (DesiredState) -> Void)?
+    private var desiredCommit: String?
+    private var onRolloutStart: (@Sendable (_ commit: String, _ reasons: Set<ReconcileReason>) -> Void)?
+    public private(set) var status = AgentStatus()
+    public private(set) var metrics = AgentMetrics()
+
+    public init(configuration: AgentConfiguration, source: GitSource, applier: Applier, logger: Logger) {
+        self.configuration = configuration
+        self.source = source
+        var applier = applier
+        applier.options.dryRun = configuration.dryRun
+        applier.options.rollbackOnFailure = true
+        self.applier = applier
+        self.logger = logger
+        budget = SelfHealBudget(restarts: configuration.selfHealRestarts, window: configuration.selfHealWindow)
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        status.dryRun = configuration.dryRun
+        let history = RolloutHistory.load(stateDirectory: configuration.stateDirectory)
+        if let good = history.lastSucceeded(), let text = SpecArchive.load(rollout: good.id, in: configuration.stateDirectory) {
+            lastGood = (SpecText(text, file: "mailroom.yaml@\(good.id)"), good.commit ?? SpecText(text, file: "").localCommit)
+            status.appliedCommit = lastGood?.commit
+        }
+    }
+
+    /// Called once, after the first reconcile (sd_notify `READY=1`).
+    public func setHooks(onFirstReconcile: (@Sendable () -> Void)?, onDesiredChange: (@Sendable (DesiredState) -> Void)?) {
+        self.onFirstReconcile = onFirstReconcile
+        self.onDesiredChange = onDesiredChange
+    }
+
+    /// Called as each rollout starts (the benchmark's finish line).
+    public func setRolloutObserver(_ observer: (@Sendable (_ commit: String, _ reasons: Set<ReconcileReason>) -> Void)?) {
+        onRolloutStart = observer
+    }
+
+    /// Asks for a reconcile; merged with any pending one. Callable from any thread.
+    public nonisolated func request(_ reason: ReconcileReason) {
+        pending.withLock { _ = $0.insert(reason) }
+        wake.yield()
+    }
+
+    /// Takes a fetch's outcome from the ``SourceWatcher``.
+    public func sourceUpdated(_ update: SourceWatcher.Update) {
+        switch update.result {
+        case .success(let result):
+            status.currentCommit = result.commit.description
+            newestCommit.withLock { $0 = result.commit.description }
+            if latest?.commit != result.commit {
+                latest = result.snapshot
+                request(.git)
+            }
+        case .failure(let error):
+            note("fetch failed: \(error)")
+        }
+    }
+
+    /// The service loop: one reconcile at a time until graceful shutdown; a reconcile that
+    /// has started finishes (and writes its journal) before the loop ends.
+    public func run() async throws {
+        for await _ in wakeups.cancelOnGracefulShutdown() {
+            var reasons = pending.withLock { reasons in
+                defer { reasons = [] }
+                return reasons
+            }
+            guard !reasons.isEmpty else { continue }
+            if reasons.allSatisfy({ if case .container = $0 { true } else { false } }) {
+                // podman reports a removal as `died` then `remove`: let them settle into one.
+                try? await Task.sleep(for: configuration.debounce)
+                reasons.formUnion(pending.withLock { reasons in
+                    defer { reasons = [] }
+                    return reasons
+                })
+            }
+            await reconcile(reasons)
+        }
+    }
+
+    // MARK: - One reconcile
+
+    func reconcile(_ reasons: Set<ReconcileReason>) async {
+        defer {
+            if !firstReconcileDone, latest != nil {
+                firstReconcileDone = true
+                onFirstReconcile?()
+            }
+        }
+        for reason in reasons { metrics.reconciles[reason.description, default: 0] += 1 }
+        guard let latest else { return }
+        let commit = latest.commit.description
+        var control = AgentControl.load(stateDirectory: configuration.stateDirectory)
+
+        // A pin lasts until the branch moves past the tip it was made at.
+        if control.pinnedCommit != nil, let tip = control.branchTipAtPin, tip != commit {
+            logger.info("New commit ends the pin", metadata: ["agent.pinned": "\(control.pinnedCommit ?? "")", "spec.commit": "\(commit)"])
+            control = AgentControl()
+            try? control.save(stateDirectory: configuration.stateDirectory)
+        }
+        status.sync = control.summary
+        status.suspended = control.suspended || control.pinnedCommit != nil
+        status.pinnedCommit = control.pinnedCommit
+        guard !status.suspended else {
+            logger.debug("Sync suspended; not reconciling", metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
+            return
+        }
+
+        // A new commit gives degraded containers a fresh budget. File events do not: the
+        // agent's own writes of generated files would end every degraded state at once.
+        if reasons.contains(.git) && commit != status.badCommit { budget.reset() }
+        // Containers reported by podman events; a restart is counted against the budget only
+        // when the plan really puts one back (the agent's own recreations are events too).
+        var healing: [String] = []
+        for case .container(let name) in reasons {
+            if budget.allows(name) {
+                healing.append(name)
+            } else {
+                logger.warning("Self-heal budget spent; container left alone until the next commit", metadata: ["container.name": "\(name)"])
+            }
+        }
+        status.degraded = budget.degraded.sorted()
+        if !healing.isEmpty, reasons.allSatisfy({ if case .container = $0 { true } else { false } }) {
+            let wait = healing.map { budget.backoff(for: $0) }.max() ?? .zero
+            if wait > .zero { try? await Task.sleep(for: wait) }
+        }
+
+        // The commit to apply: the tip, unless it failed before; then the last good rollout.
+        let spec: SpecText
+        let target: String
+        if commit == status.badCommit {
+            guard let lastGood else { return }
+            (spec, target) = lastGood
+        } else {
+            spec = SpecText(latest.specText, file: latest.location(of: SpecLoader.fileName))
+            target = commit
+        }
+
+        var applier = applier
+        applier.options.leaveAlone = budget.degraded
+        // A newer fetched tip ends this rollout's health waits; its own rollout follows.
+        applier.options.superseded = { [newestCommit] in newestCommit.current != commit }
+        let trigger = Trigger(rawValue: "agent-" + (reasons.map(\.description).sorted().first ?? "resync"))
+        status.reconciling = true
+        defer {
+            status.reconciling = false
+            status.lastReconcile = Date()
+        }
+        let began = ContinuousClock.now
+        let appliedBefore = status.appliedCommit
+        onRolloutStart?(target, reasons)
+        let result: ApplyResult
+        do {
+            result = try await applier.apply(spec, commit: target, trigger: trigger, logger: logger)
+        } catch {
+            note("reconcile could not start: \(error)")
+            return
+        }
+        record(result, target: target, tip: commit, snapshot: target == commit ? latest : nil, seconds: (ContinuousClock.now - began).seconds)
+        let putBack = Set(result.plan?.containers.filter { [.create, .recreate, .start].contains($0.action) }.map(\.name) ?? [])
+        // Every put-back on the commit already applied counts, whatever noticed it first (a
+        // podman event, a file event, a resync): podman's file-based events can lag behind.
+        if result.status == .succeeded && target == appliedBefore {
+            for name in putBack { _ = budget.spend(name) }
+        }
+        status.degraded = budget.degraded.sorted()
+        // After the rollout, so that the directories it made exist to be watched.
+        updateDesired(spec: spec, commit: target)
+    }
+
+    private func record(_ result: ApplyResult, target: String, tip: String, snapshot: SpecSnapshot?, seconds: Double) {
+        var changed: [String] = []
+        if let plan = result.plan {
+            changed = plan.containers.filter { [.create, .recreate, .start].contains($0.action) }.map(\.name)
+        }
+        switch result.status {
+        case .noChanges, .declined:
+            status.drift = []
+            return
+        case .dryRun:
+            metrics.rollouts["dry-run", default: 0] += 1
+            if let plan = result.plan { journalDryRun(plan, commit: target) }
+        case .succeeded:
+            metrics.rollouts["succeeded", default: 0] += 1
+            metrics.observeDuration(seconds: seconds)
+            metrics.lastSuccessfulApply = Date()
+            if lastGood?.commit == target || status.appliedCommit == target {
+                // Same commit as applied: something drifted and was put back.
+                metrics.driftCorrections += 1
+                status.drift = changed
+            } else {
+                status.drift = []
+            }
+            status.appliedCommit = target
+            if target == tip, let snapshot {
+                try? source.markApplied(snapshot)
+                lastGood = (SpecText(snapshot.specText, file: snapshot.location(of: SpecLoader.fileName)), target)
+            }
+        case .failed, .refused:
+            metrics.rollouts[result.status.rawValue, default: 0] += 1
+            if result.status == .failed { metrics.observeDuration(seconds: seconds) }
+            // Only a new commit's own rollout makes it bad; a failed put-back of the applied
+            // commit (a container removed while being restarted) is retried at the next trigger.
+            if target == tip && status.appliedCommit != tip { status.badCommit = tip }
+            note("rollout \(result.status.rawValue) for \(target.prefix(12)): \(result.error ?? "")")
+            if let back = result.autoRollback {
+                metrics.rollouts["auto-rollback-" + (back.status?.rawValue ?? "error"), default: 0] += 1
+            }
+        }
+        status.lastRollout = AgentStatus.Rollout(
+            rollout: result.rollout, commit: target, trigger: result.trigger.rawValue, status: result.status.rawValue, error: result.error,
+            durationMs: result.durationMs, finished: Date(), rolledBackTo: result.autoRollback?.to)
+        logger.info("Reconciled", metadata: [
+            "rollout.id": "\(result.rollout ?? "-")", "rollout.status": "\(result.status.rawValue)", "spec.commit": "\(target)",
+            "rollout.changed": "\(changed.joined(separator: ","))",
+        ])
+    }
+
+    /// Dry run: the plan the agent would apply, one JSON line in `<state-dir>/dry-run.jsonl`.
+    private func journalDryRun(_ plan: Plan, commit: String) {
+        struct Line: Encodable { var time: Date; var commit: String; var summary: Plan.Summary; var changes: [String] }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        guard var data = try? encoder.encode(Line(time: Date(), commit: commit, summary: plan.summary, changes: PlanFormatter.changeLines(plan)))
+        else { return }
+        data.append(UInt8(ascii: "\n"))
+        let path = configuration.stateDirectory + "/dry-run.jsonl"
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) }
+        guard let handle = FileHandle(forWritingAtPath: path) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: data)
+    }
+
+    /// Tells the file watcher what to watch when the spec (and so its files) changed.
+    private func updateDesired(spec: SpecText, commit: String) {
+        guard desiredCommit != commit, let onDesiredChange else { return }
+        desiredCommit = commit
+        if let compiled = try? Pipeline(host: configuration.host, engine: nil).compile(specText: spec.text, file: spec.file) {
+            onDesiredChange(compiled.desired)
+        }
+    }
+
+    private func note(_ message: String) {
+        logger.error("Agent problem", metadata: ["agent.error": "\(message)"])
+        status.lastErrors.append(AgentStatus.Problem(at: Date(), message: message))
+        if status.lastErrors.count > 20 { status.lastErrors.removeFirst(status.lastErrors.count - 20) }
+    }
+
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// How often the agent may put one container back: `restarts` within `window`. Past it the
+/// container is degraded and left alone until the next commit.
+public struct SelfHealBudget: Sendable, Equatable {
+    public var restarts: Int
+    public var window: Duration
+    private var history: [String: [ContinuousClock.Instant]] = [:]
+    public private(set) var degraded: Set<String> = []
+
+    public init(restarts: Int = 5, window: Duration = .seconds(300)) {
+        self.restarts = restarts
+        self.window = window
+    }
+
+    /// Records a restart of `name` at `now`; false (and `name` degraded) when it was over budget.
+    public mutating func spend(_ name: String, at now: ContinuousClock.Instant = .now) -> Bool {
+        guard !degraded.contains(name) else { return false }
+        var times = (history[name] ?? []).filter { now - $0 < window }
+        guard times.count < restarts else {
+            degraded.insert(name)
+            history[name] = times
+            return false
+        }
+        times.append(now)
+        history[name] = times
+        return true
+    }
+
+    /// Whether `name` may be put back once more; when not, it becomes degraded.
+    public mutating func allows(_ name: String, at now: ContinuousClock.Instant = .now) -> Bool {
+        guard !degraded.contains(name) else { return false }
+        guard (history[name] ?? []).filter({ now - $0 < window }).count < restarts else {
+            degraded.insert(name)
+            return false
+        }
+        return true
+    }
+
+    /// How long to wait before the next restart of `name`: 0, then 1 s, 2 s, 4 s ... (cap 30 s).
+    public func backoff(for name: String, at now: ContinuousClock.Instant = .now) -> Duration {
+        let recent = (history[name] ?? []).filter { now - $0 < window }.count
+        guard recent > 1 else { return .zero }
+        return .seconds(min(30, 1 << min(recent - 2, 5)))
+    }
+
+    /// A change arrived: degraded containers get a fresh budget.
+    public mutating func reset() {
+        degraded = []
+        history = [:]
+    }
+}

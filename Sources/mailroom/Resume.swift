@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import Mailroom
+
+struct ResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Let the agent sync again (ends a suspend or a rollback pin).",
+        discussion: """
+            Clears <state-dir>/agent-control.json and asks a running agent (if one
+            answers on --listen) for an immediate resync.
+            Example:
+              mailroom resume
+            """)
+
+    @OptionGroup var host: HostOptions
+    @Option(help: "The agent's listen address (loopback).") var listen: String = "127.0.0.1:9321"
+
+    func run() async throws {
+        try AgentControl().save(stateDirectory: host.stateDirectory)
+        if let url = URL(string: "http://\(listen)/resync"), (try? await AgentClient.post(url)) != nil {
+            print("Sync resumed; the agent is resyncing.")
+        } else {
+            print("Sync resumed; the agent picks it up at its next trigger.")
+        }
+    }
+}

@@ -1,0 +1,355 @@
+import Foundation
+import Logging
+import Testing
+@testable import Mailroom
+
+/// The agent against real git (a local bare repository), real inotify and real podman with the
+/// 13 stand-ins. One agent run per scenario, reused across its steps (CI time).
+@Suite("Agent with real git, inotify and podman", .serialized)
+struct AgentScenarioTests {
+    /// A running in-process agent on a scratch repository and a test deployment.
+    struct Running {
+        let deployment: TestDeployment
+        let repo: ScratchRepository
+        let agent: Agent
+        let task: Task<Void, any Error>
+        let port: UInt16
+        let secret = "webhook-test-secret"
+
+        func name(_ profileName: String) -> String { deployment.prefix + profileName }
+
+        func status() async throws -> AgentStatus {
+            try AgentStatus.decode(try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/status")!))
+        }
+
+        func containers() async throws -> [String: ContainerSummary] {
+            let all = try await TestPodman.podman().listContainers()
+            return Dictionary(all.filter { $0.name.hasPrefix(deployment.prefix) }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+
+        var history: RolloutHistory { RolloutHistory.load(stateDirectory: deployment.host.stateDirectory) }
+
+        /// Waits until the agent has applied `commit` and is idle.
+        func waitApplied(_ commit: String, timeout: Duration = .seconds(15)) async throws {
+            try await waitFor(timeout, "applied commit \(commit.prefix(12))") {
+                let s = try await status()
+                return s.appliedCommit == commit && !s.reconciling
+            }
+        }
+    }
+
+    static func start(spec: String, deployment: TestDeployment, debounce: Duration = .milliseconds(200)) async throws -> Running {
+        let repo = try ScratchRepository(files: ["mailroom.yaml": spec])
+        var config = AgentConfiguration(repository: repo.origin)
+        config.stateDirectory = deployment.host.stateDirectory
+        config.unitsDirectory = deployment.host.unitsDirectory
+        config.secretsFile = deployment.host.secretsFile
+        config.listenPort = 0
+        config.debounce = debounce
+        config.healthTimeout = .seconds(5)
+        config.selfHealRestarts = 2
+        let secretFile = deployment.root + "/webhook.secret"
+        try "webhook-test-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        config.webhookSecretFile = secretFile
+        let podman = try TestPodman.podman()
+        let agent = try Agent(configuration: config, engine: podman, podmanExecutable: podman.executable, serviceManager: nil,
+                              logger: Logger(label: "mailroom.agent.test", factory: { label in ProcessInfo.processInfo.environment["MAILROOM_TEST_LOG"] != nil ? StreamLogHandler.standardError(label: label) as any LogHandler : SwiftLogNoOpLogHandler() }),
+                              notify: SystemdNotify(environment: [:]))
+        let task = Task { try await agent.run() }
+        var port: UInt16?
+        for _ in 0..<250 where port == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            port = await agent.http.port()
+        }
+        guard let port else {
+            task.cancel()
+            repo.remove()
+            throw TestSetupError("the agent's listener did not come up")
+        }
+        return Running(deployment: deployment, repo: repo, agent: agent, task: task, port: port)
+    }
+
+    /// Runs `body` with a started agent; stops it and removes everything, also on failure.
+    static func with(spec: (TestDeployment) -> String, _ body: (Running) async throws -> Void) async throws {
+        try await TestPodman.ensureImages()
+        let deployment = try await TestDeployment.make("agent")
+        var running: Running?
+        do {
+            running = try await start(spec: spec(deployment), deployment: deployment)
+            try await body(running!)
+        } catch {
+            await stop(running, deployment: deployment)
+            throw error
+        }
+        await stop(running, deployment: deployment)
+    }
+
+    static func stop(_ running: Running?, deployment: TestDeployment) async {
+        running?.task.cancel()
+        _ = try? await running?.task.value
+        running?.repo.remove()
+        await deployment.cleanup()
+    }
+
+    @Test("push converges; webhook 401/202; override edit recreates only its container; rm -f heals; revert; bad commit refused")
+    func lifecycle() async throws {
+        try await Self.with(spec: { $0.standInSpec() }) { a in
+            // First reconcile: the initial commit, 13 containers.
+            let first = try a.repo.head()
+            try await a.waitApplied(first, timeout: .seconds(60))
+            var containers = try await a.containers()
+            #expect(containers.count == 13)
+            #expect(containers.values.allSatisfy { $0.state == "running" && $0.labels["mailroom.commit"] == first })
+
+            // Webhook: a bad or missing signature is 401 and fetches nothing; a good one is 202.
+            let body = Data(#"{"ref":"refs/heads/main"}"#.utf8)
+            let bad = try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook",
+                                                 headers: ["X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64)], body: body)
+            #expect(bad.status == 401)
+            let missing = try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook", body: body)
+            #expect(missing.status == 401)
+            let signature = WebhookSignature(secret: Data(a.secret.utf8)).sign(body)
+            let good = try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook",
+                                                  headers: ["X-Hub-Signature-256": signature], body: body)
+            #expect(good.status == 202)
+
+            // An override file edit recreates mailu-smtp and nothing else.
+            let ids = containers.mapValues(\.id)
+            let overrides = a.deployment.root + "/mailu/overrides/postfix"
+            try FileManager.default.createDirectory(atPath: overrides, withIntermediateDirectories: true)
+            try "smtpd_banner = test\n".write(toFile: overrides + "/postfix.cf", atomically: true, encoding: .utf8)
+            try await waitFor(.seconds(15), "mailu-smtp recreated") {
+                let now = try await a.containers()
+                return now[a.name("mailu-smtp")].map { $0.id != ids[a.name("mailu-smtp")] && $0.state == "running" } ?? false
+            }
+            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            containers = try await a.containers()
+            let recreated = containers.filter { ids[$0.key] != $0.value.id }.map(\.key)
+            #expect(recreated == [a.name("mailu-smtp")])
+
+            // podman rm -f of a managed container: the agent puts it back.
+            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
+            try await waitFor(.seconds(15), "mailu-webdav back") {
+                try await a.containers()[a.name("mailu-webdav")]?.state == "running"
+            }
+            try await waitFor(.seconds(15), "drift counted") {
+                let metrics = try await AgentClient.get(URL(string: "http://127.0.0.1:\(a.port)/metrics")!)
+                return String(decoding: metrics, as: UTF8.self).contains("mailroom_drift_corrections_total 2\n")
+            }
+
+            let webdavHash = try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"]
+            #expect(webdavHash != nil)
+            // Self-heal budget (2 here): a second put-back, then the third removal is left alone.
+            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
+            try await waitFor(.seconds(15), "mailu-webdav back again") {
+                try await a.containers()[a.name("mailu-webdav")]?.state == "running"
+            }
+            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
+            try await waitFor(.seconds(15), "mailu-webdav degraded") { try await a.status().degraded == [a.name("mailu-webdav")] }
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await a.containers()[a.name("mailu-webdav")] == nil)
+            // A resync leaves it alone too.
+            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
+            try await Task.sleep(for: .milliseconds(500))
+            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            #expect(try await a.containers()[a.name("mailu-webdav")] == nil)
+
+            // A push changing one container's env converges (and ends the degraded state);
+            // its revert restores the first state.
+            let changed = try a.repo.commitAndPush(
+                ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])], message: "webdav feature")
+            try await a.waitApplied(changed)
+            #expect(try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"] != webdavHash)
+            #expect(try await a.status().degraded.isEmpty)
+            try a.repo.git("revert", "--no-edit", "HEAD")
+            try a.repo.git("push", "--quiet", "origin", "main")
+            let reverted = try a.repo.head()
+            try await a.waitApplied(reverted)
+            #expect(try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"] == webdavHash)
+            let rollouts = a.history.rollouts.filter { $0.status == .succeeded }.compactMap(\.commit)
+            #expect(rollouts.contains(changed) && rollouts.contains(reverted))
+
+            // A bad commit (invalid spec) is refused; the host keeps running and it is not retried.
+            let before = try await a.containers().mapValues(\.id)
+            let broken = try a.repo.commitAndPush(["mailroom.yaml": "prefix: [this is not a spec\n"], message: "broken")
+            try await waitFor(.seconds(15), "refusal") { try await a.status().badCommit == broken }
+            let status = try await a.status()
+            #expect(status.appliedCommit == reverted)
+            #expect(status.lastRollout?.status == "refused")
+            #expect(a.history.rollouts.last?.status == .refused && a.history.rollouts.last?.commit == broken)
+            let refusals = a.history.rollouts.filter { $0.status == .refused }.count
+            // A resync does not retry it: the host stays at the last good commit.
+            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
+            try await Task.sleep(for: .milliseconds(500))
+            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            #expect(a.history.rollouts.filter { $0.status == .refused }.count == refusals)
+            let after = try await a.containers()
+            #expect(after.mapValues(\.id) == before)
+            #expect(after.values.allSatisfy { $0.state == "running" })
+
+            // mailroom suspend: nothing is put back; `mailroom status` says so; resume heals.
+            let suspend = try await MailroomBinary.run(["suspend", "--reason", "test"], host: a.deployment.host)
+            #expect(suspend.status == 0, "\(suspend.stderr)")
+            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
+            try await waitFor(.seconds(15), "suspended") { try await a.status().suspended }
+            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-imap")])
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await a.containers()[a.name("mailu-imap")] == nil)
+            let shown = try await ProcessRunner().run([try MailroomBinary.path, "status", "--listen", "127.0.0.1:\(a.port)"])
+            #expect(shown.status == 0 && shown.stdoutText.contains("sync:       suspended"), "\(shown.stdoutText)\(shown.stderrText)")
+            #expect(shown.stdoutText.contains("refused:    \(broken.prefix(12))"))
+            let json = try await ProcessRunner().run([try MailroomBinary.path, "status", "--listen", "127.0.0.1:\(a.port)", "--output", "json"])
+            #expect(try AgentStatus.decode(json.stdout).suspended)
+            let resume = try await ProcessRunner().run([try MailroomBinary.path, "resume", "--state-dir", a.deployment.host.stateDirectory,
+                                                        "--listen", "127.0.0.1:\(a.port)"])
+            #expect(resume.status == 0 && resume.stdoutText.contains("resyncing"), "\(resume.stdoutText)\(resume.stderrText)")
+            try await waitFor(.seconds(15), "mailu-imap back after resume") {
+                try await a.containers()[a.name("mailu-imap")]?.state == "running"
+            }
+        }
+    }
+
+    @Test("--dry-run: journals the plan it would apply in dry-run.jsonl and changes nothing")
+    func dryRun() async throws {
+        try await TestPodman.ensureImages()
+        let deployment = try await TestDeployment.make("agent-dry")
+        let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec()])
+        defer { repo.remove() }
+        var config = AgentConfiguration(repository: repo.origin)
+        config.stateDirectory = deployment.host.stateDirectory
+        config.secretsFile = deployment.host.secretsFile
+        config.listenPort = 0
+        config.dryRun = true
+        let podman = try TestPodman.podman()
+        let agent = try Agent(configuration: config, engine: podman, podmanExecutable: podman.executable, serviceManager: nil,
+                              logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }), notify: SystemdNotify(environment: [:]))
+        let task = Task { try await agent.run() }
+        defer { task.cancel() }
+        let plans = deployment.host.stateDirectory + "/dry-run.jsonl"
+        do {
+            try await waitFor(.seconds(15), "a dry-run plan") { FileManager.default.fileExists(atPath: plans) }
+            let line = try #require(String(decoding: FileManager.default.contents(atPath: plans) ?? Data(), as: UTF8.self).split(separator: "\n").first)
+            #expect(line.contains(#""commit":"\#(try repo.head())""#))
+            #expect(line.contains(#""create":13"#))
+            #expect(try await podman.listContainers().filter { $0.name.hasPrefix(deployment.prefix) }.isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: Journal.path(in: deployment.host.stateDirectory)))
+            #expect(await agent.reconciler.status.dryRun)
+        } catch {
+            task.cancel()
+            _ = try? await task.value
+            await deployment.cleanup()
+            throw error
+        }
+        task.cancel()
+        _ = try? await task.value
+        await deployment.cleanup()
+    }
+
+    @Test("SIGTERM mid-rollout: the agent process finishes the rollout, writes the journal, exits 0; READY=1 over NOTIFY_SOCKET")
+    func sigterm() async throws {
+        try await TestPodman.ensureImages()
+        let deployment = try await TestDeployment.make("agent-term")
+        let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec(overrides: ["mailu-front": [
+            // Healthy after 2 s: SIGTERM lands while the rollout waits for it.
+            "command": "[sh, -c, \"sleep 2; echo ok > /tmp/ok; exec sleep 100000\"]",
+            "healthcheck": "{command: \"test -f /tmp/ok\", interval: disable}",
+        ]])])
+        let notifyPath = deployment.root + "/notify.sock"
+        let notifySocket = try NotifyListener(path: notifyPath)
+        var pid: pid_t = 0
+        defer {
+            if pid > 0 {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
+            notifySocket.close()
+            repo.remove()
+        }
+        do {
+            let config = deployment.root + "/agent.yaml"
+            try """
+                repository: \(repo.origin)
+                state-dir: \(deployment.host.stateDirectory)
+                units-dir: \(deployment.host.unitsDirectory)
+                secrets-file: \(deployment.host.secretsFile)
+                listen: 127.0.0.1:\(deployment.portBase + 5)
+                health-timeout: 15s
+                """.write(toFile: config, atomically: true, encoding: .utf8)
+            setenv("NOTIFY_SOCKET", notifyPath, 1)
+            // Through sh, to keep the agent's log for the failure message.
+            let log = deployment.root + "/agent.log"
+            let child = try ProcessRunner().start(["/bin/sh", "-c", "exec \"$0\" agent --config \"$1\" 2>\"$2\"", try MailroomBinary.path, config, log])
+            unsetenv("NOTIFY_SOCKET")
+            pid = child.pid
+            // Wait until the rollout has started and mailu-front waits to be healthy.
+            try await waitFor(.seconds(20), "rollout start") {
+                let history = RolloutHistory.load(stateDirectory: deployment.host.stateDirectory)
+                guard history.rollouts.count == 1, history.rollouts[0].status == nil else { return false }
+                return try await TestPodman.podman().listContainers().contains { $0.name == deployment.prefix + "mailu-front" }
+            }
+            #expect(notifySocket.receive(timeout: 0) == nil)  // not ready before the first reconcile
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            let deadline = ContinuousClock.now + .seconds(20)
+            var exited = false
+            while ContinuousClock.now < deadline {
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    exited = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(exited, "the agent did not exit within 20 s of SIGTERM")
+            if exited { pid = 0 }
+            #expect(exited && (status & 0x7f) == 0 && (status >> 8) & 0xff == 0,
+                    "exit status \(status); log:\n\(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(3000))")
+            let history = RolloutHistory.load(stateDirectory: deployment.host.stateDirectory)
+            #expect(history.rollouts.count == 1)
+            #expect(history.rollouts.first?.status == .succeeded)
+            #expect(Journal.unfinishedRollout(stateDirectory: deployment.host.stateDirectory) == nil)
+            #expect(notifySocket.receive(timeout: 2) == "READY=1")
+        } catch {
+            await deployment.cleanup()
+            throw error
+        }
+        await deployment.cleanup()
+    }
+}
+
+/// A unix datagram socket standing in for systemd's notify socket.
+final class NotifyListener: @unchecked Sendable {
+    // The descriptor is used by one test at a time.
+    private var fd: Int32
+    private let path: String
+
+    init(path: String) throws {
+        self.path = path
+        unlink(path)
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSetupError("socket: \(errno)") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw TestSetupError("bind \(path): \(errno)") }
+    }
+
+    /// The next datagram, or nil after `timeout` seconds.
+    func receive(timeout: Int) -> String? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, Int32(timeout * 1000)) == 1 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+        unlink(path)
+    }
+}
