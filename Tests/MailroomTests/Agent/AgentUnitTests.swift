@@ -203,20 +203,22 @@ struct AgentUnitTests {
         try FileManager.default.createDirectory(atPath: root + "/overrides/postfix", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true)
         let batches = LockedValue<[[String]]>([])
+        let firstBatchAt = LockedValue<ContinuousClock.Instant?>(nil)
         let watch = try DirectoryWatch(directories: [root, root + "/overrides"], excluding: [root + "/state"], debounce: .milliseconds(200)) { paths in
+            firstBatchAt.withLock { $0 = $0 ?? .now }
             batches.withLock { $0.append(paths) }
         }
         defer { watch.stop() }
         #expect(watch.roots == [root])
 
-        // Three writes in quick succession: one batch, after the debounce.
+        // Three writes back to back: one batch, not before the debounce has passed since the
+        // last write (a lower bound, so a loaded machine cannot make it flaky).
         for i in 0..<3 {
             try "x\(i)".write(toFile: root + "/overrides/postfix/main.cf", atomically: false, encoding: .utf8)
-            try await Task.sleep(for: .milliseconds(30))
         }
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(batches.current.isEmpty)  // still settling
+        let lastWrite = ContinuousClock.now
         try await waitFor { batches.current.count == 1 }
+        #expect(try #require(firstBatchAt.current) - lastWrite >= .milliseconds(190))
         #expect(batches.current.first?.contains(root + "/overrides/postfix/main.cf") == true)
 
         // A new subdirectory is watched, and a file in it seen.
