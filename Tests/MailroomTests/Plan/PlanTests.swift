@@ -99,39 +99,39 @@ struct PlanTests {
     /// restart; a differing one is shown field by field from `podman inspect`.
     @Test func containersMadeByHandFromTheGuide() async throws {
         try await TestPodman.ensureImages()
-        let d = try await TestDeployment.make()
-        defer { Task { await d.cleanup() } }
-        try d.writeSpec(d.standInSpec())
-        let podman = try TestPodman.podman()
-        let pipeline = Pipeline(host: d.host, engine: podman)
-        let compiled = try pipeline.compile(specDirectory: d.specDirectory)
-        try GeneratedFilesTests.write(compiled.desired.files)
-        for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        try await podman.execute(compiled.desired.network.arguments)
+        try await TestDeployment.with { d in
+            try d.writeSpec(d.standInSpec())
+            let podman = try TestPodman.podman()
+            let pipeline = Pipeline(host: d.host, engine: podman)
+            let compiled = try pipeline.compile(specDirectory: d.specDirectory)
+            try GeneratedFilesTests.write(compiled.desired.files)
+            for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            try await podman.execute(compiled.desired.network.arguments)
 
-        // By hand, as the guide does: the same flags without Mailroom's labels.
-        let resolver = try #require(compiled.desired.container(named: d.prefix + "mailu-resolver"))
-        try await podman.execute(resolver.arguments.filter { !$0.hasPrefix("--label=mailroom.") })
-        // By hand, but differently: another address, an extra variable, no restart policy.
-        let smtp = try #require(compiled.desired.container(named: d.prefix + "mailu-smtp"))
-        var handMade = smtp.arguments.filter { !$0.hasPrefix("--label=mailroom.") && $0 != "--restart=always" }
-        handMade = handMade.map { $0.hasPrefix("--ip=") ? "--ip=10.213.\(d.index).99" : $0 }
-        handMade.insert("--env=RELAYHOST=smtp.example.net", at: 3)
-        try await podman.execute(handMade)
+            // By hand, as the guide does: the same flags without Mailroom's labels.
+            let resolver = try #require(compiled.desired.container(named: d.prefix + "mailu-resolver"))
+            try await podman.execute(resolver.arguments.filter { !$0.hasPrefix("--label=mailroom.") })
+            // By hand, but differently: another address, an extra variable, no restart policy.
+            let smtp = try #require(compiled.desired.container(named: d.prefix + "mailu-smtp"))
+            var handMade = smtp.arguments.filter { !$0.hasPrefix("--label=mailroom.") && $0 != "--restart=always" }
+            handMade = handMade.map { $0.hasPrefix("--ip=") ? "--ip=10.213.\(d.index).99" : $0 }
+            handMade.insert("--env=RELAYHOST=smtp.example.net", at: 3)
+            try await podman.execute(handMade)
 
-        let plan = try await pipeline.plan(compiled).plan
-        let byName = Dictionary(uniqueKeysWithValues: plan.containers.map { ($0.name, $0) })
-        let adopted = try #require(byName[resolver.name])
-        #expect(adopted.action == .adopt, "\(adopted)")
-        #expect(adopted.fields.isEmpty)
-        let replaced = try #require(byName[smtp.name])
-        #expect(replaced.action == .recreate)
-        #expect(replaced.reasons == ["made outside Mailroom; differs from the spec"])
-        let fields = Dictionary(uniqueKeysWithValues: replaced.fields.map { ($0.field, $0) })
-        #expect(fields["ip"]?.removed == ["10.213.\(d.index).99"] && fields["ip"]?.added == ["10.213.\(d.index).37"])
-        #expect(fields["restart"]?.added == ["always"])
-        #expect(fields["env"]?.removed == ["RELAYHOST=smtp.example.net"] || fields["env"] == nil)
-        #expect(fields.keys.allSatisfy { ["ip", "restart", "env"].contains($0) }, "\(fields.keys.sorted())")
-        #expect(byName[d.prefix + "mailu-front"]?.action == .create)
+            let plan = try await pipeline.plan(compiled).plan
+            let byName = Dictionary(uniqueKeysWithValues: plan.containers.map { ($0.name, $0) })
+            let adopted = try #require(byName[resolver.name])
+            #expect(adopted.action == .adopt, "\(adopted)")
+            #expect(adopted.fields.isEmpty)
+            let replaced = try #require(byName[smtp.name])
+            #expect(replaced.action == .recreate)
+            #expect(replaced.reasons == ["made outside Mailroom; differs from the spec"])
+            let fields = Dictionary(uniqueKeysWithValues: replaced.fields.map { ($0.field, $0) })
+            #expect(fields["ip"]?.removed == ["10.213.\(d.index).99"] && fields["ip"]?.added == ["10.213.\(d.index).37"])
+            #expect(fields["restart"]?.added == ["always"])
+            #expect(fields["env"]?.removed == ["RELAYHOST=smtp.example.net"] || fields["env"] == nil)
+            #expect(fields.keys.allSatisfy { ["ip", "restart", "env"].contains($0) }, "\(fields.keys.sorted())")
+            #expect(byName[d.prefix + "mailu-front"]?.action == .create)
+        }
     }
 }

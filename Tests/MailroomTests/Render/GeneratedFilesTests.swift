@@ -78,27 +78,27 @@ import Testing
     /// apart from the header comment and the ordering lines the guide adds.
     @Test func unitsMatchPodmanGenerateSystemd() async throws {
         try await TestPodman.ensureImages()
-        let d = try await TestDeployment.make()
-        defer { Task { await d.cleanup() } }
-        try d.writeSpec(d.standInSpec())
-        let compiled = try Pipeline(host: d.host, engine: nil).compile(specDirectory: d.specDirectory)
-        try Self.write(compiled.desired.files)
-        for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let podman = try TestPodman.podman()
-        try await podman.execute(compiled.desired.network.arguments)
-        for name in ["mailu-front", "mailu-antispam", "caddy2"] {
-            let container = try #require(compiled.desired.container(named: d.prefix + name))
-            // Run with the rendered arguments, as the guide does, so podman sees the same flags.
-            try await podman.execute(container.arguments)
-            let generated = try await podman.execute(["generate", "systemd", "--new", "--name", container.name]).stdoutText
-            let ours = try #require(compiled.desired.units.first { $0.path.hasSuffix("container-\(container.name).service") }).content
-            func body(_ unit: String) -> [String] {
-                unit.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                    .filter { !$0.hasPrefix("#") && !$0.hasPrefix("After=container-") && !$0.hasPrefix("Requires=container-") }
-                    .drop { $0.isEmpty }.map { $0 }
+        try await TestDeployment.with { d in
+            try d.writeSpec(d.standInSpec())
+            let compiled = try Pipeline(host: d.host, engine: nil).compile(specDirectory: d.specDirectory)
+            try Self.write(compiled.desired.files)
+            for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            let podman = try TestPodman.podman()
+            try await podman.execute(compiled.desired.network.arguments)
+            for name in ["mailu-front", "mailu-antispam", "caddy2"] {
+                let container = try #require(compiled.desired.container(named: d.prefix + name))
+                // Run with the rendered arguments, as the guide does, so podman sees the same flags.
+                try await podman.execute(container.arguments)
+                let generated = try await podman.execute(["generate", "systemd", "--new", "--name", container.name]).stdoutText
+                let ours = try #require(compiled.desired.units.first { $0.path.hasSuffix("container-\(container.name).service") }).content
+                func body(_ unit: String) -> [String] {
+                    unit.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                        .filter { !$0.hasPrefix("#") && !$0.hasPrefix("After=container-") && !$0.hasPrefix("Requires=container-") }
+                        .drop { $0.isEmpty }.map { $0 }
+                }
+                #expect(body(ours) == body(generated), "\(name): \(generated)")
+                #expect(ours.contains("After=\(container.dependsOn.map { "container-\($0).service" }.joined(separator: " "))") || container.dependsOn.isEmpty)
             }
-            #expect(body(ours) == body(generated), "\(name): \(generated)")
-            #expect(ours.contains("After=\(container.dependsOn.map { "container-\($0).service" }.joined(separator: " "))") || container.dependsOn.isEmpty)
         }
     }
 
@@ -106,41 +106,41 @@ import Testing
     /// stand-in Mailu front: autoconfig serves the XML path and answers 403 for everything else.
     @Test func caddyServesAutoconfigAndRefusesOtherPaths() async throws {
         try await TestPodman.ensureImages()
-        let d = try await TestDeployment.make()
-        defer { Task { await d.cleanup() } }
-        let front = #"[sh, -c, "mkdir -p /www/mail && echo '<clientConfig version=\"1.1\"/>' > /www/mail/config-v1.1.xml && echo front > /www/index.html && exec httpd -f -p 80 -h /www"]"#
-        try d.writeSpec(d.standInSpec(overrides: ["mailu-front": ["command": front]], domains: ["example.com", "example.org"]))
-        let compiled = try Pipeline(host: d.host, engine: nil).compile(specDirectory: d.specDirectory)
-        try Self.write(compiled.desired.files)
-        for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let podman = try TestPodman.podman()
-        try await podman.execute(compiled.desired.network.arguments)
-        for name in ["mailu-front", "caddy2"] {
-            try await podman.execute(try #require(compiled.desired.container(named: d.prefix + name)).arguments)
+        try await TestDeployment.with { d in
+            let front = #"[sh, -c, "mkdir -p /www/mail && echo '<clientConfig version=\"1.1\"/>' > /www/mail/config-v1.1.xml && echo front > /www/index.html && exec httpd -f -p 80 -h /www"]"#
+            try d.writeSpec(d.standInSpec(overrides: ["mailu-front": ["command": front]], domains: ["example.com", "example.org"]))
+            let compiled = try Pipeline(host: d.host, engine: nil).compile(specDirectory: d.specDirectory)
+            try Self.write(compiled.desired.files)
+            for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            let podman = try TestPodman.podman()
+            try await podman.execute(compiled.desired.network.arguments)
+            for name in ["mailu-front", "caddy2"] {
+                try await podman.execute(try #require(compiled.desired.container(named: d.prefix + name)).arguments)
+            }
+            let port = d.portBase + 2
+            func fetch(_ host: String, _ path: String) async throws -> (status: String, body: String) {
+                let result = try await ProcessRunner().run([
+                    "/usr/bin/curl", "-sk", "--max-time", "3", "--resolve", "\(host):\(port):127.0.0.1",
+                    "-w", "\n%{http_code}", "https://\(host):\(port)\(path)",
+                ])
+                let lines = result.stdoutText.split(separator: "\n", omittingEmptySubsequences: false)
+                return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+            }
+            // Caddy needs a moment to start and issue its internal certificates: poll, bounded.
+            var xml = (status: "", body: "")
+            for _ in 0..<40 {
+                xml = try await fetch("autoconfig.example.com", "/mail/config-v1.1.xml?emailaddress=a@example.com")
+                if xml.status == "200" { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(xml.status == "200")
+            #expect(xml.body.contains("<clientConfig"))
+            let refused = try await fetch("autoconfig.example.org", "/admin")
+            #expect(refused.status == "403")
+            #expect(refused.body.contains("only used for Autoconfiguration"))
+            let website = try await fetch("mail.example.com", "/")
+            #expect(website.status == "200")
+            #expect(website.body.contains("front"))
         }
-        let port = d.portBase + 2
-        func fetch(_ host: String, _ path: String) async throws -> (status: String, body: String) {
-            let result = try await ProcessRunner().run([
-                "/usr/bin/curl", "-sk", "--max-time", "3", "--resolve", "\(host):\(port):127.0.0.1",
-                "-w", "\n%{http_code}", "https://\(host):\(port)\(path)",
-            ])
-            let lines = result.stdoutText.split(separator: "\n", omittingEmptySubsequences: false)
-            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
-        }
-        // Caddy needs a moment to start and issue its internal certificates: poll, bounded.
-        var xml = (status: "", body: "")
-        for _ in 0..<40 {
-            xml = try await fetch("autoconfig.example.com", "/mail/config-v1.1.xml?emailaddress=a@example.com")
-            if xml.status == "200" { break }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        #expect(xml.status == "200")
-        #expect(xml.body.contains("<clientConfig"))
-        let refused = try await fetch("autoconfig.example.org", "/admin")
-        #expect(refused.status == "403")
-        #expect(refused.body.contains("only used for Autoconfiguration"))
-        let website = try await fetch("mail.example.com", "/")
-        #expect(website.status == "200")
-        #expect(website.body.contains("front"))
     }
 }

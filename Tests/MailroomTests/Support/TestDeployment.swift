@@ -44,6 +44,16 @@ struct TestDeployment {
                            containers: containers, extra: extra, domains: domains)
     }
 
+    /// Runs `body` with a new sandbox and removes what it created afterwards, also on failure.
+    static func with(_ body: (TestDeployment) async throws -> Void) async throws {
+        let deployment = try await make()
+        do { try await body(deployment) } catch {
+            await deployment.cleanup()
+            throw error
+        }
+        await deployment.cleanup()
+    }
+
     func writeSpec(_ text: String) throws {
         try text.write(toFile: specDirectory + "/mailroom.yaml", atomically: true, encoding: .utf8)
     }
