@@ -11,7 +11,7 @@ enum TestPodman {
 
     /// Written once per test process; every podman the tests or Mailroom start reads it.
     static let containersConf: String = {
-        (try? StandInImages.useContainersConf(in: NSTemporaryDirectory() + "mailroom-tests-\(getpid())")) ?? ""
+        (try? StandInImages.useContainersConf(in: NSTemporaryDirectory() + "mailroom-tests")) ?? ""
     }()
 
     static func podman(runner: ProcessRunner = ProcessRunner()) throws -> PodmanCLI {
