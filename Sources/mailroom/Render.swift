@@ -54,9 +54,8 @@ struct Render: AsyncParsableCommand {
     func write(_ desired: DesiredState, under root: String) throws {
         for file in desired.files + desired.units {
             let path = root + file.path
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(file.content.utf8).write(to: URL(fileURLWithPath: path))
-            _ = chmod(path, mode_t(file.mode))
+            try AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent)
+            try AtomicFile.write(file.content, to: path, mode: file.mode)
         }
     }
 }

@@ -43,12 +43,7 @@ public struct SpecText: Sendable, Equatable {
 
     /// `<directory>/mailroom.yaml`.
     public static func directory(_ directory: String) throws -> SpecText {
-        let path = (directory as NSString).appendingPathComponent(SpecLoader.fileName)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpecError([SpecDiagnostic(.missingField, at: SourceLocation(file: path, line: 1, column: 1), field: "(file)",
-                                            "no \(SpecLoader.fileName) in \(directory)", hint: "pass the spec directory as the first argument")])
-        }
-        return SpecText(String(decoding: data, as: UTF8.self), file: path)
+        SpecText(try SpecLoader.text(directory: directory), file: SpecLoader.path(directory: directory))
     }
 
     /// The commit recorded for a spec that does not come from git: `local:` and the first

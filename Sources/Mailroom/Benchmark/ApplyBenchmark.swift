@@ -116,7 +116,6 @@ public enum ApplyBenchmark {
     static func measure(podman: PodmanCLI, counter: CallCounter, guide: Sandbox, mine: Sandbox, noOpRuns: Int, changeRuns: Int,
                         progress: @Sendable (String) -> Void) async throws -> ApplyBenchmarkResult {
         let clock = ContinuousClock()
-        func milliseconds(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
 
         // The guide by hand: files and directories first (untimed), then its commands in its order.
         progress("guide: network create + 13 podman container run, one after another")
@@ -140,7 +139,7 @@ public enum ApplyBenchmark {
         let cli = try await loops(engine: podman, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
                                   label: "podman CLI", progress: progress)
         var result = ApplyBenchmarkResult(
-            guideSequentialMs: milliseconds(guideTime), firstRolloutMs: first, noOpMs: cli.noOps, noOpPodmanCalls: cli.calls.count,
+            guideSequentialMs: guideTime.milliseconds, firstRolloutMs: first, noOpMs: cli.noOps, noOpPodmanCalls: cli.calls.count,
             noOpMutatingCalls: cli.mutating, oneChangeMs: cli.changes, bareRunMs: cli.bare)
 
         // The same over the REST socket, against a service of our own.
@@ -174,7 +173,7 @@ public enum ApplyBenchmark {
             result = try await applier.apply(SpecText(text, file: "mailroom.yaml"), logger: logger)
         }
         guard let result, result.isSuccess else { throw StandInError("benchmark apply failed: \(result?.error ?? "?")") }
-        return (result, Double(time.components.seconds) * 1000 + Double(time.components.attoseconds) / 1e15)
+        return (result, time.milliseconds)
     }
 
     struct Loops {
@@ -185,7 +184,6 @@ public enum ApplyBenchmark {
     static func loops(engine: any ContainerEngine, counter: CallCounter, mine: Sandbox, desired: DesiredState, runs: (noOp: Int, change: Int),
                       label: String, progress: @Sendable (String) -> Void) async throws -> Loops {
         let clock = ContinuousClock()
-        func milliseconds(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
         func apply(_ text: String) async throws -> (ApplyResult, Double) { try await timedApply(text, engine: engine, mine: mine) }
         var loops = Loops()
         // Back to the base spec (the previous loop left a changed env behind).
@@ -216,7 +214,7 @@ public enum ApplyBenchmark {
             loops.changes.append(time)
             bare.env = [KeyValue("BENCH", "\(run)")]
             let arguments = PodmanArguments.run(bare)
-            loops.bare.append(milliseconds(try await clock.measure { try await engine.execute(arguments) }))
+            loops.bare.append(try await clock.measure { try await engine.execute(arguments) }.milliseconds)
         }
         return loops
     }
