@@ -25,16 +25,20 @@ let package = Package(
     targets: [
         // libgit2 from Debian's libgit2-dev; the Swift wrapper lives in Mailroom/Source.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        // posix_spawn close-from, which the Glibc module does not import (see ProcessRunner).
+        .target(name: "CSpawn"),
         .target(
             name: "Mailroom",
             dependencies: [
                 "CGit2",
+                "CSpawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
             ],
             swiftSettings: swiftSettings
         ),

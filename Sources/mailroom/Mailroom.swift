@@ -21,7 +21,8 @@ struct MailroomCommand: AsyncParsableCommand {
 
     static func main() async {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            // One line per record: the agent's log goes to journald.
+            var handler = OneLineLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = .info
             return handler
         }

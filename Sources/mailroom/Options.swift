@@ -107,3 +107,7 @@ func reportSpecError(_ error: SpecError) -> ExitCode {
     FileHandle.standardError.write(Data((error.description + "\n").utf8))
     return ExitCode(1)
 }
+
+extension ListenAddress: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}

@@ -14,11 +14,11 @@ struct ResumeCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var host: HostOptions
-    @Option(help: "The agent's listen address (loopback).") var listen: String = "127.0.0.1:9321"
+    @Option(help: "The agent's listen address: IP:PORT, or [IPV6]:PORT.") var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 9321)
 
     func run() async throws {
         try AgentControl().save(stateDirectory: host.stateDirectory)
-        if let url = URL(string: "http://\(listen)/resync"), (try? await AgentClient.post(url)) != nil {
+        if (try? await AgentClient.post(listen, path: "/resync")) != nil {
             print("Sync resumed; the agent is resyncing.")
         } else {
             print("Sync resumed; the agent picks it up at its next trigger.")

@@ -52,7 +52,7 @@ struct RolloutOptions: ParsableArguments {
         switch result.status {
         case .succeeded, .noChanges: return
         case .dryRun: throw ExitCode(2)
-        case .failed, .refused, .declined: throw ExitCode(1)
+        case .failed, .refused, .declined, .interrupted: throw ExitCode(1)
         }
     }
 }

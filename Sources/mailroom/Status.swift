@@ -16,14 +16,13 @@ struct StatusCommand: AsyncParsableCommand {
               mailroom status --listen 127.0.0.1:9321 --output json
             """)
 
-    @Option(help: "The agent's listen address (loopback).") var listen: String = "127.0.0.1:9321"
+    @Option(help: "The agent's listen address: IP:PORT, or [IPV6]:PORT.") var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 9321)
     @Option(help: "text or json.") var output: OutputFormat = .text
 
     func run() async throws {
-        guard let url = URL(string: "http://\(listen)/status") else { throw ValidationError("--listen: expected HOST:PORT") }
         let data: Data
         do {
-            data = try await AgentClient.get(url)
+            data = try await AgentClient.get(listen, path: "/status")
         } catch {
             FileHandle.standardError.write(Data("mailroom status: no agent answers on \(listen): \(error)\n".utf8))
             throw ExitCode(1)

@@ -40,7 +40,7 @@ public struct Agent: Sendable {
         reconciler = Reconciler(configuration: configuration, source: source, applier: applier, logger: logger)
         let signature = try configuration.webhookSecretFile.map { try WebhookSignature(secretFile: $0) }
         if signature == nil { logger.warning("No webhook-secret-file: /webhook refuses every request") }
-        http = try AgentHTTPService(host: configuration.listenHost, port: configuration.listenPort, reconciler: reconciler,
+        http = try AgentHTTPService(address: ListenAddress(host: configuration.listenHost, port: configuration.listenPort), reconciler: reconciler,
                                     signature: signature, logger: logger, onPush: { watcher.trigger() })
         triggers = AgentTriggers(configuration: configuration, watcher: watcher, reconciler: reconciler,
                                  podmanExecutable: podmanExecutable, notify: notify, logger: logger)

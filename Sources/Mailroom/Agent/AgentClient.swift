@@ -2,23 +2,35 @@ import FlyingFox
 import Foundation
 
 /// Talks to a running agent's listener (`mailroom status`, `resume`, tests), through
-/// FlyingFox's client: one request per connection, IPv4 only.
+/// FlyingFox's client: one request per connection, IPv4 or IPv6.
 public enum AgentClient {
     public struct Response: Sendable {
         public var status: Int
         public var body: Data
     }
 
-    /// Sends one request to `host:port`.
+    /// Sends one request to `host:port` (`host` a numeric IPv4 or IPv6 address).
     public static func send(host: String, port: UInt16, method: String, path: String, headers: [String: String] = [:],
                             body: Data = Data()) async throws -> Response {
-        var fields: [HTTPHeader: String] = [HTTPHeader("Host"): "\(host):\(port)", HTTPHeader("Connection"): "close"]
+        let address = ListenAddress(host: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port)
+        var fields: [HTTPHeader: String] = [HTTPHeader("Host"): address.description, HTTPHeader("Connection"): "close"]
         for (name, value) in headers { fields[HTTPHeader(name)] = value }
         if !body.isEmpty || method == "POST" { fields[.contentLength] = "\(body.count)" }
         let request = HTTPRequest(method: HTTPMethod(method), version: .http11, path: path, query: [], headers: fields, body: body)
         var client = HTTPClient()
-        let response = try await client.sendHTTPRequest(request, to: try sockaddr_in.inet(ip4: host, port: port))
+        let response = try await client.sendHTTPRequest(request, to: try address.socketAddress())
         return Response(status: response.statusCode.code, body: try await response.bodyData)
+    }
+
+    /// GET `path` from the agent at `address`; throws on a status other than 2xx.
+    public static func get(_ address: ListenAddress, path: String) async throws -> Data {
+        try await checked(host: address.host, port: address.port, method: "GET", path: path)
+    }
+
+    /// POST an empty body to `path` of the agent at `address`; throws on a status other than 2xx.
+    @discardableResult
+    public static func post(_ address: ListenAddress, path: String) async throws -> Data {
+        try await checked(host: address.host, port: address.port, method: "POST", path: path)
     }
 
     /// GET `url` (`http://HOST:PORT/path`); throws on a status other than 2xx.
@@ -36,9 +48,13 @@ public enum AgentClient {
         guard let host = url.host, let port = url.port.flatMap({ UInt16(exactly: $0) }) else {
             throw AgentError("expected http://HOST:PORT/path, not \(url)")
         }
-        let response = try await send(host: host, port: port, method: method, path: url.path.isEmpty ? "/" : url.path)
+        return try await checked(host: host, port: port, method: method, path: url.path.isEmpty ? "/" : url.path)
+    }
+
+    private static func checked(host: String, port: UInt16, method: String, path: String) async throws -> Data {
+        let response = try await send(host: host, port: port, method: method, path: path)
         guard (200..<300).contains(response.status) else {
-            throw AgentError("\(method) \(url.path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+            throw AgentError("\(method) \(path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         }
         return response.body
     }

@@ -106,12 +106,11 @@ public struct AgentConfiguration: Sendable, Equatable {
                     return s
                 }
             case "listen":
-                let s = try string()
-                guard let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]) else {
-                    throw fail("expected HOST:PORT, such as 127.0.0.1:9321")
+                guard let address = ListenAddress(try string()) else {
+                    throw fail("expected IP:PORT, such as 127.0.0.1:9321 or [::1]:9321")
                 }
-                config.listenHost = String(s[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-                config.listenPort = port
+                config.listenHost = address.host
+                config.listenPort = address.port
             case "self-heal":
                 guard case .mapping(let budget) = value else { throw fail("expected restarts: and window:") }
                 for (k, v) in budget {

@@ -1,4 +1,5 @@
 import FlyingFox
+import FlyingSocks
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -14,15 +15,15 @@ public struct AgentHTTPService: Service {
     private let onPush: @Sendable () -> Void
     private let logger: Logger
 
-    public init(host: String, port: UInt16, reconciler: Reconciler, signature: WebhookSignature?, logger: Logger,
+    public init(address: ListenAddress, reconciler: Reconciler, signature: WebhookSignature?, logger: Logger,
                 onPush: @escaping @Sendable () -> Void) throws {
-        let address: sockaddr_in
+        let socket: any SocketAddress
         do {
-            address = try sockaddr_in.inet(ip4: host, port: port)
+            socket = try address.socketAddress()
         } catch {
-            throw AgentError("listen: '\(host)' is not an IPv4 address")
+            throw AgentError("listen: '\(address.host)' is not an IPv4 address or an IPv6 address in brackets")
         }
-        server = HTTPServer(address: address, timeout: 15, logger: .disabled)
+        server = HTTPServer(address: socket, timeout: 15, logger: .disabled)
         self.reconciler = reconciler
         self.signature = signature
         self.onPush = onPush
@@ -31,8 +32,10 @@ public struct AgentHTTPService: Service {
 
     /// The bound port (useful with port 0), once listening.
     public func port() async -> UInt16? {
-        guard let address = await server.listeningAddress, case .ip4(_, let port) = address else { return nil }
-        return port
+        switch await server.listeningAddress {
+        case .ip4(_, let port)?, .ip6(_, let port)?: port
+        default: nil
+        }
     }
 
     public func waitUntilListening() async throws {

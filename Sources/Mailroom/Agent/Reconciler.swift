@@ -16,6 +16,10 @@ public enum ReconcileReason: Hashable, Sendable, CustomStringConvertible {
     /// `mailroom suspend`/`resume`/`rollback` changed the control file.
     case control
 
+    var isContainer: Bool {
+        if case .container = self { true } else { false }
+    }
+
     public var description: String {
         switch self {
         case .startup: "startup"
@@ -42,8 +46,13 @@ public actor Reconciler: Service {
     private let pending = LockedValue(Set<ReconcileReason>())
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
-    /// The newest fetched commit, readable while a rollout runs (for `superseded`).
+    /// The newest fetched commit, readable while a rollout runs (a newer one supersedes it).
     private let newestCommit = LockedValue<String?>(nil)
+    /// Set on graceful shutdown (SIGTERM): the running rollout stops after its current step.
+    private let stopping = LockedValue(false)
+    /// Containers waiting out their self-heal backoff: left alone until then, and put back by
+    /// a request scheduled for that time, so the wait never holds up other reconciles.
+    private var backingOff: [String: ContinuousClock.Instant] = [:]
 
     private var latest: SpecSnapshot?
     private var lastGood: (spec: SpecText, commit: String)?
@@ -106,24 +115,29 @@ public actor Reconciler: Service {
         }
     }
 
-    /// The service loop: one reconcile at a time until graceful shutdown; a reconcile that
-    /// has started finishes (and writes its journal) before the loop ends.
+    /// The service loop: one reconcile at a time until graceful shutdown. On SIGTERM a running
+    /// rollout stops after its current step and writes its journal end before the loop ends.
     public func run() async throws {
-        for await _ in wakeups.cancelOnGracefulShutdown() {
-            var reasons = pending.withLock { reasons in
-                defer { reasons = [] }
-                return reasons
-            }
-            guard !reasons.isEmpty else { continue }
-            if reasons.allSatisfy({ if case .container = $0 { true } else { false } }) {
-                // podman reports a removal as `died` then `remove`: let them settle into one.
-                try? await Task.sleep(for: configuration.debounce)
-                reasons.formUnion(pending.withLock { reasons in
+        try await withGracefulShutdownHandler {
+            for await _ in wakeups.cancelOnGracefulShutdown() {
+                var reasons = pending.withLock { reasons in
                     defer { reasons = [] }
                     return reasons
-                })
+                }
+                guard !reasons.isEmpty else { continue }
+                if reasons.allSatisfy(\.isContainer) {
+                    // podman reports a removal as `died` then `remove`: let them settle into one.
+                    try? await Task.sleep(for: configuration.debounce)
+                    reasons.formUnion(pending.withLock { reasons in
+                        defer { reasons = [] }
+                        return reasons
+                    })
+                }
+                guard !stopping.current else { return }
+                await reconcile(reasons)
             }
-            await reconcile(reasons)
+        } onGracefulShutdown: { [stopping] in
+            stopping.withLock { $0 = true }
         }
     }
 
@@ -157,22 +171,34 @@ public actor Reconciler: Service {
 
         // A new commit gives degraded containers a fresh budget. File events do not: the
         // agent's own writes of generated files would end every degraded state at once.
-        if reasons.contains(.git) && commit != status.badCommit { budget.reset() }
+        if reasons.contains(.git) && commit != status.badCommit {
+            budget.reset()
+            backingOff = [:]
+        }
         // Containers reported by podman events; a restart is counted against the budget only
         // when the plan really puts one back (the agent's own recreations are events too).
-        var healing: [String] = []
-        for case .container(let name) in reasons {
-            if budget.allows(name) {
-                healing.append(name)
-            } else {
+        let now = ContinuousClock.now
+        backingOff = backingOff.filter { $0.value > now }
+        for case .container(let name) in reasons where backingOff[name] == nil {
+            guard budget.allows(name) else {
                 logger.warning("Self-heal budget spent; container left alone until the next commit", metadata: ["container.name": "\(name)"])
+                continue
+            }
+            let wait = budget.backoff(for: name)
+            guard wait > .zero else { continue }
+            logger.info("Self-heal backing off", metadata: ["container.name": "\(name)", "selfheal.wait": "\(wait)"])
+            backingOff[name] = now + wait
+            Task { [weak self] in
+                try await Task.sleep(for: wait)
+                self?.request(.container(name))
             }
         }
         status.degraded = budget.degraded.sorted()
-        if !healing.isEmpty, reasons.allSatisfy({ if case .container = $0 { true } else { false } }) {
-            let wait = healing.map { budget.backoff(for: $0) }.max() ?? .zero
-            if wait > .zero { try? await Task.sleep(for: wait) }
-        }
+        // Nothing to do yet when every reason is a container still backing off.
+        if reasons.allSatisfy(\.isContainer) && reasons.allSatisfy({ reason in
+            guard case .container(let name) = reason else { return false }
+            return backingOff[name] != nil || budget.degraded.contains(name)
+        }) { return }
 
         // The commit to apply: the tip, unless it failed before; then the last good rollout.
         let spec: SpecText
@@ -186,9 +212,13 @@ public actor Reconciler: Service {
         }
 
         var applier = applier
-        applier.options.leaveAlone = budget.degraded
-        // A newer fetched tip ends this rollout's health waits; its own rollout follows.
-        applier.options.superseded = { [newestCommit] in newestCommit.current != commit }
+        applier.options.leaveAlone = budget.degraded.union(backingOff.keys)
+        // SIGTERM stops the rollout after its current step; a newer fetched tip ends its health
+        // waits (and it), and the newer commit's rollout follows.
+        applier.options.interruption = { [newestCommit, stopping] in
+            if stopping.current { return .shutdown }
+            return newestCommit.current != commit ? .superseded : nil
+        }
         let trigger = Trigger(rawValue: "agent-" + (reasons.map(\.description).sorted().first ?? "resync"))
         status.reconciling = true
         defer {
@@ -245,6 +275,10 @@ public actor Reconciler: Service {
                 try? source.markApplied(snapshot)
                 lastGood = (SpecText(snapshot.specText, file: snapshot.location(of: SpecLoader.fileName)), target)
             }
+        case .interrupted:
+            // Not a bad commit: the next reconcile (a newer commit, or the next start) re-plans.
+            metrics.rollouts["interrupted", default: 0] += 1
+            logger.notice("Rollout stopped after its current step", metadata: ["spec.commit": "\(target)", "rollout.error": "\(result.error ?? "")"])
         case .failed, .refused:
             metrics.rollouts[result.status.rawValue, default: 0] += 1
             if result.status == .failed { metrics.observeDuration(seconds: seconds) }

@@ -157,23 +157,31 @@ public struct Applier: Sendable {
             plan: plan, desired: compiled.desired, actual: actual, engine: engine, serviceManager: serviceManager, options: options,
             log: log, recorder: recorder, commit: commit, logger: logger
         ).run()
+        let stop = await log.interruption
         result.steps = await log.steps
-        result.error = failure
+        result.error = failure ?? stop.map { "stopped after its current step: \($0.explanation)" }
         result.warnings += await log.journalErrors.map { "journal: \($0)" }
         if options.dryRun { return finish(.dryRun) }
 
         let id_ = id!
-        if failure == nil { try await recorder.finish(commit: commit, rollout: id_) }
+        let status: RolloutStatus = failure != nil ? .failed : stop != nil ? .interrupted : .succeeded
+        if status == .succeeded { try await recorder.finish(commit: commit, rollout: id_) }
         var end = JournalRecord(type: .end, rollout: id_)
-        end.status = failure == nil ? .succeeded : .failed
-        end.error = failure
+        end.status = status
+        end.error = result.error
         end.durationMs = Int(end.time.timeIntervalSince(began) * 1000)
         try journal.append(end)
-        logger.debug("rollout ended", metadata: ["rollout.status": "\(end.status!.rawValue)"])
-        guard failure != nil else { return finish(.succeeded) }
+        logger.debug("rollout ended", metadata: ["rollout.status": "\(status.rawValue)"])
+        switch status {
+        case .succeeded: return finish(.succeeded)
+        case .interrupted: return finish(.interrupted)
+        default: break
+        }
 
         result = finish(.failed)
-        if options.rollbackOnFailure && trigger != .autoRollback && options.superseded?() != true {
+        // Not when stopping or superseded: the next rollout re-plans from here anyway.
+        let stopping = stop ?? options.interruption?() ?? (Task.isCancelled ? .shutdown : nil)
+        if options.rollbackOnFailure && trigger != .autoRollback && stopping == nil {
             result.autoRollback = await autoRollback(after: id_, logger: logger)
             result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
         }

@@ -84,6 +84,8 @@ public struct ApplyFormatter: Sendable {
             return "Dry run: \(r.steps.count) steps would run (\(what)); nothing was changed."
         case .declined:
             return "Apply cancelled; nothing was changed."
+        case .interrupted:
+            return paint("\(id) interrupted", "33") + " after \(duration(r.durationMs)): \(r.error ?? "stopped")"
         }
     }
 
@@ -93,6 +95,7 @@ public struct ApplyFormatter: Sendable {
             case .ok: paint("ok  ", "32")
             case .failed: paint("FAIL", "31")
             case .planned: "plan"
+            case .cancelled: paint("stop", "33")
             }
             var line = "  \(mark) \(s.action) \(s.target)"
             if s.result == .planned, let command = s.command { line += "  " + command.joined(separator: " ") }

@@ -17,9 +17,10 @@ public struct ApplyOptions: Sendable {
     public var journalMaxBytes = 4 << 20
     /// Containers not to create, recreate or start (the agent's degraded containers).
     public var leaveAlone: Set<String> = []
-    /// Asked between health checks; `true` (a newer commit arrived, in the agent) ends the wait
-    /// as a failure and skips the automatic rollback: the newer commit's rollout follows.
-    public var superseded: (@Sendable () -> Bool)?
+    /// Asked before each step and between health checks (the agent's). An answer stops the
+    /// rollout there: steps in flight finish, waits end, nothing new starts, the journal ends it
+    /// as `interrupted`, and there is no automatic rollback. Task cancellation counts as `.shutdown`.
+    public var interruption: (@Sendable () -> RolloutInterruption?)?
 
     public init(dryRun: Bool = false, rollbackOnFailure: Bool = true, healthTimeout: Duration = .seconds(300), concurrency: Int = 4,
                 force: Bool = false) {
@@ -28,6 +29,22 @@ public struct ApplyOptions: Sendable {
         self.healthTimeout = healthTimeout
         self.concurrency = max(1, concurrency)
         self.force = force
+    }
+}
+
+/// Why a rollout stopped before its end without failing.
+public enum RolloutInterruption: String, Sendable, Codable {
+    /// A newer commit arrived; its own rollout re-plans from where this one stopped.
+    case superseded
+    /// The agent is stopping (SIGTERM); its next run re-plans and completes the rollout.
+    case shutdown
+
+    /// For the journal and the result's error.
+    public var explanation: String {
+        switch self {
+        case .superseded: "a newer commit supersedes this rollout; its rollout continues from here"
+        case .shutdown: "the agent was asked to stop (SIGTERM); its next run re-plans and completes this rollout"
+        }
     }
 }
 
@@ -65,6 +82,9 @@ public struct ApplyResult: Sendable, Equatable, Codable {
         case dryRun = "dry-run"
         /// The user answered no.
         case declined
+        /// Stopped after a step, on purpose (``RolloutInterruption``); the host is consistent
+        /// but not yet at the spec.
+        case interrupted
     }
 
     public var status: Status

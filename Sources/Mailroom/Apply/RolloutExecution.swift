@@ -4,7 +4,8 @@ import Logging
 /// Carries out one plan, in order: network → directories → files → units (+ daemon-reload)
 /// → removals → containers wave by wave, each wave gated on its dependencies being healthy
 /// → unit deletions → reloads. The first failure stops it; in-flight steps of the wave finish.
-/// With `dryRun` every step is recorded as `planned` and nothing is run.
+/// An interruption (``ApplyOptions/interruption``) stops it the same way, before the next step,
+/// and ends any health wait. With `dryRun` every step is recorded as `planned` and nothing is run.
 struct RolloutExecution: Sendable {
     var plan: Plan
     var desired: DesiredState
@@ -19,6 +20,8 @@ struct RolloutExecution: Sendable {
 
     var dryRun: Bool { options.dryRun }
     var systemd: Bool { plan.runner == .systemd && serviceManager != nil }
+    /// Why to stop before the next step, if the agent asked to (or the task was cancelled).
+    var interruption: RolloutInterruption? { options.interruption?() ?? (Task.isCancelled ? .shutdown : nil) }
 
     /// Runs every step; returns the reason of the first failure, if any.
     func run() async -> String? {
@@ -237,9 +240,10 @@ struct RolloutExecution: Sendable {
                                          result: .ok, detail: "healthy after \(checks) check\(checks == 1 ? "" : "s")"))
                 return
             } catch let error as CommandError where error.status == 1 {
-                if options.superseded?() == true {
+                if let why = interruption {
                     await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
-                                             result: .failed, detail: "wait cancelled: a newer commit supersedes this rollout after \(checks) checks"))
+                                             result: .cancelled, detail: "wait ended after \(checks) check\(checks == 1 ? "" : "s"): \(why.explanation)"))
+                    await log.interrupt(why)
                     return
                 }
                 if clock.now + delay > deadline {
@@ -339,6 +343,10 @@ struct RolloutExecution: Sendable {
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: began, result: .planned))
             return
         }
+        if let why = interruption {
+            await log.interrupt(why)
+            return
+        }
         do {
             let detail = try await body()
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .ok, detail: detail))
@@ -386,6 +394,8 @@ actor RolloutLog {
     let journal: Journal?
     private(set) var steps: [StepRecord] = []
     private(set) var failure: String?
+    /// Set when the rollout stopped early on purpose; the first reason wins.
+    private(set) var interruption: RolloutInterruption?
     /// Journal writes that failed (the rollout goes on; the result says so).
     private(set) var journalErrors: [String] = []
 
@@ -394,7 +404,12 @@ actor RolloutLog {
         self.journal = journal
     }
 
-    var ok: Bool { failure == nil }
+    /// Whether to go on: no failure and no interruption.
+    var ok: Bool { failure == nil && interruption == nil }
+
+    func interrupt(_ why: RolloutInterruption) {
+        if interruption == nil { interruption = why }
+    }
 
     func add(_ step: StepRecord, failsRollout: Bool = true) {
         steps.append(step)

@@ -1,4 +1,5 @@
 import Foundation
+import CSpawn
 
 /// The outcome of one subprocess.
 public struct ProcessResult: Sendable, Equatable {
@@ -87,6 +88,7 @@ public struct ProcessRunner: Sendable {
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        closeInheritedDescriptors(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -159,6 +161,7 @@ extension ProcessRunner {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        closeInheritedDescriptors(&actions)
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
@@ -198,7 +201,7 @@ extension ProcessRunner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addclose(&actions, fds[1])
+        closeInheritedDescriptors(&actions)
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
@@ -210,4 +213,11 @@ extension ProcessRunner {
         }
         return (BackgroundProcess(pid: pid), fds[0])
     }
+}
+
+/// The child keeps only 0, 1 and 2. Descriptors that libraries open without close-on-exec
+/// (the agent's listening socket, inotify, libgit2's) would otherwise pass to podman and on to
+/// conmon, which outlives us: a restarted agent could not bind its port again.
+func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+    _ = mailroom_spawn_file_actions_addclosefrom(&actions, 3)
 }

@@ -57,7 +57,8 @@ public enum RolloutStatus: String, Sendable, Equatable, Codable {
     case failed
     /// Nothing was changed: the spec was invalid, secrets were missing, the plan had a conflict.
     case refused
-    /// The process died mid-rollout; the next run recorded this and completed it by re-planning.
+    /// Stopped mid-rollout: the process died (recorded by the next run, which completed it by
+    /// re-planning), or the agent stopped it after a step (SIGTERM, a newer commit).
     case interrupted
 }
 
@@ -67,6 +68,8 @@ public struct StepRecord: Sendable, Equatable, Codable {
         case ok, failed
         /// Dry run: what would have run.
         case planned
+        /// A wait ended early because the rollout was interrupted (not a failure).
+        case cancelled
     }
 
     /// `network.create`, `directory.create`, `file.write`, `file.delete`, `systemd.daemon-reload`,

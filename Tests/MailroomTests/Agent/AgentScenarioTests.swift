@@ -38,7 +38,8 @@ struct AgentScenarioTests {
         }
     }
 
-    static func start(spec: String, deployment: TestDeployment, debounce: Duration = .milliseconds(200)) async throws -> Running {
+    static func start(spec: String, deployment: TestDeployment, debounce: Duration = .milliseconds(200),
+                      configure: (inout AgentConfiguration) -> Void = { _ in }) async throws -> Running {
         let repo = try ScratchRepository(files: ["mailroom.yaml": spec])
         var config = AgentConfiguration(repository: repo.origin)
         config.stateDirectory = deployment.host.stateDirectory
@@ -51,6 +52,7 @@ struct AgentScenarioTests {
         let secretFile = deployment.root + "/webhook.secret"
         try "webhook-test-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
         config.webhookSecretFile = secretFile
+        configure(&config)
         let podman = try TestPodman.podman()
         let agent = try Agent(configuration: config, engine: podman, podmanExecutable: podman.executable, serviceManager: nil,
                               logger: Logger(label: "mailroom.agent.test", factory: { label in ProcessInfo.processInfo.environment["MAILROOM_TEST_LOG"] != nil ? StreamLogHandler.standardError(label: label) as any LogHandler : SwiftLogNoOpLogHandler() }),
@@ -246,13 +248,13 @@ struct AgentScenarioTests {
         await deployment.cleanup()
     }
 
-    @Test("SIGTERM mid-rollout: the agent process finishes the rollout, writes the journal, exits 0; READY=1 over NOTIFY_SOCKET")
+    @Test("SIGTERM mid-rollout: the agent stops after the current step, ends the journal record, exits 0; the next start completes it")
     func sigterm() async throws {
         try await TestPodman.ensureImages()
         let deployment = try await TestDeployment.make("agent-term")
         let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec(overrides: ["mailu-front": [
-            // Healthy after 2 s: SIGTERM lands while the rollout waits for it.
-            "command": "[sh, -c, \"sleep 2; echo ok > /tmp/ok; exec sleep 100000\"]",
+            // Healthy after 4 s: SIGTERM lands while the rollout waits for it.
+            "command": "[sh, -c, \"sleep 4; echo ok > /tmp/ok; exec sleep 100000\"]",
             "healthcheck": "{command: \"test -f /tmp/ok\", interval: disable}",
         ]])])
         let notifyPath = deployment.root + "/notify.sock"
@@ -267,49 +269,76 @@ struct AgentScenarioTests {
             notifySocket.close()
             repo.remove()
         }
+        let state = deployment.host.stateDirectory
+        let log = deployment.root + "/agent.log"
+        func agentLog() -> String { String(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(3000)) }
         do {
             let config = deployment.root + "/agent.yaml"
+            let port = deployment.portBase + 5
             try """
                 repository: \(repo.origin)
-                state-dir: \(deployment.host.stateDirectory)
+                state-dir: \(state)
                 units-dir: \(deployment.host.unitsDirectory)
                 secrets-file: \(deployment.host.secretsFile)
-                listen: 127.0.0.1:\(deployment.portBase + 5)
-                health-timeout: 15s
+                listen: 127.0.0.1:\(port)
+                health-timeout: 30s
                 """.write(toFile: config, atomically: true, encoding: .utf8)
-            setenv("NOTIFY_SOCKET", notifyPath, 1)
-            // Through sh, to keep the agent's log for the failure message.
-            let log = deployment.root + "/agent.log"
-            let child = try ProcessRunner().start(["/bin/sh", "-c", "exec \"$0\" agent --config \"$1\" 2>\"$2\"", try MailroomBinary.path, config, log])
-            unsetenv("NOTIFY_SOCKET")
-            pid = child.pid
+            func startAgent(notify: Bool) throws -> pid_t {
+                if notify { setenv("NOTIFY_SOCKET", notifyPath, 1) }
+                defer { unsetenv("NOTIFY_SOCKET") }
+                // Through sh, to keep the agent's log for the failure message.
+                return try ProcessRunner().start(["/bin/sh", "-c", "exec \"$0\" agent --config \"$1\" 2>>\"$2\"", try MailroomBinary.path, config, log]).pid
+            }
+            /// SIGTERM, then the exit status within `limit` (nil: still running).
+            func terminate(within limit: Duration) async throws -> Int32? {
+                kill(pid, SIGTERM)
+                var status: Int32 = 0
+                let deadline = ContinuousClock.now + limit
+                while ContinuousClock.now < deadline {
+                    if waitpid(pid, &status, WNOHANG) == pid {
+                        pid = 0
+                        return status
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                return nil
+            }
+
+            pid = try startAgent(notify: true)
             // Wait until the rollout has started and mailu-front waits to be healthy.
             try await waitFor(.seconds(20), "rollout start") {
-                let history = RolloutHistory.load(stateDirectory: deployment.host.stateDirectory)
+                let history = RolloutHistory.load(stateDirectory: state)
                 guard history.rollouts.count == 1, history.rollouts[0].status == nil else { return false }
                 return try await TestPodman.podman().listContainers().contains { $0.name == deployment.prefix + "mailu-front" }
             }
             #expect(notifySocket.receive(timeout: 0) == nil)  // not ready before the first reconcile
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            let deadline = ContinuousClock.now + .seconds(20)
-            var exited = false
-            while ContinuousClock.now < deadline {
-                if waitpid(pid, &status, WNOHANG) == pid {
-                    exited = true
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(exited, "the agent did not exit within 20 s of SIGTERM")
-            if exited { pid = 0 }
-            #expect(exited && (status & 0x7f) == 0 && (status >> 8) & 0xff == 0,
-                    "exit status \(status); log:\n\(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(3000))")
-            let history = RolloutHistory.load(stateDirectory: deployment.host.stateDirectory)
+            // Well before mailu-front turns healthy: the wait ends, no later wave starts.
+            let exit = try await terminate(within: .seconds(3))
+            #expect(exit.map { ($0 & 0x7f) == 0 && ($0 >> 8) & 0xff == 0 } == true, "exit status \(String(describing: exit)); log:\n\(agentLog())")
+            var history = RolloutHistory.load(stateDirectory: state)
             #expect(history.rollouts.count == 1)
-            #expect(history.rollouts.first?.status == .succeeded)
-            #expect(Journal.unfinishedRollout(stateDirectory: deployment.host.stateDirectory) == nil)
+            let stopped = try #require(history.rollouts.first)
+            #expect(stopped.status == .interrupted && (stopped.error ?? "").contains("SIGTERM"), "\(stopped)")
+            #expect(stopped.steps.contains { $0.action == "container.wait" && $0.target == deployment.prefix + "mailu-front" && $0.result == .cancelled })
+            #expect(!stopped.steps.contains { $0.result == .failed })
+            #expect(Journal.unfinishedRollout(stateDirectory: state) == nil)
+            let created = try await TestPodman.podman().listContainers().filter { $0.name.hasPrefix(deployment.prefix) }
+            #expect(created.count < 13, "later waves must not start after SIGTERM")
             #expect(notifySocket.receive(timeout: 2) == "READY=1")
+
+            // The next start re-plans and completes the rollout.
+            pid = try startAgent(notify: false)
+            let head = try repo.head()
+            try await waitFor(.seconds(40), "the restarted agent converges") {
+                let status = try? AgentStatus.decode(try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/status")!))
+                return status?.appliedCommit == head && status?.reconciling == false
+            }
+            history = RolloutHistory.load(stateDirectory: state)
+            #expect(history.rollouts.map(\.status) == [.interrupted, .succeeded])
+            #expect(try await TestPodman.podman().listContainers().filter { $0.name.hasPrefix(deployment.prefix) && $0.state == "running" }.count == 13)
+            // Idle: SIGTERM exits at once.
+            let idleExit = try await terminate(within: .seconds(3))
+            #expect(idleExit == 0, "log:\n\(agentLog())")
         } catch {
             await deployment.cleanup()
             throw error

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import Mailroom
 
@@ -160,6 +161,33 @@ struct AgentUnitTests {
         #expect(AgentControl.load(stateDirectory: directory) == pinned)
     }
 
+    @Test("listen address: IPv4, IPv6 in brackets; names, bare IPv6 and bad ports refused")
+    func listenAddress() throws {
+        #expect(ListenAddress("127.0.0.1:9321") == ListenAddress(host: "127.0.0.1", port: 9321))
+        #expect(ListenAddress("[::1]:9321") == ListenAddress(host: "::1", port: 9321))
+        #expect(ListenAddress("[::1]:9321")?.description == "[::1]:9321")
+        for bad in ["::1:9321", "localhost:9321", "127.0.0.1", "127.0.0.1:65536", "[::1]", "[zz]:80", ""] {
+            #expect(ListenAddress(bad) == nil, "\(bad)")
+        }
+        let config = try AgentConfiguration.parse("repository: /r.git\nlisten: \"[::1]:9400\"\n", file: "x")
+        #expect(config.listenHost == "::1" && config.listenPort == 9400)
+        let error = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\nlisten: ::1:9400\n", file: "x") }
+        #expect(error?.description.contains("x:2") == true && error?.description.contains("[::1]:9321") == true, "\(String(describing: error))")
+    }
+
+    @Test("log lines: a multi-line message or metadata value becomes one line")
+    func oneLineLogs() {
+        let events = LockedValue<[LogEvent]>([])
+        var logger = Logger(label: "t", factory: { _ in OneLineLogHandler(RecordingLogHandler(events: events)) })
+        logger.logLevel = .info
+        logger.error("Agent problem:\n  first\n\n  second", metadata: ["agent.error": "mailroom.yaml:3:1: bad\nmailroom.yaml:9:5: worse", "n": "\(3)"])
+        let event = events.current.first
+        #expect(event?.message.description == "Agent problem: | first | second")
+        #expect(event?.metadata?["agent.error"] == .string("mailroom.yaml:3:1: bad | mailroom.yaml:9:5: worse"))
+        #expect(event?.metadata?["n"]?.description == "3")
+        #expect(logger.handler.logLevel == .info)
+    }
+
     @Test("sd_notify: READY=1 and WATCHDOG=1 arrive as datagrams on NOTIFY_SOCKET")
     func notify() throws {
         let path = NSTemporaryDirectory() + "mr-notify-\(getpid()).sock"
@@ -245,4 +273,18 @@ func waitFor(_ timeout: Duration = .seconds(15), _ what: String = "condition", s
     }
     Issue.record("timed out after \(timeout) waiting for \(what)", sourceLocation: sourceLocation)
     throw TestSetupError("timed out waiting for \(what)")
+}
+
+/// A log handler that keeps what it is given (a real handler, not a stand-in for a part).
+struct RecordingLogHandler: LogHandler {
+    let events: LockedValue<[LogEvent]>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    func log(event: LogEvent) { events.withLock { $0.append(event) } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import Mailroom
+
+/// Self-heal backoff with a real agent, podman events and the 13 stand-ins; the agent listens
+/// on IPv6 loopback here, to cover that too.
+@Suite("Agent self-heal backoff", .serialized)
+struct AgentSelfHealTests {
+    @Test("a container in self-heal backoff waits its turn without holding up other put-backs; the listener serves [::1]")
+    func backoffDoesNotBlock() async throws {
+        try await TestPodman.ensureImages()
+        let deployment = try await TestDeployment.make("agent-heal")
+        var running: AgentScenarioTests.Running?
+        do {
+            running = try await AgentScenarioTests.start(spec: deployment.standInSpec(), deployment: deployment) { config in
+                config.listenHost = "::1"
+                config.selfHealRestarts = 5
+            }
+            let a = try #require(running)
+            let listen = ListenAddress(host: "::1", port: a.port)
+            func status() async throws -> AgentStatus { try AgentStatus.decode(try await AgentClient.get(listen, path: "/status")) }
+            func idle() async throws -> Bool { !(try await status().reconciling) }
+            let webdav = a.name("mailu-webdav"), imap = a.name("mailu-imap")
+            let head = try a.repo.head()
+            try await waitFor(.seconds(60), "first rollout over [::1]") {
+                let s = try await status()
+                return s.appliedCommit == head && !s.reconciling
+            }
+
+            // Two put-backs come at once; they make the next one wait 1 s.
+            for round in 1...2 {
+                let before = try await a.containers()[webdav]?.id
+                try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
+                try await waitFor(.seconds(15), "mailu-webdav back (\(round))") {
+                    guard let now = try await a.containers()[webdav] else { return false }
+                    return now.id != before && now.state == "running"
+                }
+                try await waitFor(.seconds(15), "idle", idle)
+            }
+
+            // The third removal backs off; imap, removed just after, is put back meanwhile.
+            let removed = Date()
+            try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
+            try await TestPodman.run(["rm", "-f", "-t", "0", imap])
+            try await waitFor(.seconds(20), "both back") {
+                let now = try await a.containers()
+                return now[webdav]?.state == "running" && now[imap]?.state == "running"
+            }
+            try await waitFor(.seconds(15), "idle", idle)
+            let later = a.history.rollouts.filter { $0.started >= removed.addingTimeInterval(-0.5) && $0.status == .succeeded }
+            let imapRollout = try #require(later.first { $0.changes.contains { $0.contains(imap) } })
+            let webdavRollout = try #require(later.first { $0.changes.contains { $0.contains(webdav) } })
+            #expect(!imapRollout.changes.contains { $0.contains(webdav) }, "imap's put-back must leave webdav to its backoff: \(imapRollout.changes)")
+            #expect(imapRollout.started <= webdavRollout.started)
+            #expect(webdavRollout.started.timeIntervalSince(removed) >= 1.0, "webdav came back before its 1 s backoff")
+            #expect(try await status().degraded.isEmpty)
+
+            // The CLI reads the same listener through --listen [::1]:PORT.
+            let shown = try await ProcessRunner().run([try MailroomBinary.path, "status", "--listen", "[::1]:\(a.port)"])
+            #expect(shown.status == 0 && shown.stdoutText.contains(String(head.prefix(12))), "\(shown.stdoutText)\(shown.stderrText)")
+        } catch {
+            await AgentScenarioTests.stop(running, deployment: deployment)
+            throw error
+        }
+        await AgentScenarioTests.stop(running, deployment: deployment)
+    }
+}
