@@ -164,6 +164,8 @@ public actor Reconciler: Service {
         status.sync = control.summary
         status.suspended = control.suspended || control.pinnedCommit != nil
         status.pinnedCommit = control.pinnedCommit
+        // `mailroom rollback` made the host match the pinned commit, outside this process.
+        if let pinned = control.pinnedCommit { status.appliedCommit = pinned }
         guard !status.suspended else {
             logger.debug("Sync suspended; not reconciling", metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
             return
@@ -272,6 +274,8 @@ public actor Reconciler: Service {
             }
             status.appliedCommit = target
             if target == tip, let snapshot {
+                // A newer commit is live: the failed one is no longer what the host waits past.
+                status.badCommit = nil
                 try? source.markApplied(snapshot)
                 lastGood = (SpecText(snapshot.specText, file: snapshot.location(of: SpecLoader.fileName)), target)
             }
