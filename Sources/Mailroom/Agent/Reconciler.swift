@@ -179,8 +179,8 @@ public actor Reconciler: Service {
         }
         // Containers reported by podman events; a restart is counted against the budget only
         // when the plan really puts one back (the agent's own recreations are events too).
+        // An entry stays past its time until the put-back it was waiting for has happened.
         let now = ContinuousClock.now
-        backingOff = backingOff.filter { $0.value > now }
         for case .container(let name) in reasons where backingOff[name] == nil {
             guard budget.allows(name) else {
                 logger.warning("Self-heal budget spent; container left alone until the next commit", metadata: ["container.name": "\(name)"])
@@ -199,7 +199,7 @@ public actor Reconciler: Service {
         // Nothing to do yet when every reason is a container still backing off.
         if reasons.allSatisfy(\.isContainer) && reasons.allSatisfy({ reason in
             guard case .container(let name) = reason else { return false }
-            return backingOff[name] != nil || budget.degraded.contains(name)
+            return backingOff[name].map { $0 > now } == true || budget.degraded.contains(name)
         }) { return }
 
         // The commit to apply: the tip, unless it failed before; then the last good rollout.
@@ -214,7 +214,7 @@ public actor Reconciler: Service {
         }
 
         var applier = applier
-        applier.options.leaveAlone = budget.degraded.union(backingOff.keys)
+        applier.options.leaveAlone = budget.degraded.union(backingOff.filter { $0.value > now }.keys)
         // SIGTERM stops the rollout after its current step; a newer fetched tip ends its health
         // waits (and it), and the newer commit's rollout follows.
         applier.options.interruption = { [newestCommit, stopping] in
@@ -243,6 +243,9 @@ public actor Reconciler: Service {
         // podman event, a file event, a resync): podman's file-based events can lag behind.
         if result.status == .succeeded && target == appliedBefore {
             for name in putBack { _ = budget.spend(name) }
+        }
+        if result.status == .succeeded {
+            for name in putBack { backingOff[name] = nil }
         }
         status.degraded = budget.degraded.sorted()
         // After the rollout, so that the directories it made exist to be watched.

@@ -40,6 +40,7 @@ struct AgentSelfHealTests {
 
             // The third removal backs off; imap, removed just after, is put back meanwhile.
             let removed = Date()
+            let journaled = a.history.rollouts.count
             try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
             try await TestPodman.run(["rm", "-f", "-t", "0", imap])
             try await waitFor(.seconds(20), "both back") {
@@ -47,7 +48,7 @@ struct AgentSelfHealTests {
                 return now[webdav]?.state == "running" && now[imap]?.state == "running"
             }
             try await waitFor(.seconds(15), "idle", idle)
-            let later = a.history.rollouts.filter { $0.started >= removed.addingTimeInterval(-0.5) && $0.status == .succeeded }
+            let later = a.history.rollouts.dropFirst(journaled).filter { $0.status == .succeeded }
             let imapRollout = try #require(later.first { $0.changes.contains { $0.contains(imap) } })
             let webdavRollout = try #require(later.first { $0.changes.contains { $0.contains(webdav) } })
             #expect(!imapRollout.changes.contains { $0.contains(webdav) }, "imap's put-back must leave webdav to its backoff: \(imapRollout.changes)")
