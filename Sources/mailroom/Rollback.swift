@@ -14,7 +14,7 @@ struct RollbackCommand: AsyncParsableCommand {
             to lower the Mailu version of a running deployment unless --force:
             Mailu upgrades migrate data and cannot be undone. The rolled-back commit
             is pinned: a running agent stops syncing until `mailroom resume` or a
-            new commit on the branch.
+            new commit on the branch, and is asked (on --listen) to pick the pin up.
             Exit status: as `mailroom apply`.
             Example:
               mailroom rollback --dry-run
@@ -24,20 +24,29 @@ struct RollbackCommand: AsyncParsableCommand {
     @OptionGroup var host: HostOptions
     @Option(name: .customLong("to"), help: "Rollout id (or unique prefix) or commit to return to.") var target: String?
     @OptionGroup var rollout: RolloutOptions
+    @Option(help: "The agent's listen address, to tell it about the pin: IP:PORT, or [IPV6]:PORT.")
+    var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 9321)
 
     func run() async throws {
         let podman = try await locatePodman()
         // A failed rollback returns to the state it started from, as the agent would.
         let applier = Applier(host: host.paths, engine: podman, options: rollout.applyOptions(rollbackOnFailure: true))
         let stateDirectory = host.stateDirectory, dryRun = rollout.dryRun
+        let listen = listen
         try await runRollout({
-            let result = try await applier.rollback(to: target, logger: rolloutLogger, confirm: rollout.confirmation(title: "Mailroom rollback plan"))
-            if !dryRun, result.status == .succeeded || result.status == .noChanges {
-                // Pin: the agent keeps this commit until `mailroom resume` or a new commit.
+            var pinned = false
+            let result = try await applier.rollback(to: target, logger: rolloutLogger, confirm: rollout.confirmation(title: "Mailroom rollback plan")) { result in
+                guard !dryRun, result.status == .succeeded || result.status == .noChanges else { return }
+                // Pin, under the apply lock: the agent keeps this commit until `mailroom resume` or a new commit.
                 let tip = try? SourceStateStore(path: stateDirectory + "/source/source-state.json").load()?.lastFetched?.commit.description
                 try AgentControl(pinnedCommit: result.commit, branchTipAtPin: tip, reason: "mailroom rollback", since: Date())
                     .save(stateDirectory: stateDirectory)
+                pinned = true
+            }
+            if pinned {
                 FileHandle.standardError.write(Data("Pinned at \(result.commit.prefix(12)): the agent does not sync until `mailroom resume` or a new commit.\n".utf8))
+                // Best effort: an agent on this host shows the pin at once; without one, nothing to tell.
+                _ = try? await AgentClient.post(listen, path: "/resync")
             }
             return result
         }, options: rollout)

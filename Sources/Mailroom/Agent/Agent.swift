@@ -33,7 +33,8 @@ public struct Agent: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
         let source = GitSource(try SourceConfiguration(repository: configuration.repository, branch: configuration.branch,
                                                        path: configuration.path, stateDirectory: configuration.sourceStateDirectory))
-        let watcher = SourceWatcher(source: source, schedule: try PollSchedule(interval: configuration.pollInterval))
+        let watcher = SourceWatcher(source: source, schedule: try PollSchedule(interval: configuration.pollInterval,
+                                                                                   maxBackoff: max(.seconds(15 * 60), configuration.pollInterval)))
         var options = ApplyOptions(healthTimeout: configuration.healthTimeout)
         options.dryRun = configuration.dryRun
         let applier = Applier(host: configuration.host, engine: engine, serviceManager: serviceManager, options: options)

@@ -9,9 +9,27 @@ public enum AgentClient {
         public var body: Data
     }
 
-    /// Sends one request to `host:port` (`host` a numeric IPv4 or IPv6 address).
+    /// How long a request may take before it fails: a listener that accepts and never answers
+    /// must not hang `mailroom status`.
+    public static let timeout: Duration = .seconds(10)
+
+    /// Sends one request to `host:port` (`host` a numeric IPv4 or IPv6 address); throws after
+    /// `timeout` without an answer.
     public static func send(host: String, port: UInt16, method: String, path: String, headers: [String: String] = [:],
-                            body: Data = Data()) async throws -> Response {
+                            body: Data = Data(), timeout: Duration = timeout) async throws -> Response {
+        try await withThrowingTaskGroup(of: Response.self) { group in
+            group.addTask { try await exchange(host: host, port: port, method: method, path: path, headers: headers, body: body) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw AgentError("no answer from \(ListenAddress(host: host, port: port)) within \(timeout)")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    private static func exchange(host: String, port: UInt16, method: String, path: String, headers: [String: String],
+                                 body: Data) async throws -> Response {
         let address = ListenAddress(host: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port)
         var fields: [HTTPHeader: String] = [HTTPHeader("Host"): address.description, HTTPHeader("Connection"): "close"]
         for (name, value) in headers { fields[HTTPHeader(name)] = value }

@@ -86,7 +86,11 @@ public struct AgentConfiguration: Sendable, Equatable {
             case "repository": config.repository = try string(); sawRepository = true
             case "branch": config.branch = try string()
             case "path": config.path = value.string ?? ""
-            case "poll-interval": config.pollInterval = try duration()
+            case "poll-interval":
+                config.pollInterval = try duration()
+                guard config.pollInterval >= PollSchedule.minimumInterval else {
+                    throw fail("at least \(PollSchedule.minimumInterval) (local repositories are watched with inotify, without polling)")
+                }
             case "resync-interval": config.resyncInterval = try duration()
             case "debounce": config.debounce = try duration()
             case "state-dir": config.stateDirectory = try string()

@@ -55,7 +55,6 @@ public actor Reconciler: Service {
     private var backingOff: [String: ContinuousClock.Instant] = [:]
 
     private var latest: SpecSnapshot?
-    private var lastGood: (spec: SpecText, commit: String)?
     private var budget: SelfHealBudget
     private var firstReconcileDone = false
     private var onFirstReconcile: (@Sendable () -> Void)?
@@ -76,11 +75,16 @@ public actor Reconciler: Service {
         budget = SelfHealBudget(restarts: configuration.selfHealRestarts, window: configuration.selfHealWindow)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         status.dryRun = configuration.dryRun
-        let history = RolloutHistory.load(stateDirectory: configuration.stateDirectory)
-        if let good = history.lastSucceeded(), let text = SpecArchive.load(rollout: good.id, in: configuration.stateDirectory) {
-            lastGood = (SpecText(text, file: "mailroom.yaml@\(good.id)"), good.commit ?? SpecText(text, file: "").localCommit)
-            status.appliedCommit = lastGood?.commit
-        }
+        status.appliedCommit = Self.lastGood(in: configuration.stateDirectory)?.commit
+    }
+
+    /// The last successful rollout's spec and commit, from the journal: whatever made it (this
+    /// agent, `mailroom apply`, or `mailroom rollback` while the agent ran).
+    static func lastGood(in stateDirectory: String) -> (spec: SpecText, commit: String)? {
+        guard let good = RolloutHistory.load(stateDirectory: stateDirectory).lastSucceeded(),
+            let text = SpecArchive.load(rollout: good.id, in: stateDirectory)
+        else { return nil }
+        return (SpecText(text, file: "mailroom.yaml@\(good.id)"), good.commit ?? SpecText(text, file: "").localCommit)
     }
 
     /// Called once, after the first reconcile (sd_notify `READY=1`).
@@ -206,7 +210,7 @@ public actor Reconciler: Service {
         let spec: SpecText
         let target: String
         if commit == status.badCommit {
-            guard let lastGood else { return }
+            guard let lastGood = Self.lastGood(in: configuration.stateDirectory) else { return }
             (spec, target) = lastGood
         } else {
             spec = SpecText(latest.specText, file: latest.location(of: SpecLoader.fileName))
@@ -233,6 +237,14 @@ public actor Reconciler: Service {
         let result: ApplyResult
         do {
             result = try await applier.apply(spec, commit: target, trigger: trigger, logger: logger)
+        } catch let error as ApplyError where error.code == .locked {
+            // `mailroom apply` or `rollback` holds the host; try again once it is done.
+            logger.info("Host busy with another rollout; retrying in 1 s", metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
+            Task { [weak self] in
+                try await Task.sleep(for: .seconds(1))
+                for reason in reasons { self?.request(reason) }
+            }
+            return
         } catch {
             note("reconcile could not start: \(error)")
             return
@@ -268,7 +280,7 @@ public actor Reconciler: Service {
             metrics.rollouts["succeeded", default: 0] += 1
             metrics.observeDuration(seconds: seconds)
             metrics.lastSuccessfulApply = Date()
-            if lastGood?.commit == target || status.appliedCommit == target {
+            if status.appliedCommit == target {
                 // Same commit as applied: something drifted and was put back.
                 metrics.driftCorrections += 1
                 status.drift = changed
@@ -280,7 +292,6 @@ public actor Reconciler: Service {
                 // A newer commit is live: the failed one is no longer what the host waits past.
                 status.badCommit = nil
                 try? source.markApplied(snapshot)
-                lastGood = (SpecText(snapshot.specText, file: snapshot.location(of: SpecLoader.fileName)), target)
             }
         case .interrupted:
             // Not a bad commit: the next reconcile (a newer commit, or the next start) re-plans.

@@ -52,7 +52,8 @@ public struct SystemdNotify: Sendable {
         let payload = Array(state.utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                sendto(fd, payload, payload.count, Int32(MSG_NOSIGNAL), sa, length)
+                // Never block a thread on a full notify queue: a dropped ping beats a stuck agent.
+                sendto(fd, payload, payload.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, length)
             }
         }
         return sent == payload.count

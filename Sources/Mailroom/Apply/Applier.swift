@@ -40,16 +40,21 @@ public struct Applier: Sendable {
 
     /// Re-applies the desired state of an earlier rollout, from its archived spec. `selector`
     /// is a rollout id (or unique prefix) or a commit; without one, the latest successful
-    /// rollout whose spec differs from the current one.
-    public func rollback(to selector: String?, logger: Logger, confirm: Confirmation? = nil) async throws -> ApplyResult {
+    /// rollout whose spec differs from the current one. `whileLocked` runs with the result
+    /// before the lock is released (the CLI pins the commit there, so no agent reconcile can
+    /// come in between).
+    public func rollback(to selector: String?, logger: Logger, confirm: Confirmation? = nil,
+                         whileLocked: ((ApplyResult) throws -> Void)? = nil) async throws -> ApplyResult {
         let lock = options.dryRun ? nil : try ApplyLock.acquire(stateDirectory: host.stateDirectory)
         defer { lock?.release() }
         let target = try rollbackTarget(selector)
         guard let text = SpecArchive.load(rollout: target.id, in: host.stateDirectory) else {
             throw ApplyError(.specNotArchived, "the spec of rollout \(target.id) is no longer kept in \(SpecArchive.directory(in: host.stateDirectory))")
         }
-        return try await rollout(SpecText(text, file: "mailroom.yaml@\(target.id)"), commit: target.commit ?? SpecText(text, file: "").localCommit,
-                                 trigger: .rollback, rollbackTo: target.id, logger: logger, confirm: confirm)
+        let result = try await rollout(SpecText(text, file: "mailroom.yaml@\(target.id)"), commit: target.commit ?? SpecText(text, file: "").localCommit,
+                                       trigger: .rollback, rollbackTo: target.id, logger: logger, confirm: confirm)
+        try whileLocked?(result)
+        return result
     }
 
     func rollbackTarget(_ selector: String?) throws -> RolloutSummary {

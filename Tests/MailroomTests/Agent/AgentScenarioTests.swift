@@ -259,19 +259,17 @@ struct AgentScenarioTests {
         ]])])
         let notifyPath = deployment.root + "/notify.sock"
         let notifySocket = try NotifyListener(path: notifyPath)
-        var pid: pid_t = 0
+        var agent: ChildAgent?
         defer {
-            if pid > 0 {
-                kill(pid, SIGKILL)
-                var status: Int32 = 0
-                waitpid(pid, &status, 0)
-            }
+            agent?.kill9()
             notifySocket.close()
             repo.remove()
         }
         let state = deployment.host.stateDirectory
         let log = deployment.root + "/agent.log"
-        func agentLog() -> String { String(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(3000)) }
+        func agentLog() -> String {
+            String([log, log + ".2"].map { String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self) }.joined().suffix(3000))
+        }
         do {
             let config = deployment.root + "/agent.yaml"
             let port = deployment.portBase + 5
@@ -283,28 +281,14 @@ struct AgentScenarioTests {
                 listen: 127.0.0.1:\(port)
                 health-timeout: 30s
                 """.write(toFile: config, atomically: true, encoding: .utf8)
-            func startAgent(notify: Bool) throws -> pid_t {
-                if notify { setenv("NOTIFY_SOCKET", notifyPath, 1) }
-                defer { unsetenv("NOTIFY_SOCKET") }
-                // Through sh, to keep the agent's log for the failure message.
-                return try ProcessRunner().start(["/bin/sh", "-c", "exec \"$0\" agent --config \"$1\" 2>>\"$2\"", try MailroomBinary.path, config, log]).pid
-            }
             /// SIGTERM, then the exit status within `limit` (nil: still running).
-            func terminate(within limit: Duration) async throws -> Int32? {
-                kill(pid, SIGTERM)
-                var status: Int32 = 0
-                let deadline = ContinuousClock.now + limit
-                while ContinuousClock.now < deadline {
-                    if waitpid(pid, &status, WNOHANG) == pid {
-                        pid = 0
-                        return status
-                    }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                return nil
+            func terminate(within limit: Duration) async -> Int32? {
+                let status = await agent?.terminate(timeout: limit)
+                if status != nil { agent = nil }
+                return status
             }
 
-            pid = try startAgent(notify: true)
+            agent = try ChildAgent.start(config: config, log: log, environment: ["NOTIFY_SOCKET": notifyPath])
             // Wait until the rollout has started and mailu-front waits to be healthy.
             try await waitFor(.seconds(20), "rollout start") {
                 let history = RolloutHistory.load(stateDirectory: state)
@@ -313,7 +297,7 @@ struct AgentScenarioTests {
             }
             #expect(notifySocket.receive(timeout: 0) == nil)  // not ready before the first reconcile
             // Well before mailu-front turns healthy: the wait ends, no later wave starts.
-            let exit = try await terminate(within: .seconds(3))
+            let exit = await terminate(within: .seconds(3))
             #expect(exit.map { ($0 & 0x7f) == 0 && ($0 >> 8) & 0xff == 0 } == true, "exit status \(String(describing: exit)); log:\n\(agentLog())")
             var history = RolloutHistory.load(stateDirectory: state)
             #expect(history.rollouts.count == 1)
@@ -327,7 +311,7 @@ struct AgentScenarioTests {
             #expect(notifySocket.receive(timeout: 2) == "READY=1")
 
             // The next start re-plans and completes the rollout.
-            pid = try startAgent(notify: false)
+            agent = try ChildAgent.start(config: config, log: log + ".2")
             let head = try repo.head()
             try await waitFor(.seconds(40), "the restarted agent converges") {
                 let status = try? AgentStatus.decode(try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/status")!))
@@ -337,7 +321,7 @@ struct AgentScenarioTests {
             #expect(history.rollouts.map(\.status) == [.interrupted, .succeeded])
             #expect(try await TestPodman.podman().listContainers().filter { $0.name.hasPrefix(deployment.prefix) && $0.state == "running" }.count == 13)
             // Idle: SIGTERM exits at once.
-            let idleExit = try await terminate(within: .seconds(3))
+            let idleExit = await terminate(within: .seconds(3))
             #expect(idleExit == 0, "log:\n\(agentLog())")
         } catch {
             await deployment.cleanup()

@@ -43,6 +43,10 @@ struct AgentUnitTests {
         let missing = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("branch: main\n", file: "agent.yaml") }
         #expect(missing?.message.contains("repository") == true)
         #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\nlisten: nowhere\n", file: "x") }
+        let short = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1s\n", file: "x") }
+        #expect(short?.line == 2)
+        // Longer than the default backoff cap: the agent still starts.
+        #expect(try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1h\n", file: "x").pollInterval == .seconds(3600))
     }
 
     @Test("contrib/agent.yaml parses")
@@ -173,6 +177,28 @@ struct AgentUnitTests {
         #expect(config.listenHost == "::1" && config.listenPort == 9400)
         let error = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\nlisten: ::1:9400\n", file: "x") }
         #expect(error?.description.contains("x:2") == true && error?.description.contains("[::1]:9321") == true, "\(String(describing: error))")
+    }
+
+    @Test("agent client: a listener that accepts and never answers fails within the timeout")
+    func clientTimeout() async throws {
+        // A listening socket nobody accepts on: the kernel completes the connection, no answer comes.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        try #require(bound && listen(fd, 4) == 0)
+        let port = UInt16(bigEndian: address.sin_port)
+        let began = ContinuousClock.now
+        await #expect(throws: AgentError.self) {
+            try await AgentClient.send(host: "127.0.0.1", port: port, method: "GET", path: "/status", timeout: .milliseconds(300))
+        }
+        #expect(ContinuousClock.now - began < .seconds(5))
     }
 
     @Test("log lines: a multi-line message or metadata value becomes one line")

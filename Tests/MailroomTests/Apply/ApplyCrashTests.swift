@@ -17,7 +17,7 @@ enum MailroomBinary {
     /// Runs the CLI with the deployment's host paths; returns its exit status and output.
     static func run(_ arguments: [String], host: HostPaths) async throws -> (status: Int32, stdout: String, stderr: String) {
         let hostFlags = ["--state-dir", host.stateDirectory, "--units-dir", host.unitsDirectory, "--secrets-file", host.secretsFile]
-        let result = try await ProcessRunner().run([try path] + arguments + hostFlags)
+        let result = try await ProcessRunner().run(isolatedEnvironment + [try path] + arguments + hostFlags)
         return (result.status, result.stdoutText, result.stderrText)
     }
 }
