@@ -50,9 +50,9 @@ public actor Reconciler: Service {
     private let newestCommit = LockedValue<String?>(nil)
     /// Set on graceful shutdown (SIGTERM): the running rollout stops after its current step.
     private let stopping = LockedValue(false)
-    /// Containers waiting out their self-heal backoff: left alone until then, and put back by
-    /// a request scheduled for that time, so the wait never holds up other reconciles.
-    private var backingOff: [String: ContinuousClock.Instant] = [:]
+    /// Containers held by their self-heal backoff, and the wake-up scheduled for each: they are
+    /// left alone until then, so the wait never holds up other reconciles.
+    private var heldUntil: [String: ContinuousClock.Instant] = [:]
 
     private var latest: SpecSnapshot?
     private var budget: SelfHealBudget
@@ -179,31 +179,32 @@ public actor Reconciler: Service {
         // agent's own writes of generated files would end every degraded state at once.
         if reasons.contains(.git) && commit != status.badCommit {
             budget.reset()
-            backingOff = [:]
+            heldUntil = [:]
         }
         // Containers reported by podman events; a restart is counted against the budget only
         // when the plan really puts one back (the agent's own recreations are events too).
-        // An entry stays past its time until the put-back it was waiting for has happened.
+        for case .container(let name) in reasons where !budget.allows(name) {
+            logger.warning("Self-heal budget spent; container left alone until the next commit", metadata: ["container.name": "\(name)"])
+        }
+        status.degraded = budget.degraded.sorted()
+        // Backoff: a container put back recently waits before its next put-back, whichever
+        // trigger finds it missing; a wake-up at the end of the wait puts it back.
         let now = ContinuousClock.now
-        for case .container(let name) in reasons where backingOff[name] == nil {
-            guard budget.allows(name) else {
-                logger.warning("Self-heal budget spent; container left alone until the next commit", metadata: ["container.name": "\(name)"])
-                continue
-            }
-            let wait = budget.backoff(for: name)
-            guard wait > .zero else { continue }
-            logger.info("Self-heal backing off", metadata: ["container.name": "\(name)", "selfheal.wait": "\(wait)"])
-            backingOff[name] = now + wait
+        let held = budget.held(at: now)
+        for (name, until) in held where heldUntil[name] != until {
+            heldUntil[name] = until
+            let noticed = reasons.contains(.container(name))
+            logger.log(level: noticed ? .info : .debug, "Self-heal backing off",
+                       metadata: ["container.name": "\(name)", "selfheal.wait": "\(until - now)"])
             Task { [weak self] in
-                try await Task.sleep(for: wait)
+                try await Task.sleep(until: until)
                 self?.request(.container(name))
             }
         }
-        status.degraded = budget.degraded.sorted()
-        // Nothing to do yet when every reason is a container still backing off.
-        if reasons.allSatisfy(\.isContainer) && reasons.allSatisfy({ reason in
+        // Nothing to do yet when every reason is a container still held or degraded.
+        if reasons.allSatisfy({ reason in
             guard case .container(let name) = reason else { return false }
-            return backingOff[name].map { $0 > now } == true || budget.degraded.contains(name)
+            return held[name] != nil || budget.degraded.contains(name)
         }) { return }
 
         // The commit to apply: the tip, unless it failed before; then the last good rollout.
@@ -218,7 +219,7 @@ public actor Reconciler: Service {
         }
 
         var applier = applier
-        applier.options.leaveAlone = budget.degraded.union(backingOff.filter { $0.value > now }.keys)
+        applier.options.leaveAlone = budget.degraded.union(held.keys)
         // SIGTERM stops the rollout after its current step; a newer fetched tip ends its health
         // waits (and it), and the newer commit's rollout follows.
         applier.options.interruption = { [newestCommit, stopping] in
@@ -255,9 +256,6 @@ public actor Reconciler: Service {
         // podman event, a file event, a resync): podman's file-based events can lag behind.
         if result.status == .succeeded && target == appliedBefore {
             for name in putBack { _ = budget.spend(name) }
-        }
-        if result.status == .succeeded {
-            for name in putBack { backingOff[name] = nil }
         }
         status.degraded = budget.degraded.sorted()
         // After the rollout, so that the directories it made exist to be watched.

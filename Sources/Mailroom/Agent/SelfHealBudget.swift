@@ -37,11 +37,26 @@ public struct SelfHealBudget: Sendable, Equatable {
         return true
     }
 
-    /// How long to wait before the next restart of `name`: 0, then 1 s, 2 s, 4 s ... (cap 30 s).
+    /// How long to wait after the last restart of `name` before the next: 0 after one restart
+    /// in the window, then 1 s, 2 s, 4 s ... (cap 30 s).
     public func backoff(for name: String, at now: ContinuousClock.Instant = .now) -> Duration {
-        let recent = (history[name] ?? []).filter { now - $0 < window }.count
+        Self.backoff(restarts: (history[name] ?? []).filter { now - $0 < window }.count)
+    }
+
+    static func backoff(restarts recent: Int) -> Duration {
         guard recent > 1 else { return .zero }
         return .seconds(min(30, 1 << min(recent - 2, 5)))
+    }
+
+    /// Containers that must not be put back before an instant (their last restart plus
+    /// their backoff), with that instant.
+    public func held(at now: ContinuousClock.Instant = .now) -> [String: ContinuousClock.Instant] {
+        history.compactMapValues { times in
+            let recent = times.filter { now - $0 < window }
+            guard let last = recent.last else { return nil }
+            let until = last + Self.backoff(restarts: recent.count)
+            return until > now ? until : nil
+        }
     }
 
     /// A change arrived: degraded containers get a fresh budget.

@@ -14,7 +14,7 @@ struct AgentSelfHealTests {
         do {
             running = try await AgentScenarioTests.start(spec: deployment.standInSpec(), deployment: deployment) { config in
                 config.listenHost = "::1"
-                config.selfHealRestarts = 5
+                config.selfHealRestarts = 6
             }
             let a = try #require(running)
             let listen = ListenAddress(host: "::1", port: a.port)
@@ -27,23 +27,23 @@ struct AgentSelfHealTests {
                 return s.appliedCommit == head && !s.reconciling
             }
 
-            // Two put-backs come at once; they make the next one wait 1 s.
-            for round in 1...2 {
+            // Four put-backs; each waits for the last one plus 0, 0, 1 and 2 s. The fifth waits 4 s.
+            for round in 1...4 {
                 let before = try await a.containers()[webdav]?.id
                 try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
-                try await waitFor(.seconds(15), "mailu-webdav back (\(round))") {
+                try await waitFor(.seconds(20), "mailu-webdav back (\(round))") {
                     guard let now = try await a.containers()[webdav] else { return false }
                     return now.id != before && now.state == "running"
                 }
                 try await waitFor(.seconds(15), "idle", idle)
             }
+            let fourth = try #require(a.history.rollouts.last { $0.changes.contains { $0.contains(webdav) } })
 
-            // The third removal backs off; imap, removed just after, is put back meanwhile.
-            let removed = Date()
+            // The fifth removal is held; imap, removed just after, is put back meanwhile.
             let journaled = a.history.rollouts.count
             try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
             try await TestPodman.run(["rm", "-f", "-t", "0", imap])
-            try await waitFor(.seconds(20), "both back") {
+            try await waitFor(.seconds(30), "both back") {
                 let now = try await a.containers()
                 return now[webdav]?.state == "running" && now[imap]?.state == "running"
             }
@@ -53,7 +53,8 @@ struct AgentSelfHealTests {
             let webdavRollout = try #require(later.first { $0.changes.contains { $0.contains(webdav) } })
             #expect(!imapRollout.changes.contains { $0.contains(webdav) }, "imap's put-back must leave webdav to its backoff: \(imapRollout.changes)")
             #expect(imapRollout.started <= webdavRollout.started)
-            #expect(webdavRollout.started.timeIntervalSince(removed) >= 1.0, "webdav came back before its 1 s backoff")
+            let waited = webdavRollout.started.timeIntervalSince(fourth.ended ?? fourth.started)
+            #expect(waited >= 3.5, "webdav came back \(waited) s after its last put-back; its backoff is 4 s")
             #expect(try await status().degraded.isEmpty)
 
             // The CLI reads the same listener through --listen [::1]:PORT.

@@ -97,6 +97,12 @@ struct AgentUnitTests {
             #expect(spent)
         }
         #expect(budget.backoff(for: "smtp", at: start + .seconds(5)) == .seconds(8))
+        // Held until the last restart (at 4 s) plus the backoff; one restart holds nothing.
+        #expect(budget.held(at: start + .seconds(5)) == ["smtp": start + .seconds(12)])
+        #expect(budget.held(at: start + .seconds(12)).isEmpty)
+        var once = SelfHealBudget()
+        _ = once.spend("imap", at: start)
+        #expect(once.held(at: start).isEmpty)
         let sixth = budget.spend("smtp", at: start + .seconds(6))
         #expect(!sixth)
         #expect(budget.degraded == ["smtp"])
