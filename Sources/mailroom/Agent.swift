@@ -16,8 +16,9 @@ struct AgentCommand: AsyncParsableCommand {
             rolls back to the last good commit, which stays until a newer commit.
             Serves /healthz, /status, /metrics and POST /webhook on the listen address.
             With NOTIFY_SOCKET set, sends READY=1 after the first reconcile and
-            WATCHDOG=1 when WATCHDOG_USEC is set. SIGTERM finishes the current rollout,
-            writes the journal and exits 0.
+            WATCHDOG=1 when WATCHDOG_USEC is set. SIGTERM stops a rollout after its
+            current step, records it as interrupted in the journal and exits 0; the
+            next start completes it.
             Example:
               mailroom agent --config /etc/mailroom/agent.yaml
               mailroom agent --config contrib/agent.yaml --dry-run
