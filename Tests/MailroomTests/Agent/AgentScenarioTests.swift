@@ -4,98 +4,13 @@ import Testing
 @testable import Mailroom
 
 /// The agent against real git (a local bare repository), real inotify and real podman with the
-/// 13 stand-ins. One agent run per scenario, reused across its steps (CI time).
+/// 13 stand-ins. One agent run per scenario, reused across its steps (CI time); the in-process
+/// harness is ``AgentHarness``.
 @Suite("Agent with real git, inotify and podman", .serialized)
 struct AgentScenarioTests {
-    /// A running in-process agent on a scratch repository and a test deployment.
-    struct Running {
-        let deployment: TestDeployment
-        let repo: ScratchRepository
-        let agent: Agent
-        let task: Task<Void, any Error>
-        let port: UInt16
-        let secret = "webhook-test-secret"
-
-        func name(_ profileName: String) -> String { deployment.prefix + profileName }
-
-        func status() async throws -> AgentStatus {
-            try AgentStatus.decode(try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/status")!))
-        }
-
-        func containers() async throws -> [String: ContainerSummary] {
-            let all = try await TestPodman.podman().listContainers()
-            return Dictionary(all.filter { $0.name.hasPrefix(deployment.prefix) }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        }
-
-        var history: RolloutHistory { RolloutHistory.load(stateDirectory: deployment.host.stateDirectory) }
-
-        /// Waits until the agent has applied `commit` and is idle.
-        func waitApplied(_ commit: String, timeout: Duration = .seconds(15)) async throws {
-            try await waitFor(timeout, "applied commit \(commit.prefix(12))") {
-                let s = try await status()
-                return s.appliedCommit == commit && !s.reconciling
-            }
-        }
-    }
-
-    static func start(spec: String, deployment: TestDeployment, debounce: Duration = .milliseconds(200),
-                      configure: (inout AgentConfiguration) -> Void = { _ in }) async throws -> Running {
-        let repo = try ScratchRepository(files: ["mailroom.yaml": spec])
-        var config = AgentConfiguration(repository: repo.origin)
-        config.stateDirectory = deployment.host.stateDirectory
-        config.unitsDirectory = deployment.host.unitsDirectory
-        config.secretsFile = deployment.host.secretsFile
-        config.listenPort = 0
-        config.debounce = debounce
-        config.healthTimeout = .seconds(5)
-        config.selfHealRestarts = 2
-        let secretFile = deployment.root + "/webhook.secret"
-        try "webhook-test-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
-        config.webhookSecretFile = secretFile
-        configure(&config)
-        let podman = try TestPodman.podman()
-        let agent = try Agent(configuration: config, engine: podman, podmanExecutable: podman.executable, serviceManager: nil,
-                              logger: Logger(label: "mailroom.agent.test", factory: { label in ProcessInfo.processInfo.environment["MAILROOM_TEST_LOG"] != nil ? StreamLogHandler.standardError(label: label) as any LogHandler : SwiftLogNoOpLogHandler() }),
-                              notify: SystemdNotify(environment: [:]))
-        let task = Task { try await agent.run() }
-        var port: UInt16?
-        for _ in 0..<250 where port == nil {
-            try await Task.sleep(for: .milliseconds(20))
-            port = await agent.http.port()
-        }
-        guard let port else {
-            task.cancel()
-            repo.remove()
-            throw TestSetupError("the agent's listener did not come up")
-        }
-        return Running(deployment: deployment, repo: repo, agent: agent, task: task, port: port)
-    }
-
-    /// Runs `body` with a started agent; stops it and removes everything, also on failure.
-    static func with(spec: (TestDeployment) -> String, _ body: (Running) async throws -> Void) async throws {
-        try await TestPodman.ensureImages()
-        let deployment = try await TestDeployment.make("agent")
-        var running: Running?
-        do {
-            running = try await start(spec: spec(deployment), deployment: deployment)
-            try await body(running!)
-        } catch {
-            await stop(running, deployment: deployment)
-            throw error
-        }
-        await stop(running, deployment: deployment)
-    }
-
-    static func stop(_ running: Running?, deployment: TestDeployment) async {
-        running?.task.cancel()
-        _ = try? await running?.task.value
-        running?.repo.remove()
-        await deployment.cleanup()
-    }
-
     @Test("push converges; webhook 401/202; override edit recreates only its container; rm -f heals; revert; bad commit refused")
     func lifecycle() async throws {
-        try await Self.with(spec: { $0.standInSpec() }) { a in
+        try await AgentHarness.with(spec: { $0.standInSpec() }) { a in
             // First reconcile: the initial commit, 13 containers.
             let first = try a.repo.head()
             try await a.waitApplied(first, timeout: .seconds(60))

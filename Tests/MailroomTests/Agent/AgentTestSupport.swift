@@ -4,7 +4,7 @@ import Testing
 @testable import Mailroom
 
 /// An in-process agent on a scratch repository and a test deployment: real git, inotify and
-/// podman. (AgentScenarioTests keeps its own copy of this, being edited elsewhere; they can merge.)
+/// podman.
 enum AgentHarness {
     struct Running {
         let deployment: TestDeployment
