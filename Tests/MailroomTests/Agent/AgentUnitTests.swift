@@ -233,6 +233,30 @@ struct AgentUnitTests {
         try await Task.sleep(for: .milliseconds(400))
         #expect(batches.current.count == 3)
     }
+
+    @Test("directory watch: its thread is named in /proc, for strace and the idle benchmark")
+    func watchThreadName() async throws {
+        let root = NSTemporaryDirectory() + "mailroom-watch-name-\(getpid())"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let watch = try DirectoryWatch(directories: [root], debounce: .milliseconds(50)) { _ in }
+        defer { watch.stop() }
+        try await waitFor(.seconds(5), "a mailroom-files thread") {
+            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+            return tasks.contains { (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) == "mailroom-files\n" }
+        }
+    }
+
+    @Test("podman events: podman filters to died and remove, so other events never wake the agent")
+    func podmanEventFilters() throws {
+        let seen = LockedValue<[[String]]>([])
+        let events = try PodmanEvents(podman: "/bin/true", runner: ProcessRunner { arguments in seen.withLock { $0.append(arguments) } }) { _ in }
+        events.stop()
+        let arguments = try #require(seen.current.first)
+        #expect(Array(arguments.dropFirst()) == ["events", "--format", "json", "--filter", "type=container",
+                                                 "--filter", "event=died", "--filter", "event=remove"])
+        #expect(PodmanEvents.threadName.utf8.count <= 15)
+    }
 }
 
 /// Polls `condition` every 20 ms until it holds; fails the test after `timeout`.
