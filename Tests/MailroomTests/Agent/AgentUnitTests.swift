@@ -257,6 +257,35 @@ struct AgentUnitTests {
                                                  "--filter", "event=died", "--filter", "event=remove"])
         #expect(PodmanEvents.threadName.utf8.count <= 15)
     }
+
+    @Test("internet time: Foundation's ISO 8601 text, written and read without its calendar")
+    func internetTime() throws {
+        let plain = Date.ISO8601FormatStyle(), fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let encoder = JSONEncoder(), decoder = JSONDecoder()
+        encoder.dateEncodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .iso8601
+        var random = SystemRandomNumberGenerator()
+        for i in 0..<20_000 {
+            var seconds = Double.random(in: -1e9...3e9, using: &random)
+            if i % 3 == 0 { seconds = seconds.rounded(.down) + Double(Int.random(in: 0..<1000, using: &random)) / 1000 }
+            let date = Date(timeIntervalSince1970: seconds)
+            let text = InternetTime.string(from: date), precise = InternetTime.string(from: date, milliseconds: true)
+            #expect(text == date.formatted(plain) && precise == date.formatted(fractional), "\(seconds)")
+            #expect(try encoder.encode([date]) == Data("[\"\(text)\"]".utf8))
+            for written in [text, precise] {
+                let read = InternetTime.date(from: written)
+                #expect(read == (try? fractional.parse(written)) && read == (try? decoder.decode([Date].self, from: Data("[\"\(written)\"]".utf8)))?.first,
+                        "\(written)")
+            }
+        }
+        #expect(InternetTime.string(from: Date(timeIntervalSince1970: 1_732_550_135.9996), milliseconds: true) == "2024-11-25T15:55:35.999Z")
+        #expect(InternetTime.date(from: "2026-11-25T15:55:35+01:00") == Date(timeIntervalSince1970: 1_795_618_535))
+        #expect(InternetTime.date(from: "2026-11-25T15:55:35.5+0100") == Date(timeIntervalSince1970: 1_795_618_535.5))
+        for bad in ["2026-11-25 15:55:35Z", "2026-11-25T15:55:35", "2026-11-25t15:55:35z", "20261125T155535Z", "2026-11-25T15:55:35.Z",
+                    "2026-11-25T15:55:35.1234567891Z", "2026-13-01T00:00:00Z", ""] {
+            #expect(InternetTime.date(from: bad) == nil, "\(bad)")
+        }
+    }
 }
 
 /// Polls `condition` every 20 ms until it holds; fails the test after `timeout`.
