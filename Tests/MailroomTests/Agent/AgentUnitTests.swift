@@ -258,6 +258,22 @@ struct AgentUnitTests {
         #expect(PodmanEvents.threadName.utf8.count <= 15)
     }
 
+    @Test("configuration: dry-run booleans as Node.bool reads them, with or without tag resolution")
+    func configurationBooleans() throws {
+        func dryRun(_ value: String) -> Bool? {
+            try? AgentConfiguration.parse("repository: /r.git\ndry-run: \(value)\n", file: "agent.yaml").dryRun
+        }
+        for word in ["true", "True", "TRUE", "tRuE", "yes", "Yes", "YES", "on", "On", "ON", "!!bool yes", "!!bool \"true\""] {
+            #expect(dryRun(word) == true, "\(word)")
+        }
+        for word in ["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"] {
+            #expect(dryRun(word) == false, "\(word)")
+        }
+        for word in ["\"true\"", "'yes'", "1", "0", "y", "~", "", "[true]"] {
+            #expect(dryRun(word) == nil, "\(word)")
+        }
+    }
+
     @Test("internet time: Foundation's ISO 8601 text, written and read without its calendar")
     func internetTime() throws {
         let plain = Date.ISO8601FormatStyle(), fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
