@@ -58,7 +58,10 @@ public struct AgentConfiguration: Sendable, Equatable {
     public static func parse(_ text: String, file: String) throws -> AgentConfiguration {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // No tag resolution: every value is read from its text (`Node.bool` too: it lowercases
+            // any untagged scalar). Yams' default resolver matches scalars against
+            // NSRegularExpressions, which keeps ICU's regex engine resident in the agent.
+            root = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             var line = 1
             if case .parser(_, _, let mark, _) = error { line = mark.line }

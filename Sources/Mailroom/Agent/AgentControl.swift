@@ -27,13 +27,13 @@ public struct AgentControl: Sendable, Equatable, Codable {
     public static func load(stateDirectory: String) -> AgentControl {
         guard let data = FileManager.default.contents(atPath: path(in: stateDirectory)) else { return AgentControl() }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .internetTime
         return (try? decoder.decode(AgentControl.self, from: data)) ?? AgentControl()
     }
 
     public func save(stateDirectory: String) throws {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .internetTime
         encoder.outputFormatting = [.sortedKeys]
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         try AtomicFile.write(try encoder.encode(self), to: Self.path(in: stateDirectory), mode: 0o644)

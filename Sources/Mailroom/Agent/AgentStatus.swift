@@ -43,14 +43,14 @@ public struct AgentStatus: Sendable, Equatable, Codable {
 
     public static func decode(_ data: Data) throws -> AgentStatus {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .internetTime
         return try decoder.decode(AgentStatus.self, from: data)
     }
 
     public func encoded() -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .internetTime
         return (try? encoder.encode(self)) ?? Data("{}".utf8)
     }
 

@@ -33,7 +33,7 @@ public final class DirectoryWatch: Sendable {
         for root in roots { state.addTree(root, depth: 0) }
         state.addFiles(files.map { ($0 as NSString).standardizingPath })
         self.roots = roots
-        reader.start(name: "mailroom-dir-watch", timeout: { state.timeout() }, onEvents: { state.handle($0) },
+        reader.start(name: "mailroom-files", timeout: { state.timeout() }, onEvents: { state.handle($0) },
                      onTimeout: { state.flushIfSettled() })
         #else
         throw AgentError("directory watching needs inotify (Linux)")

@@ -20,9 +20,13 @@ public final class PodmanEvents: Sendable {
     /// Starts following events; `onEvent` is called on the reader thread for every `died` or
     /// `remove` of a container.
     public init(podman: String, runner: ProcessRunner = ProcessRunner(), onEvent: @escaping @Sendable (Event) -> Void) throws {
-        let (process, fd) = try runner.startReading([podman, "events", "--format", "json", "--filter", "type=container"])
+        // podman drops every other event (health checks, exec, start...) itself, so they do not
+        // wake the agent. Filters on one key are alternatives; on different keys, all must hold.
+        let (process, fd) = try runner.startReading([podman, "events", "--format", "json", "--filter", "type=container",
+                                                     "--filter", "event=died", "--filter", "event=remove"])
         self.process = process
         let thread = Thread {
+            nameCurrentThread(Self.threadName)
             defer { close(fd) }
             var pending = Data()
             var buffer = [UInt8](repeating: 0, count: 16 * 1024)
@@ -38,9 +42,11 @@ public final class PodmanEvents: Sendable {
                 }
             }
         }
-        thread.name = "mailroom-podman-events"
         thread.start()
     }
+
+    /// The reader thread's name in `/proc/PID/task/*/comm` (15 bytes at most).
+    static let threadName = "mailroom-events"
 
     /// Parses one JSON line; nil for events the agent does not act on.
     static func parse(_ line: Data) -> Event? {

@@ -319,7 +319,7 @@ public actor Reconciler: Service {
     private func journalDryRun(_ plan: Plan, commit: String) {
         struct Line: Encodable { var time: Date; var commit: String; var summary: Plan.Summary; var changes: [String] }
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .internetTime
         encoder.outputFormatting = [.sortedKeys]
         guard var data = try? encoder.encode(Line(time: Date(), commit: commit, summary: plan.summary, changes: PlanFormatter.changeLines(plan)))
         else { return }

@@ -146,15 +146,9 @@ public struct RollbackOutcome: Sendable, Equatable, Codable {
 /// Rollout ids: UTC time to the second and 4 random hex digits, so they sort by time.
 enum RolloutID {
     static func make(_ date: Date = Date()) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func pad(_ value: Int?, _ width: Int = 2) -> String {
-            let text = String(value ?? 0)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
+        // The digits of 2026-05-01T12:00:00Z; a Foundation Calendar would load ICU's time zones.
+        let digits = InternetTime.string(from: date).filter { $0.isASCII && $0.isNumber }
         let random = String(UInt16.random(in: 0...UInt16.max), radix: 16)
-        return "\(pad(c.year, 4))\(pad(c.month))\(pad(c.day))-\(pad(c.hour))\(pad(c.minute))\(pad(c.second))-"
-            + String(repeating: "0", count: 4 - random.count) + random
+        return "\(digits.prefix(8))-\(digits.dropFirst(8))-" + String(repeating: "0", count: 4 - random.count) + random
     }
 }

@@ -154,8 +154,9 @@ public struct ProcessRunner: Sendable {
 
 extension ProcessRunner {
     /// Starts a long-running program (stdio on /dev/null) and returns at once; `stop()` ends it.
-    /// For helpers such as `podman system service` in benchmarks.
-    public func start(_ arguments: [String]) throws -> BackgroundProcess {
+    /// For helpers such as `podman system service` in benchmarks. `environment` is added to
+    /// this process's environment for the child.
+    public func start(_ arguments: [String], environment: [String: String] = [:]) throws -> BackgroundProcess {
         observer?(arguments)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -165,7 +166,15 @@ extension ProcessRunner {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        let spawned: Int32
+        if environment.isEmpty {
+            spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        } else {
+            let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { for pointer in envp { free(pointer) } }
+            spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
+        }
         guard spawned == 0 else {
             throw CommandError(arguments: arguments, status: nil, stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
         }

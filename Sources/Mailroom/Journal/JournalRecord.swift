@@ -127,10 +127,11 @@ enum JournalCoding {
     }
 
     static func formatTime(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        InternetTime.string(from: date, milliseconds: true)
     }
 
+    /// With or without milliseconds.
     static func parseTime(_ text: String) -> Date? {
-        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        InternetTime.date(from: text)
     }
 }

@@ -28,7 +28,7 @@ final class RefsWatch: Sendable {
             reader.closeUnstarted()
             throw error
         }
-        reader.start(name: "mailroom-refs-watch", onEvents: { events in
+        reader.start(name: "mailroom-refs", onEvents: { events in
             if refs.handle(events) { onChange() }
         })
     }

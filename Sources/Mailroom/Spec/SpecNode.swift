@@ -15,7 +15,9 @@ struct SpecNode {
     /// Parses a YAML document; `nil` (with a diagnostic) when it is not valid YAML.
     static func parse(_ text: String, file: String, diagnostics: inout DiagnosticCollector) -> SpecNode? {
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            // Values are read from their text (see `string`, `int`, `bool`), so no tag resolution:
+            // Yams' default resolver matches every scalar against NSRegularExpressions.
+            guard let node = try Yams.compose(yaml: text, .basic) else {
                 diagnostics.report(.invalidYAML, at: SourceLocation(file: file, line: 1, column: 1), field: "(document)",
                                    "the file is empty", hint: "start from examples/minimal/mailroom.yaml")
                 return nil

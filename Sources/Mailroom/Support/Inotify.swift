@@ -64,9 +64,12 @@ final class InotifyReader: @unchecked Sendable {
     /// Starts the reading thread. It sleeps in `poll` for `timeout()` milliseconds (-1: until an
     /// event, so an idle watch never wakes), hands each drained batch to `onEvents`, and calls
     /// `onTimeout` when a timeout passes quietly. Everything runs on that thread.
+    ///
+    /// `name` is the thread's name in `/proc/PID/task/*/comm` (15 bytes at most).
     func start(name: String, timeout: @escaping @Sendable () -> Int32 = { -1 }, onEvents: @escaping @Sendable ([Event]) -> Void,
                onTimeout: @escaping @Sendable () -> Void = {}) {
         let thread = Thread { [self] in
+            nameCurrentThread(name)
             defer {
                 close(fd)
                 close(stopRead)
@@ -102,7 +105,6 @@ final class InotifyReader: @unchecked Sendable {
                 if !events.isEmpty { onEvents(events) }
             }
         }
-        thread.name = name
         thread.start()
     }
 

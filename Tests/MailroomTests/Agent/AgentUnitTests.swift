@@ -293,6 +293,75 @@ struct AgentUnitTests {
         try await Task.sleep(for: .milliseconds(400))
         #expect(batches.current.count == 3)
     }
+
+    @Test("directory watch: its thread is named in /proc, for strace and the idle benchmark")
+    func watchThreadName() async throws {
+        let root = NSTemporaryDirectory() + "mailroom-watch-name-\(getpid())"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let watch = try DirectoryWatch(directories: [root], debounce: .milliseconds(50)) { _ in }
+        defer { watch.stop() }
+        try await waitFor(.seconds(5), "a mailroom-files thread") {
+            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+            return tasks.contains { (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) == "mailroom-files\n" }
+        }
+    }
+
+    @Test("podman events: podman filters to died and remove, so other events never wake the agent")
+    func podmanEventFilters() throws {
+        let seen = LockedValue<[[String]]>([])
+        let events = try PodmanEvents(podman: "/bin/true", runner: ProcessRunner { arguments in seen.withLock { $0.append(arguments) } }) { _ in }
+        events.stop()
+        let arguments = try #require(seen.current.first)
+        #expect(Array(arguments.dropFirst()) == ["events", "--format", "json", "--filter", "type=container",
+                                                 "--filter", "event=died", "--filter", "event=remove"])
+        #expect(PodmanEvents.threadName.utf8.count <= 15)
+    }
+
+    @Test("configuration: dry-run booleans as Node.bool reads them, with or without tag resolution")
+    func configurationBooleans() throws {
+        func dryRun(_ value: String) -> Bool? {
+            try? AgentConfiguration.parse("repository: /r.git\ndry-run: \(value)\n", file: "agent.yaml").dryRun
+        }
+        for word in ["true", "True", "TRUE", "tRuE", "yes", "Yes", "YES", "on", "On", "ON", "!!bool yes", "!!bool \"true\""] {
+            #expect(dryRun(word) == true, "\(word)")
+        }
+        for word in ["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"] {
+            #expect(dryRun(word) == false, "\(word)")
+        }
+        for word in ["\"true\"", "'yes'", "1", "0", "y", "~", "", "[true]"] {
+            #expect(dryRun(word) == nil, "\(word)")
+        }
+    }
+
+    @Test("internet time: Foundation's ISO 8601 text, written and read without its calendar")
+    func internetTime() throws {
+        let plain = Date.ISO8601FormatStyle(), fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let encoder = JSONEncoder(), decoder = JSONDecoder()
+        encoder.dateEncodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .iso8601
+        var random = SystemRandomNumberGenerator()
+        for i in 0..<20_000 {
+            var seconds = Double.random(in: -1e9...3e9, using: &random)
+            if i % 3 == 0 { seconds = seconds.rounded(.down) + Double(Int.random(in: 0..<1000, using: &random)) / 1000 }
+            let date = Date(timeIntervalSince1970: seconds)
+            let text = InternetTime.string(from: date), precise = InternetTime.string(from: date, milliseconds: true)
+            #expect(text == date.formatted(plain) && precise == date.formatted(fractional), "\(seconds)")
+            #expect(try encoder.encode([date]) == Data("[\"\(text)\"]".utf8))
+            for written in [text, precise] {
+                let read = InternetTime.date(from: written)
+                #expect(read == (try? fractional.parse(written)) && read == (try? decoder.decode([Date].self, from: Data("[\"\(written)\"]".utf8)))?.first,
+                        "\(written)")
+            }
+        }
+        #expect(InternetTime.string(from: Date(timeIntervalSince1970: 1_732_550_135.9996), milliseconds: true) == "2024-11-25T15:55:35.999Z")
+        #expect(InternetTime.date(from: "2026-11-25T15:55:35+01:00") == Date(timeIntervalSince1970: 1_795_618_535))
+        #expect(InternetTime.date(from: "2026-11-25T15:55:35.5+0100") == Date(timeIntervalSince1970: 1_795_618_535.5))
+        for bad in ["2026-11-25 15:55:35Z", "2026-11-25T15:55:35", "2026-11-25t15:55:35z", "20261125T155535Z", "2026-11-25T15:55:35.Z",
+                    "2026-11-25T15:55:35.1234567891Z", "2026-13-01T00:00:00Z", ""] {
+            #expect(InternetTime.date(from: bad) == nil, "\(bad)")
+        }
+    }
 }
 
 /// Polls `condition` every 20 ms until it holds; fails the test after `timeout`.
