@@ -14,7 +14,7 @@ struct ResumeCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var host: HostOptions
-    @Option(help: "The agent's listen address: IP:PORT, or [IPV6]:PORT.") var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 9321)
+    @Option(help: "The agent's listen address: IP:PORT, or [IPV6]:PORT.") var listen: ListenAddress = .agentDefault
 
     func run() async throws {
         try AgentControl().save(stateDirectory: host.stateDirectory)

@@ -25,7 +25,7 @@ struct RollbackCommand: AsyncParsableCommand {
     @Option(name: .customLong("to"), help: "Rollout id (or unique prefix) or commit to return to.") var target: String?
     @OptionGroup var rollout: RolloutOptions
     @Option(help: "The agent's listen address, to tell it about the pin: IP:PORT, or [IPV6]:PORT.")
-    var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 9321)
+    var listen: ListenAddress = .agentDefault
 
     func run() async throws {
         let podman = try await locatePodman()

@@ -16,7 +16,7 @@ struct StatusCommand: AsyncParsableCommand {
               mailroom status --listen 127.0.0.1:9321 --output json
             """)
 
-    @Option(help: "The agent's listen address: IP:PORT, or [IPV6]:PORT.") var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 9321)
+    @Option(help: "The agent's listen address: IP:PORT, or [IPV6]:PORT.") var listen: ListenAddress = .agentDefault
     @Option(help: "text or json.") var output: OutputFormat = .text
 
     func run() async throws {

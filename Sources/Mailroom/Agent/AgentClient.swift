@@ -11,12 +11,12 @@ public enum AgentClient {
 
     /// How long a request may take before it fails: a listener that accepts and never answers
     /// must not hang `mailroom status`.
-    public static let timeout: Duration = .seconds(10)
+    public static let defaultTimeout: Duration = .seconds(10)
 
     /// Sends one request to `host:port` (`host` a numeric IPv4 or IPv6 address); throws after
-    /// `timeout` without an answer.
+    /// `timeout` (default ``defaultTimeout``) without an answer.
     public static func send(host: String, port: UInt16, method: String, path: String, headers: [String: String] = [:],
-                            body: Data = Data(), timeout: Duration = timeout) async throws -> Response {
+                            body: Data = Data(), timeout: Duration = defaultTimeout) async throws -> Response {
         try await withThrowingTaskGroup(of: Response.self) { group in
             group.addTask { try await exchange(host: host, port: port, method: method, path: path, headers: headers, body: body) }
             group.addTask {

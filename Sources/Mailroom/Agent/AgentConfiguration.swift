@@ -29,8 +29,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The KEY=value file of the secrets the spec names.
     public var secretsFile = "/etc/mailroom/secrets.env"
     /// Host and port of the webhook and status listener.
-    public var listenHost = "127.0.0.1"
-    public var listenPort: UInt16 = 9321
+    public var listenHost = ListenAddress.agentDefault.host
+    public var listenPort = ListenAddress.agentDefault.port
     /// The webhook's HMAC secret; without one, `/webhook` answers 401 to everything.
     public var webhookSecretFile: String?
     /// Self-heal budget: restarts per container within the window before it is marked degraded.

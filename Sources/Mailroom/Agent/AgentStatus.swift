@@ -84,7 +84,7 @@ public struct AgentStatus: Sendable, Equatable, Codable {
 
 /// The agent's counters, rendered in Prometheus' text format on `/metrics`.
 public struct AgentMetrics: Sendable, Equatable, Codable {
-    /// Rollouts by result (`succeeded`, `failed`, `refused`, `dry-run`).
+    /// Rollouts by result (`succeeded`, `failed`, `refused`, `interrupted`, `dry-run`, `auto-rollback-*`).
     public var rollouts: [String: Int] = [:]
     /// Reconciles by trigger (`git`, `files`, `podman`, `resync`, `webhook`, ...).
     public var reconciles: [String: Int] = [:]

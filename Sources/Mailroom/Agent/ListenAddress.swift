@@ -9,6 +9,9 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: UInt16
 
+    /// The agent's default: loopback only, port 9321.
+    public static let agentDefault = ListenAddress(host: "127.0.0.1", port: 9321)
+
     public init(host: String, port: UInt16) {
         self.host = host
         self.port = port

@@ -52,7 +52,9 @@ public actor Reconciler: Service {
     private let stopping = LockedValue(false)
     /// Containers held by their self-heal backoff, and the wake-up scheduled for each: they are
     /// left alone until then, so the wait never holds up other reconciles.
-    private var heldUntil: [String: ContinuousClock.Instant] = [:]
+    private var wakeUpScheduled: [String: ContinuousClock.Instant] = [:]
+    /// Another process holds the apply lock; retried every second, logged once.
+    private var waitingForLock = false
 
     private var latest: SpecSnapshot?
     private var budget: SelfHealBudget
@@ -179,7 +181,7 @@ public actor Reconciler: Service {
         // agent's own writes of generated files would end every degraded state at once.
         if reasons.contains(.git) && commit != status.badCommit {
             budget.reset()
-            heldUntil = [:]
+            wakeUpScheduled = [:]
         }
         // Containers reported by podman events; a restart is counted against the budget only
         // when the plan really puts one back (the agent's own recreations are events too).
@@ -191,8 +193,8 @@ public actor Reconciler: Service {
         // trigger finds it missing; a wake-up at the end of the wait puts it back.
         let now = ContinuousClock.now
         let held = budget.held(at: now)
-        for (name, until) in held where heldUntil[name] != until {
-            heldUntil[name] = until
+        for (name, until) in held where wakeUpScheduled[name] != until {
+            wakeUpScheduled[name] = until
             let noticed = reasons.contains(.container(name))
             logger.log(level: noticed ? .info : .debug, "Self-heal backing off",
                        metadata: ["container.name": "\(name)", "selfheal.wait": "\(until - now)"])
@@ -219,7 +221,8 @@ public actor Reconciler: Service {
         }
 
         var applier = applier
-        applier.options.leaveAlone = budget.degraded.union(held.keys)
+        let spent = budget.spent(at: now)
+        applier.options.leaveAlone = spent.union(held.keys)
         // SIGTERM stops the rollout after its current step; a newer fetched tip ends its health
         // waits (and it), and the newer commit's rollout follows.
         applier.options.interruption = { [newestCommit, stopping] in
@@ -238,9 +241,13 @@ public actor Reconciler: Service {
         let result: ApplyResult
         do {
             result = try await applier.apply(spec, commit: target, trigger: trigger, logger: logger)
+            waitingForLock = false
         } catch let error as ApplyError where error.code == .locked {
             // `mailroom apply` or `rollback` holds the host; try again once it is done.
-            logger.info("Host busy with another rollout; retrying in 1 s", metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
+            // Said once per wait: `mailroom apply` may hold the lock for minutes at its prompt.
+            logger.log(level: waitingForLock ? .debug : .info, "Host busy with another rollout; retrying every second",
+                       metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
+            waitingForLock = true
             Task { [weak self] in
                 try await Task.sleep(for: .seconds(1))
                 for reason in reasons { self?.request(reason) }
@@ -251,12 +258,15 @@ public actor Reconciler: Service {
             return
         }
         record(result, target: target, tip: commit, snapshot: target == commit ? latest : nil, seconds: (ContinuousClock.now - began).seconds)
-        let putBack = Set(result.plan?.containers.filter { [.create, .recreate, .start].contains($0.action) }.map(\.name) ?? [])
-        // Every put-back on the commit already applied counts, whatever noticed it first (a
-        // podman event, a file event, a resync): podman's file-based events can lag behind.
-        if result.status == .succeeded && target == appliedBefore {
+        // Every put-back of a missing or stopped container on the commit already applied counts,
+        // whatever noticed it first (podman's file-based events can lag behind) and however the
+        // rollout ended (a crash loop fails its checks). Recreations for changed inputs do not.
+        if target == appliedBefore {
+            let steps = result.steps + (result.autoRollback?.steps ?? [])
+            let putBack = Set(steps.filter { ["container.create", "container.start", "systemd.start"].contains($0.action) && $0.result == .ok }.map(\.target))
             for name in putBack { _ = budget.spend(name) }
         }
+        for name in result.plan?.leftAlone ?? [] where spent.contains(name) { budget.markDegraded(name) }
         status.degraded = budget.degraded.sorted()
         // After the rollout, so that the directories it made exist to be watched.
         updateDesired(spec: spec, commit: target)

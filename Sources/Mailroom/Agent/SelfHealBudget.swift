@@ -59,6 +59,17 @@ public struct SelfHealBudget: Sendable, Equatable {
         }
     }
 
+    /// Containers whose budget is spent (`restarts` in the window), degraded or not yet: the
+    /// agent leaves them alone, and marks them degraded once a plan needed to put one back.
+    public func spent(at now: ContinuousClock.Instant = .now) -> Set<String> {
+        Set(history.filter { $0.value.filter { now - $0 < window }.count >= restarts }.keys).union(degraded)
+    }
+
+    /// `name` needed a put-back past its budget.
+    public mutating func markDegraded(_ name: String) {
+        degraded.insert(name)
+    }
+
     /// A change arrived: degraded containers get a fresh budget.
     public mutating func reset() {
         degraded = []

@@ -50,13 +50,19 @@ public struct SystemdNotify: Sendable {
         }
         let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (abstract ? 0 : 1))
         let payload = Array(state.utf8)
-        let sent = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                // Never block a thread on a full notify queue: a dropped ping beats a stuck agent.
-                sendto(fd, payload, payload.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, length)
+        // Never block on a full notify queue; retry for up to 1 s (READY=1 must not be lost to a
+        // moment of backlog), then give up: a dropped ping beats a stuck agent.
+        for _ in 0..<100 {
+            let sent = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                    sendto(fd, payload, payload.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, length)
+                }
             }
+            if sent == payload.count { return true }
+            guard sent < 0, errno == EAGAIN || errno == EWOULDBLOCK else { return false }
+            usleep(10_000)
         }
-        return sent == payload.count
+        return false
         #else
         return false
         #endif

@@ -87,8 +87,11 @@ public struct Applier: Sendable {
         result.rollbackTo = rollbackTo
         let state = host.stateDirectory
         let journal = Journal(stateDirectory: state, maxBytes: options.journalMaxBytes)
-        // Under the lock, a rollout without an end was interrupted.
-        let interrupted = options.dryRun ? nil : Journal.unfinishedRollout(stateDirectory: state)
+        // Under the lock, a rollout without an end was interrupted by a crash; one that ended
+        // `interrupted` was stopped after a step. Either may owe health waits, reloads and the
+        // applied commit, which a plan does not see: this rollout completes them.
+        let unfinished = options.dryRun ? nil : Journal.unfinishedRollout(stateDirectory: state)
+        let incomplete = unfinished ?? (options.dryRun ? nil : Journal.stoppedRollout(stateDirectory: state))
         func finish(_ status: ApplyResult.Status) -> ApplyResult {
             result.status = status
             result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
@@ -102,12 +105,12 @@ public struct Applier: Sendable {
         } catch let error as SpecError {
             result.diagnostics = error.diagnostics
             result.error = error.description
-            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
+            try refuse(&result, journal: journal, unfinished: unfinished, logger: logger)
             return finish(.refused)
         }
         if let problem = compiled.secrets.problem {
             result.error = problem
-            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
+            try refuse(&result, journal: journal, unfinished: unfinished, logger: logger)
             return finish(.refused)
         }
 
@@ -120,22 +123,16 @@ public struct Applier: Sendable {
         result.warnings += plan.warnings
         if !plan.conflicts.isEmpty {
             result.error = plan.conflicts.joined(separator: "; ")
-            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
+            try refuse(&result, journal: journal, unfinished: unfinished, logger: logger)
             return finish(.refused)
         }
         if !options.force, let problem = MailuVersion.downgradeProblem(actual: actual, desired: compiled.desired) {
             result.error = problem
-            try refuse(&result, journal: journal, interrupted: interrupted, logger: logger)
+            try refuse(&result, journal: journal, unfinished: unfinished, logger: logger)
             return finish(.refused)
         }
 
-        guard plan.hasChanges else {
-            if let interrupted {
-                try closeInterrupted(interrupted, by: nil, journal: journal)
-                result.resumed = interrupted
-            }
-            return finish(.noChanges)
-        }
+        guard plan.hasChanges || incomplete != nil else { return finish(.noChanges) }
         if let confirm, !(await confirm(plan)) { return finish(.declined) }
 
         let id = options.dryRun ? nil : RolloutID.make()
@@ -143,10 +140,8 @@ public struct Applier: Sendable {
         let recorder = AppliedRecorder(state: actual.applied, stateDirectory: state, persist: !options.dryRun)
         let log = RolloutLog(rollout: id, journal: options.dryRun ? nil : journal)
         if let id {
-            if let interrupted {
-                try closeInterrupted(interrupted, by: id, journal: journal)
-                result.resumed = interrupted
-            }
+            if let unfinished { try closeInterrupted(unfinished, by: id, journal: journal) }
+            result.resumed = incomplete
             try journal.rotateIfNeeded()
             try SpecArchive.save(spec.text, rollout: id, in: state)
             var start = startRecord(id, commit: commit, trigger: trigger, plan: plan, desired: compiled.desired)
@@ -160,7 +155,7 @@ public struct Applier: Sendable {
 
         let failure = await RolloutExecution(
             plan: plan, desired: compiled.desired, actual: actual, engine: engine, serviceManager: serviceManager, options: options,
-            log: log, recorder: recorder, commit: commit, logger: logger
+            log: log, recorder: recorder, commit: commit, logger: logger, completing: incomplete != nil
         ).run()
         let stop = await log.interruption
         result.steps = await log.steps
@@ -168,10 +163,18 @@ public struct Applier: Sendable {
         result.warnings += await log.journalErrors.map { "journal: \($0)" }
         if options.dryRun { return finish(.dryRun) }
 
-        let id_ = id!
-        let status: RolloutStatus = failure != nil ? .failed : stop != nil ? .interrupted : .succeeded
-        if status == .succeeded { try await recorder.finish(commit: commit, rollout: id_) }
-        var end = JournalRecord(type: .end, rollout: id_)
+        let rolloutID = id!
+        var status: RolloutStatus = failure != nil ? .failed : stop != nil ? .interrupted : .succeeded
+        if status == .succeeded {
+            do {
+                try await recorder.finish(commit: commit, rollout: rolloutID)
+            } catch {
+                // Every start gets its end: the host changed, but its record could not be kept.
+                status = .failed
+                result.error = "state.write \(AppliedState.path(in: state)): \(error)"
+            }
+        }
+        var end = JournalRecord(type: .end, rollout: rolloutID)
         end.status = status
         end.error = result.error
         end.durationMs = Int(end.time.timeIntervalSince(began) * 1000)
@@ -187,7 +190,7 @@ public struct Applier: Sendable {
         // Not when stopping or superseded: the next rollout re-plans from here anyway.
         let stopping = stop ?? options.interruption?() ?? (Task.isCancelled ? .shutdown : nil)
         if options.rollbackOnFailure && trigger != .autoRollback && stopping == nil {
-            result.autoRollback = await autoRollback(after: id_, logger: logger)
+            result.autoRollback = await autoRollback(after: rolloutID, logger: logger)
             result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
         }
         return result
@@ -210,11 +213,11 @@ public struct Applier: Sendable {
     }
 
     /// Records a refusal (start and end, nothing in between); nothing on the host changed.
-    func refuse(_ result: inout ApplyResult, journal: Journal, interrupted: String?, logger: Logger) throws {
+    func refuse(_ result: inout ApplyResult, journal: Journal, unfinished: String?, logger: Logger) throws {
         logger.warning("rollout refused", metadata: ["error": "\(result.error ?? "")"])
         guard !options.dryRun else { return }
         let id = RolloutID.make()
-        if let interrupted { try closeInterrupted(interrupted, by: nil, journal: journal) }
+        if let unfinished { try closeInterrupted(unfinished, by: nil, journal: journal) }
         var start = JournalRecord(type: .start, rollout: id)
         start.commit = result.commit
         start.trigger = result.trigger

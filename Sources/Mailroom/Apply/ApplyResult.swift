@@ -33,7 +33,7 @@ public struct ApplyOptions: Sendable {
 }
 
 /// Why a rollout stopped before its end without failing.
-public enum RolloutInterruption: String, Sendable, Codable {
+public enum RolloutInterruption: String, Sendable {
     /// A newer commit arrived; its own rollout re-plans from where this one stopped.
     case superseded
     /// The agent is stopping (SIGTERM); its next run re-plans and completes the rollout.
@@ -43,7 +43,7 @@ public enum RolloutInterruption: String, Sendable, Codable {
     public var explanation: String {
         switch self {
         case .superseded: "a newer commit supersedes this rollout; its rollout continues from here"
-        case .shutdown: "the agent was asked to stop (SIGTERM); its next run re-plans and completes this rollout"
+        case .shutdown: "Mailroom was asked to stop (SIGTERM); its next run re-plans and completes this rollout"
         }
     }
 }

@@ -17,6 +17,9 @@ struct RolloutExecution: Sendable {
     var recorder: AppliedRecorder
     var commit: String
     var logger: Logger
+    /// The previous rollout stopped early (crash, SIGTERM, newer commit): check every container
+    /// this one does not start, and reload every file's reader, as that rollout may not have.
+    var completing = false
 
     var dryRun: Bool { options.dryRun }
     var systemd: Bool { plan.runner == .systemd && serviceManager != nil }
@@ -60,25 +63,26 @@ struct RolloutExecution: Sendable {
         var unitsChanged = false
         for change in plan.files where change.action == .create || change.action == .update {
             guard let file = contents[change.path] else { continue }
-            await step(change.kind == .unit ? "unit.write" : "file.write", change.path, command: nil) {
+            let written = await step(change.kind == .unit ? "unit.write" : "file.write", change.path, command: nil) {
                 try AtomicFile.write(file.content, to: file.path, mode: file.mode)
                 return "mode \(String(file.mode, radix: 8))"
             }
-            guard await log.ok else { return }
+            guard written else { break }
             if change.kind == .unit { unitsChanged = true }
         }
-        for change in plan.files where change.action == .delete && change.kind == .file {
-            await step("file.delete", change.path, command: nil) {
-                try AtomicFile.remove(change.path)
-                return "removed"
+        guard await log.failure == nil else { return }
+        if await log.ok {
+            for change in plan.files where change.action == .delete && change.kind == .file {
+                guard await step("file.delete", change.path, command: nil, { try AtomicFile.remove(change.path); return "removed" }) else { break }
             }
-            guard await log.ok else { return }
+            guard await log.failure == nil else { return }
         }
+        // Also when interrupted: what was written is recorded, and systemd reads the units.
         // Units that leave go after their containers are stopped, in `unitDeletions`.
         let pendingUnits = plan.files.filter { $0.action == .delete && $0.kind == .unit }.map(\.path)
         await record { try await recorder.files(contents.keys.sorted().filter { path in
             plan.files.contains { $0.path == path && $0.action != .delete } } + pendingUnits) }
-        if systemd && unitsChanged { await serviceStep(.daemonReload, target: "systemd") }
+        if systemd && unitsChanged { await serviceStep(.daemonReload, target: "systemd", evenIfInterrupted: true) }
     }
 
     // MARK: - Containers
@@ -118,6 +122,15 @@ struct RolloutExecution: Sendable {
             await verify(launched)
             guard await log.ok else { return }
         }
+        if completing {
+            // Checked like a started container: running, and healthy if it has a health check.
+            let untouched = plan.containers.filter { $0.action == .inSync && actual.containers[$0.name] != nil && !started.contains($0.name) }
+            await verify(untouched.map { change in
+                var check = change
+                check.action = .start
+                return check
+            })
+        }
     }
 
     /// Creates, recreates, starts or adopts one container.
@@ -141,10 +154,10 @@ struct RolloutExecution: Sendable {
         case .create, .recreate:
             if systemd {
                 let unit = SystemdUnit.fileName(for: change.name)
-                if enable { await serviceStep(.enable(unit), target: change.name) }
-                guard await log.ok else { return }
-                await serviceStep(.restart(unit), target: change.name, action: "container.\(change.action.rawValue)")
-                guard await log.ok else { return }
+                // Guarded on this step's own outcome: another step's interruption must not skip
+                // recording a restart that happened.
+                if enable { guard await serviceStep(.enable(unit), target: change.name) else { return } }
+                guard await serviceStep(.restart(unit), target: change.name, action: "container.\(change.action.rawValue)") else { return }
                 await record { try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: nil)) }
                 await record { try await recorder.raiseVersion(desired.applicationVersion) }
                 return
@@ -292,7 +305,7 @@ struct RolloutExecution: Sendable {
     func reloads(skipping started: Set<String>) async {
         var seen = Set<[String]>()
         var reloads: [FileDefinition.Reload] = []
-        for change in plan.files where change.action != .inSync {
+        for change in plan.files where change.action != .inSync || completing {
             // A deleted file has no reload of its own: use a sibling's (same directory, same reader).
             let reload = change.reload ?? (change.action == .delete ? desired.files.first {
                 ($0.path as NSString).deletingLastPathComponent == (change.path as NSString).deletingLastPathComponent && $0.reload != nil
@@ -302,6 +315,10 @@ struct RolloutExecution: Sendable {
         }
         for reload in reloads {
             guard actual.containers[reload.container]?.isRunning == true else { continue }
+            if !dryRun, let why = interruption {
+                await log.interrupt(why)
+                return
+            }
             let command = ["container", "exec", reload.container] + reload.command
             if dryRun {
                 await log.add(StepRecord(action: "container.reload", target: reload.container, command: ["podman"] + command, started: Date(),
@@ -336,41 +353,49 @@ struct RolloutExecution: Sendable {
 
     // MARK: - Steps
 
-    /// Runs `body` as one recorded step; a thrown error fails the step and the rollout.
-    func step(_ action: String, _ target: String, command: [String]?, _ body: @Sendable () async throws -> String?) async {
+    /// Runs `body` as one recorded step; a thrown error fails the step and the rollout. Not
+    /// started once the rollout is interrupted, unless it completes work already done
+    /// (`evenIfInterrupted`). Returns whether it ran and succeeded (or, in a dry run, was planned).
+    @discardableResult
+    func step(_ action: String, _ target: String, command: [String]?, evenIfInterrupted: Bool = false,
+              _ body: @Sendable () async throws -> String?) async -> Bool {
         let began = Date()
         if dryRun {
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: began, result: .planned))
-            return
+            return true
         }
-        if let why = interruption {
+        if !evenIfInterrupted, let why = interruption {
             await log.interrupt(why)
-            return
+            return false
         }
         do {
             let detail = try await body()
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .ok, detail: detail))
+            return true
         } catch {
             logger.warning("rollout step failed", metadata: ["step.action": "\(action)", "step.target": "\(target)", "error": "\(error)"])
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .failed,
                                      detail: (error as? CommandError).map { "exit status \($0.status.map(String.init) ?? "?")" } ?? "\(error)",
                                      stderr: (error as? CommandError)?.stderr))
+            return false
         }
     }
 
     /// One podman command as a step; `then` runs after it succeeds (recording, detail).
+    @discardableResult
     func podmanStep(_ action: String, _ target: String, _ arguments: [String],
-                    then: @escaping @Sendable (ProcessResult) async throws -> String?) async {
+                    then: @escaping @Sendable (ProcessResult) async throws -> String?) async -> Bool {
         await step(action, target, command: ["podman"] + arguments) {
             let result = try await engine.execute(arguments)
             return try await then(result)
         }
     }
 
-    func serviceStep(_ service: ServiceAction, target: String, action: String? = nil) async {
-        guard let serviceManager else { return }
+    @discardableResult
+    func serviceStep(_ service: ServiceAction, target: String, action: String? = nil, evenIfInterrupted: Bool = false) async -> Bool {
+        guard let serviceManager else { return true }
         let name = action ?? "systemd.\(service.arguments[0])"
-        await step(name, target, command: ["systemctl"] + service.arguments) {
+        return await step(name, target, command: ["systemctl"] + service.arguments, evenIfInterrupted: evenIfInterrupted) {
             try await serviceManager.perform(service)
             return nil
         }

@@ -228,5 +228,7 @@ extension ProcessRunner {
 /// (the agent's listening socket, inotify, libgit2's) would otherwise pass to podman and on to
 /// conmon, which outlives us: a restarted agent could not bind its port again.
 func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
-    _ = mailroom_spawn_file_actions_addclosefrom(&actions, 3)
+    // Fails only for an invalid descriptor number (3 is valid) or out of memory.
+    let added = mailroom_spawn_file_actions_addclosefrom(&actions, 3)
+    precondition(added == 0, "posix_spawn_file_actions_addclosefrom_np: \(added)")
 }

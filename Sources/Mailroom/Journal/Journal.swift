@@ -102,9 +102,22 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// The rollout that started and never ended, if the last one did not: it was interrupted
-    /// (or is running in a process that holds the lock). Reads only the end of the current file,
-    /// backwards to the last `start` or `end` record, so it costs microseconds.
+    /// (or is running in a process that holds the lock).
     public static func unfinishedRollout(stateDirectory: String) -> String? {
+        guard let last = lastBoundary(stateDirectory: stateDirectory), last.type == .start else { return nil }
+        return last.rollout
+    }
+
+    /// The last rollout, if it ended `interrupted` (stopped after a step by SIGTERM or a newer
+    /// commit): its health waits, reloads and applied commit may still be owed.
+    public static func stoppedRollout(stateDirectory: String) -> String? {
+        guard let last = lastBoundary(stateDirectory: stateDirectory), last.type == .end, last.status == .interrupted else { return nil }
+        return last.rollout
+    }
+
+    /// The last `start` or `end` record of the current file. Reads only the end of the file,
+    /// backwards, so it costs microseconds.
+    private static func lastBoundary(stateDirectory: String) -> JournalRecord? {
         let fd = open(path(in: stateDirectory), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -119,9 +132,8 @@ public final class Journal: @unchecked Sendable {
             for line in lines.reversed() {
                 let text = String(decoding: line, as: UTF8.self)
                 // Keys are sorted and strings escaped, so these only match a record's own type.
-                if text.contains(#""type":"end""#) { return nil }
-                if text.contains(#""type":"start""#) {
-                    return (try? JournalCoding.decoder().decode(JournalRecord.self, from: Data(line)))?.rollout
+                if text.contains(#""type":"end""#) || text.contains(#""type":"start""#) {
+                    return try? JournalCoding.decoder().decode(JournalRecord.self, from: Data(line))
                 }
             }
             if start == 0 { return nil }

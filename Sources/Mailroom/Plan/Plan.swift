@@ -11,6 +11,9 @@ public struct Plan: Sendable, Equatable, Codable {
     public var warnings: [String]
     /// Things that block apply (a network with other subnets).
     public var conflicts: [String]
+    /// Containers the plan would have created, recreated or started but leaves as they are
+    /// (see ``leavingAlone(_:)``); nil when none.
+    public var leftAlone: [String]?
 
     public enum Runner: String, Sendable, Codable {
         /// systemd is PID 1: units are installed and own the containers.
@@ -24,13 +27,14 @@ public struct Plan: Sendable, Equatable, Codable {
             || !directories.isEmpty
     }
 
-    /// The plan with `names` left as they are (the agent's degraded containers): their
-    /// create, recreate or start becomes in-sync, with a warning. Removals are kept.
+    /// The plan with `names` left as they are (the agent's self-heal: waiting out a backoff, or
+    /// degraded): their create, recreate or start becomes in-sync, with a warning. Removals are kept.
     public func leavingAlone(_ names: Set<String>) -> Plan {
         var plan = self
         for i in plan.containers.indices where names.contains(plan.containers[i].name) && plan.containers[i].action != .remove
             && plan.containers[i].action != .inSync {
-            plan.warnings.append("\(plan.containers[i].name) is degraded (self-heal budget spent): left alone until the next change")
+            plan.warnings.append("\(plan.containers[i].name) is left alone by self-heal (backoff, or budget spent) instead of \(plan.containers[i].action.rawValue)")
+            plan.leftAlone = (plan.leftAlone ?? []) + [plan.containers[i].name]
             plan.containers[i].action = .inSync
         }
         return plan

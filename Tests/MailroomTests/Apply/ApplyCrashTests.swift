@@ -1,5 +1,5 @@
 import Foundation
-import Mailroom
+@testable import Mailroom
 import Testing
 
 /// The built `mailroom` executable, next to the test binary (`swift test` builds it too).
@@ -81,5 +81,54 @@ struct ApplyCrashTests {
         #expect(shown.stdout.contains("container.create \(front)"))
         let json = try await MailroomBinary.run(["show", killed.id, "--output", "json"], host: host)
         #expect(json.stdout.contains("\"result\" : \"interrupted\""))
+    }
+}
+
+@Suite("Apply stopped after a step", .serialized)
+struct ApplyInterruptionTests {
+    @Test("a rollout stopped during its last health wait ends `interrupted`; the next run, with nothing to change, completes it")
+    func stoppedThenCompleted() async throws {
+        try await ApplyHarness.with { h in
+            let webdav = h.name("mailu-webdav")
+            #expect(try await h.apply(h.deployment.standInSpec(), commit: "first").status == .succeeded)
+            // webdav turns healthy 5 s after it starts; the rollout is stopped while it waits.
+            let slow = h.deployment.standInSpec(overrides: ["mailu-webdav": [
+                "command": "[sh, -c, \"sleep 5; echo ok > /tmp/ok; exec sleep 100000\"]",
+                "healthcheck": "{command: \"test -f /tmp/ok\", interval: disable}",
+            ]])
+            let stop = LockedValue(false)
+            let watcher = Task {
+                // Stop once the new webdav runs: its health wait is all that is left.
+                while !Task.isCancelled {
+                    if (try? await h.containers()[webdav]?.labels["mailroom.commit"]) == "second" {
+                        stop.withLock { $0 = true }
+                        return
+                    }
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            var options = ApplyOptions(healthTimeout: .seconds(30))
+            options.interruption = { stop.current ? .shutdown : nil }
+            let stopped = try await h.apply(slow, commit: "second", options: options)
+            watcher.cancel()
+            #expect(stopped.status == .interrupted && stopped.autoRollback == nil)
+            #expect(stopped.steps.contains { $0.action == "container.wait" && $0.target == webdav && $0.result == .cancelled })
+            #expect(try h.applied.commit == "first")  // not recorded as applied before its checks ran
+            #expect(h.history.rollouts.last?.status == .interrupted)
+            #expect(Journal.stoppedRollout(stateDirectory: h.deployment.host.stateDirectory) == stopped.rollout)
+
+            // Same spec again: the plan has no changes, but the owed health wait and the applied
+            // commit are completed by a rollout of their own that says what it completes.
+            let completed = try await h.apply(slow, commit: "second", options: ApplyOptions(healthTimeout: .seconds(30)))
+            #expect(completed.status == .succeeded && completed.resumed == stopped.rollout)
+            #expect(completed.plan?.hasChanges == false)
+            #expect(completed.steps.contains { $0.action == "container.wait" && $0.target == webdav && $0.result == .ok })
+            #expect(!completed.steps.contains { $0.action.hasPrefix("container.") && $0.action != "container.wait" && $0.action != "container.reload" })
+            #expect(try h.applied.commit == "second")
+            #expect(h.history.rollouts.last?.resumes == stopped.rollout)
+            #expect(Journal.stoppedRollout(stateDirectory: h.deployment.host.stateDirectory) == nil)
+            // And then nothing is owed: a plain no-op.
+            #expect(try await h.apply(slow, commit: "second").status == .noChanges)
+        }
     }
 }
