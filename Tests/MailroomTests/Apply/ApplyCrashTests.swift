@@ -91,9 +91,10 @@ struct ApplyInterruptionTests {
         try await ApplyHarness.with { h in
             let webdav = h.name("mailu-webdav")
             #expect(try await h.apply(h.deployment.standInSpec(), commit: "first").status == .succeeded)
-            // webdav turns healthy 5 s after it starts; the rollout is stopped while it waits.
+            // webdav turns healthy 12 s after it starts (ample time, also on a loaded machine, for
+            // the watcher below); the rollout is stopped while it waits.
             let slow = h.deployment.standInSpec(overrides: ["mailu-webdav": [
-                "command": "[sh, -c, \"sleep 5; echo ok > /tmp/ok; exec sleep 100000\"]",
+                "command": "[sh, -c, \"sleep 12; echo ok > /tmp/ok; exec sleep 100000\"]",
                 "healthcheck": "{command: \"test -f /tmp/ok\", interval: disable}",
             ]])
             let stop = LockedValue(false)
