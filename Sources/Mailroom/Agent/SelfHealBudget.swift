@@ -16,7 +16,7 @@ public struct SelfHealBudget: Sendable, Equatable {
     /// Records a restart of `name` at `now`; false (and `name` degraded) when it was over budget.
     public mutating func spend(_ name: String, at now: ContinuousClock.Instant = .now) -> Bool {
         guard !degraded.contains(name) else { return false }
-        var times = (history[name] ?? []).filter { now - $0 < window }
+        var times = recent(name, at: now)
         guard times.count < restarts else {
             degraded.insert(name)
             history[name] = times
@@ -30,7 +30,7 @@ public struct SelfHealBudget: Sendable, Equatable {
     /// Whether `name` may be put back once more; when not, it becomes degraded.
     public mutating func allows(_ name: String, at now: ContinuousClock.Instant = .now) -> Bool {
         guard !degraded.contains(name) else { return false }
-        guard (history[name] ?? []).filter({ now - $0 < window }).count < restarts else {
+        guard recent(name, at: now).count < restarts else {
             degraded.insert(name)
             return false
         }
@@ -40,7 +40,7 @@ public struct SelfHealBudget: Sendable, Equatable {
     /// How long to wait after the last restart of `name` before the next: 0 after one restart
     /// in the window, then 1 s, 2 s, 4 s ... (cap 30 s).
     public func backoff(for name: String, at now: ContinuousClock.Instant = .now) -> Duration {
-        Self.backoff(restarts: (history[name] ?? []).filter { now - $0 < window }.count)
+        Self.backoff(restarts: recent(name, at: now).count)
     }
 
     static func backoff(restarts recent: Int) -> Duration {
@@ -51,18 +51,23 @@ public struct SelfHealBudget: Sendable, Equatable {
     /// Containers that must not be put back before an instant (their last restart plus
     /// their backoff), with that instant.
     public func held(at now: ContinuousClock.Instant = .now) -> [String: ContinuousClock.Instant] {
-        history.compactMapValues { times in
-            let recent = times.filter { now - $0 < window }
-            guard let last = recent.last else { return nil }
-            let until = last + Self.backoff(restarts: recent.count)
-            return until > now ? until : nil
+        history.keys.reduce(into: [:]) { held, name in
+            let times = recent(name, at: now)
+            guard let last = times.last else { return }
+            let until = last + Self.backoff(restarts: times.count)
+            if until > now { held[name] = until }
         }
+    }
+
+    /// The restarts of `name` still inside the window.
+    private func recent(_ name: String, at now: ContinuousClock.Instant) -> [ContinuousClock.Instant] {
+        (history[name] ?? []).filter { now - $0 < window }
     }
 
     /// Containers whose budget is spent (`restarts` in the window), degraded or not yet: the
     /// agent leaves them alone, and marks them degraded once a plan needed to put one back.
     public func spent(at now: ContinuousClock.Instant = .now) -> Set<String> {
-        Set(history.filter { $0.value.filter { now - $0 < window }.count >= restarts }.keys).union(degraded)
+        Set(history.keys.filter { recent($0, at: now).count >= restarts }).union(degraded)
     }
 
     /// `name` needed a put-back past its budget.

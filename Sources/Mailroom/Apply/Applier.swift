@@ -90,8 +90,9 @@ public struct Applier: Sendable {
         // Under the lock, a rollout without an end was interrupted by a crash; one that ended
         // `interrupted` was stopped after a step. Either may owe health waits, reloads and the
         // applied commit, which a plan does not see: this rollout completes them.
-        let unfinished = options.dryRun ? nil : Journal.unfinishedRollout(stateDirectory: state)
-        let incomplete = unfinished ?? (options.dryRun ? nil : Journal.stoppedRollout(stateDirectory: state))
+        let last = options.dryRun ? nil : Journal.incompleteRollout(stateDirectory: state)
+        let incomplete = last?.id
+        let unfinished = last?.crashed == true ? incomplete : nil
         func finish(_ status: ApplyResult.Status) -> ApplyResult {
             result.status = status
             result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
@@ -188,7 +189,7 @@ public struct Applier: Sendable {
 
         result = finish(.failed)
         // Not when stopping or superseded: the next rollout re-plans from here anyway.
-        let stopping = stop ?? options.interruption?() ?? (Task.isCancelled ? .shutdown : nil)
+        let stopping = stop ?? options.currentInterruption()
         if options.rollbackOnFailure && trigger != .autoRollback && stopping == nil {
             result.autoRollback = await autoRollback(after: rolloutID, logger: logger)
             result.durationMs = Int(Date().timeIntervalSince(began) * 1000)

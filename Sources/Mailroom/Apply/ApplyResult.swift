@@ -22,6 +22,11 @@ public struct ApplyOptions: Sendable {
     /// as `interrupted`, and there is no automatic rollback. Task cancellation counts as `.shutdown`.
     public var interruption: (@Sendable () -> RolloutInterruption?)?
 
+    /// Why to stop now, if at all: the agent's answer, or `.shutdown` when the task is cancelled.
+    func currentInterruption() -> RolloutInterruption? {
+        interruption?() ?? (Task.isCancelled ? .shutdown : nil)
+    }
+
     public init(dryRun: Bool = false, rollbackOnFailure: Bool = true, healthTimeout: Duration = .seconds(300), concurrency: Int = 4,
                 force: Bool = false) {
         self.dryRun = dryRun

@@ -24,7 +24,7 @@ struct RolloutExecution: Sendable {
     var dryRun: Bool { options.dryRun }
     var systemd: Bool { plan.runner == .systemd && serviceManager != nil }
     /// Why to stop before the next step, if the agent asked to (or the task was cancelled).
-    var interruption: RolloutInterruption? { options.interruption?() ?? (Task.isCancelled ? .shutdown : nil) }
+    var interruption: RolloutInterruption? { options.currentInterruption() }
 
     /// Runs every step; returns the reason of the first failure, if any.
     func run() async -> String? {

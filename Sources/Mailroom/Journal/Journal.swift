@@ -104,15 +104,24 @@ public final class Journal: @unchecked Sendable {
     /// The rollout that started and never ended, if the last one did not: it was interrupted
     /// (or is running in a process that holds the lock).
     public static func unfinishedRollout(stateDirectory: String) -> String? {
-        guard let last = lastBoundary(stateDirectory: stateDirectory), last.type == .start else { return nil }
-        return last.rollout
+        incompleteRollout(stateDirectory: stateDirectory).flatMap { $0.crashed ? $0.id : nil }
     }
 
     /// The last rollout, if it ended `interrupted` (stopped after a step by SIGTERM or a newer
     /// commit): its health waits, reloads and applied commit may still be owed.
     public static func stoppedRollout(stateDirectory: String) -> String? {
-        guard let last = lastBoundary(stateDirectory: stateDirectory), last.type == .end, last.status == .interrupted else { return nil }
-        return last.rollout
+        incompleteRollout(stateDirectory: stateDirectory).flatMap { $0.crashed ? nil : $0.id }
+    }
+
+    /// The last rollout, if it did not complete: `crashed` when it has no end record (see
+    /// ``unfinishedRollout(stateDirectory:)``), else it ended `interrupted`. One read for both.
+    public static func incompleteRollout(stateDirectory: String) -> (id: String, crashed: Bool)? {
+        guard let last = lastBoundary(stateDirectory: stateDirectory) else { return nil }
+        switch (last.type, last.status) {
+        case (.start, _): return (last.rollout, true)
+        case (.end, .interrupted?): return (last.rollout, false)
+        default: return nil
+        }
     }
 
     /// The last `start` or `end` record of the current file. Reads only the end of the file,
