@@ -5,13 +5,28 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// The pipeline, one target per stage group. Each target may use only the ones listed under it,
+// so a dependency that runs backwards is a compile error:
+//
+//   MailroomSupport                    diagnostics, addresses, times, atomic files, host paths
+//   MailroomSpec      → Support        the spec: reading, the container keys, validation, profiles
+//   MailroomRender    → Spec           explicit spec → desired state; the one compile path
+//   MailroomMailu     → Spec           the Mailu profile: everything Mailu-specific
+//   MailroomSource    → Support        git (libgit2) and the refs watch
+//   MailroomHost      → Support        the only code that starts processes: podman, systemctl
+//   MailroomPlan      → Render, Host   observe the host, diff, the pipeline
+//   MailroomApply     → Plan           apply, journal, history, rollback
+//   MailroomAgent     → Apply, Source  triggers, reconciler, HTTP listener
+//   mailroom (CLI)    → Agent, Mailu   one file per command
+//   MailroomTestSupport, mailroom-bench: stand-in images, scratch repositories; never in `mailroom`
 let package = Package(
     name: "mailroom",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Mailroom", targets: ["Mailroom"]),
         .executable(name: "mailroom", targets: ["mailroom"]),
         .executable(name: "mailroom-bench", targets: ["mailroom-bench"]),
+        .library(name: "MailroomAgent", targets: ["MailroomAgent"]),
+        .library(name: "MailroomMailu", targets: ["MailroomMailu"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,15 +38,34 @@ let package = Package(
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
-        // libgit2 from Debian's libgit2-dev; the Swift wrapper lives in Mailroom/Source.
+        // libgit2 from Debian's libgit2-dev; the Swift wrapper lives in MailroomSource.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         // posix_spawn close-from, which the Glibc module does not import (see ProcessRunner).
         .target(name: "CSpawn"),
         .target(
-            name: "Mailroom",
+            name: "MailroomSupport",
             dependencies: [
-                "CGit2",
-                "CSpawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MailroomSpec",
+            dependencies: ["MailroomSupport", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "MailroomRender", dependencies: ["MailroomSpec", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(name: "MailroomMailu", dependencies: ["MailroomSpec"], swiftSettings: swiftSettings),
+        .target(name: "MailroomSource", dependencies: ["MailroomSupport", "CGit2", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(name: "MailroomHost", dependencies: ["MailroomSupport", "CSpawn", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .target(name: "MailroomPlan", dependencies: ["MailroomRender", "MailroomHost", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(name: "MailroomApply", dependencies: ["MailroomPlan", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(
+            name: "MailroomAgent",
+            dependencies: [
+                "MailroomApply",
+                "MailroomSource",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -45,20 +79,28 @@ let package = Package(
         .executableTarget(
             name: "mailroom",
             dependencies: [
-                "Mailroom",
+                "MailroomAgent",
+                "MailroomMailu",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Stand-in images, scratch repositories and fakes for the tests and the benchmarks.
+        .target(
+            name: "MailroomTestSupport",
+            dependencies: ["MailroomAgent", "MailroomMailu"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "mailroom-bench",
-            dependencies: ["Mailroom"],
+            dependencies: ["MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MailroomTests",
-            dependencies: ["Mailroom"],
+            dependencies: ["MailroomTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -6,7 +6,6 @@
 // With no arguments it runs every section. `apply` needs podman (see .ci/run) and root.
 import Foundation
 import Logging
-import Mailroom
 
 let requested = Set(CommandLine.arguments.dropFirst())
 func wants(_ section: String) -> Bool { requested.isEmpty || requested.contains(section) }

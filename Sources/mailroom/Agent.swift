@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Mailroom
+import MailroomAgent
+import MailroomHost
+import MailroomMailu
 
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,7 +50,7 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let engine: any ContainerEngine = await PodmanSocket.locate(cli: podman) ?? podman
         do {
-            let agent = try Agent(configuration: configuration, engine: engine, podmanExecutable: podman.executable,
+            let agent = try Agent(configuration: configuration, engine: engine, profile: MailuProfile(), podmanExecutable: podman.executable,
                                   serviceManager: Systemctl.detect(), logger: logger, notify: notify)
             try await agent.run()
         } catch let error as AgentError {

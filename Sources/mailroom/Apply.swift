@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomApply
+import MailroomMailu
+import MailroomSupport
 
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +30,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let podman = try await locatePodman()
-        let applier = Applier(host: host.paths, engine: podman, options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
+        let applier = Applier(host: host.paths, engine: podman, profile: MailuProfile(), options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
         let (source, loaded) = try await spec.load(host: host)
         try await runRollout({
             let result = try await applier.apply(loaded.text, commit: commit ?? loaded.commit, trigger: .cli, logger: rolloutLogger,

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomMailu
+import MailroomPlan
+import MailroomRender
+import MailroomSource
+import MailroomSupport
 
 struct DiffCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,6 +55,6 @@ struct DiffCommand: AsyncParsableCommand {
     }
 
     func render(_ snapshot: SpecSnapshot) throws -> DesiredState {
-        try Renderer.compileWithoutHost(snapshot.loadSpec(), unitsDirectory: host.unitsDirectory).desired
+        try Pipeline(host: host.paths, engine: nil, profile: MailuProfile()).compileWithoutHost(snapshot.spec).desired
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomApply
+import MailroomPlan
 
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

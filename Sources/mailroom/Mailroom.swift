@@ -1,6 +1,6 @@
 import ArgumentParser
 import Logging
-import Mailroom
+import MailroomSupport
 
 @main
 struct MailroomCommand: AsyncParsableCommand {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Mailroom
+import MailroomAgent
+import MailroomSource
+import MailroomSupport
 
 /// Where the spec comes from: a directory (the first argument), or a git repository.
 struct SpecOptions: ParsableArguments {

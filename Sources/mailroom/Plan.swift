@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomHost
+import MailroomMailu
+import MailroomPlan
+import MailroomRender
+import MailroomSupport
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +25,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (source, loaded) = try await spec.load(host: host)
-        let pipeline = Pipeline(host: host.paths, engine: PodmanCLI.locate())
+        let pipeline = Pipeline(host: host.paths, engine: PodmanCLI.locate(), profile: MailuProfile())
         let compiled: CompiledSpec
         do { compiled = try pipeline.compile(specText: loaded.text.text, file: loaded.text.file) } catch let error as SpecError {
             throw reportSpecError(error)

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
-import Mailroom
 import Yams
+import MailroomMailu
+import MailroomPlan
+import MailroomRender
+import MailroomSpec
+import MailroomSupport
 
 struct Render: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +32,7 @@ struct Render: AsyncParsableCommand {
     func run() async throws {
         let (_, loaded) = try await spec.load(host: host)
         let compiled: CompiledSpec
-        do { compiled = try Pipeline(host: host.paths, engine: nil).compile(specText: loaded.text.text, file: loaded.text.file) } catch let error as SpecError {
+        do { compiled = try Pipeline(host: host.paths, engine: nil, profile: MailuProfile()).compile(loaded.text) } catch let error as SpecError {
             throw reportSpecError(error)
         }
         let desired = compiled.desired

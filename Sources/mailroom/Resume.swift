@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomAgent
 
 struct ResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

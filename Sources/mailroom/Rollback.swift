@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomAgent
+import MailroomApply
+import MailroomMailu
+import MailroomSource
+import MailroomSupport
 
 struct RollbackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +34,7 @@ struct RollbackCommand: AsyncParsableCommand {
     func run() async throws {
         let podman = try await locatePodman()
         // A failed rollback returns to the state it started from, as the agent would.
-        let applier = Applier(host: host.paths, engine: podman, options: rollout.applyOptions(rollbackOnFailure: true))
+        let applier = Applier(host: host.paths, engine: podman, profile: MailuProfile(), options: rollout.applyOptions(rollbackOnFailure: true))
         let stateDirectory = host.stateDirectory, dryRun = rollout.dryRun
         let listen = listen
         try await runRollout({
@@ -38,7 +42,7 @@ struct RollbackCommand: AsyncParsableCommand {
             let result = try await applier.rollback(to: target, logger: rolloutLogger, confirm: rollout.confirmation(title: "Mailroom rollback plan")) { result in
                 guard !dryRun, result.status == .succeeded || result.status == .noChanges else { return }
                 // Pin, under the apply lock: the agent keeps this commit until `mailroom resume` or a new commit.
-                let tip = try? SourceStateStore(path: stateDirectory + "/source/source-state.json").load()?.lastFetched?.commit.description
+                let tip = try? SourceStateStore(path: StateDirectory(stateDirectory).sourceState).load()?.lastFetched?.commit.description
                 try AgentControl(pinnedCommit: result.commit, branchTipAtPin: tip, reason: "mailroom rollback", since: Date())
                     .save(stateDirectory: stateDirectory)
                 pinned = true

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Mailroom
+import MailroomApply
+import MailroomHost
+import MailroomPlan
+import MailroomSupport
 
 /// Flags shared by `apply` and `rollback`.
 struct RolloutOptions: ParsableArguments {

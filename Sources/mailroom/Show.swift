@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomApply
 
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomAgent
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomAgent
 
 struct SuspendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Mailroom
+import MailroomMailu
+import MailroomPlan
+import MailroomSupport
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +20,7 @@ struct Validate: AsyncParsableCommand {
     func run() async throws {
         let (source, loaded) = try await spec.load(host: host)
         do {
-            let compiled = try Pipeline(host: host.paths, engine: nil).compile(specText: loaded.text.text, file: loaded.text.file)
+            let compiled = try Pipeline(host: host.paths, engine: nil, profile: MailuProfile()).compile(loaded.text)
             if output == .json {
                 try printJSON(ValidationReport(valid: true, diagnostics: [], containers: compiled.desired.containers.count))
             } else {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Mailroom
+@testable import MailroomAgent
+@testable import MailroomApply
+@testable import MailroomTestSupport
 
 /// The agent's behaviours of issue 5 end to end: real git, inotify and podman with the 13
 /// stand-ins; the CLI and the agent as child processes where signals and sd_notify matter.

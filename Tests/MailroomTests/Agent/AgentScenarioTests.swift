@@ -1,7 +1,11 @@
 import Foundation
 import Logging
 import Testing
-@testable import Mailroom
+@testable import MailroomAgent
+@testable import MailroomApply
+@testable import MailroomHost
+@testable import MailroomTestSupport
+@testable import MailroomMailu
 
 /// The agent against real git (a local bare repository), real inotify and real podman with the
 /// 13 stand-ins. One agent run per scenario, reused across its steps (CI time); the in-process
@@ -139,7 +143,7 @@ struct AgentScenarioTests {
         config.listenPort = 0
         config.dryRun = true
         let podman = try TestPodman.podman()
-        let agent = try Agent(configuration: config, engine: podman, podmanExecutable: podman.executable, serviceManager: nil,
+        let agent = try Agent(configuration: config, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable, serviceManager: nil,
                               logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }), notify: SystemdNotify(environment: [:]))
         let task = Task { try await agent.run() }
         defer { task.cancel() }

@@ -1,7 +1,12 @@
 import Foundation
 import Logging
 import Testing
-@testable import Mailroom
+@testable import MailroomAgent
+@testable import MailroomApply
+@testable import MailroomHost
+@testable import MailroomSupport
+@testable import MailroomTestSupport
+@testable import MailroomMailu
 
 /// An in-process agent on a scratch repository and a test deployment: real git, inotify and
 /// podman.
@@ -66,7 +71,7 @@ enum AgentHarness {
         config.webhookSecretFile = secretFile
         configure(&config)
         let podman = try TestPodman.podman()
-        let agent = try Agent(configuration: config, engine: podman, podmanExecutable: podman.executable, serviceManager: nil,
+        let agent = try Agent(configuration: config, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable, serviceManager: nil,
                               logger: testLogger("mailroom.agent.test"), notify: SystemdNotify(environment: [:]))
         let task = Task { try await agent.run() }
         var port: UInt16?

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import Testing
-@testable import Mailroom
+@testable import MailroomAgent
+@testable import MailroomHost
+@testable import MailroomSupport
 
 @Suite("Agent parts")
 struct AgentUnitTests {
@@ -26,7 +28,6 @@ struct AgentUnitTests {
         #expect(config.overrideDirectories == ["/srv/mailu/overrides"] && config.stateDirectory == "/var/lib/mr")
         #expect(config.listenHost == "127.0.0.1" && config.listenPort == 9400)
         #expect(config.selfHealRestarts == 3 && config.selfHealWindow == .seconds(120) && config.dryRun)
-        #expect(config.sourceStateDirectory == "/var/lib/mr/source")
 
         let defaults = try AgentConfiguration.parse("repository: https://git.example.org/mail.git\n", file: "a.yaml")
         #expect(defaults.debounce == .milliseconds(200) && defaults.listenPort == 9321 && defaults.resyncInterval == .seconds(600))

@@ -1,6 +1,8 @@
 import Foundation
-@testable import Mailroom
 import Testing
+@testable import MailroomApply
+@testable import MailroomHost
+@testable import MailroomSupport
 
 /// The built `mailroom` executable, next to the test binary (`swift test` builds it too).
 enum MailroomBinary {

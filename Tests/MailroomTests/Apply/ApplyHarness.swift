@@ -1,6 +1,10 @@
 import Foundation
 import Logging
-import Mailroom
+@testable import MailroomApply
+@testable import MailroomHost
+@testable import MailroomPlan
+@testable import MailroomSupport
+@testable import MailroomMailu
 
 /// Every command a `ProcessRunner` started, for asserting what apply ran.
 final class CallRecorder: @unchecked Sendable {
@@ -56,7 +60,7 @@ struct ApplyHarness {
 
     func applier(_ options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)), serviceManager: (any ServiceManager)? = nil,
                  engine: (any ContainerEngine)? = nil) throws -> Applier {
-        Applier(host: deployment.host, engine: try engine ?? podman, serviceManager: serviceManager, options: options)
+        Applier(host: deployment.host, engine: try engine ?? podman, profile: MailuProfile(), serviceManager: serviceManager, options: options)
     }
 
     /// Applies spec text (also written to the spec directory, as a user would).

@@ -1,6 +1,6 @@
 import Foundation
-import Mailroom
 import Testing
+@testable import MailroomApply
 
 @Suite("Apply refuses, changing nothing", .serialized)
 struct ApplyRefusalTests {

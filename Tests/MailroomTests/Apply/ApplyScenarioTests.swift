@@ -1,6 +1,8 @@
 import Foundation
-import Mailroom
 import Testing
+@testable import MailroomApply
+@testable import MailroomHost
+@testable import MailroomSupport
 
 /// Apply against real podman with the 13 stand-ins. One deployment per scenario, reused
 /// across its steps; serialized so health timeouts are not measured on a starved machine.

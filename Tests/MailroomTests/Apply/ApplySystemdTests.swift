@@ -1,6 +1,6 @@
 import Foundation
-import Mailroom
 import Testing
+@testable import MailroomHost
 
 /// A FAKE systemd for tests: systemd cannot be PID 1 on these machines. It records every
 /// action and, for start and restart, does what the unit would do: runs the podman command

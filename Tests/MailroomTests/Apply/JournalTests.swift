@@ -1,6 +1,8 @@
 import Foundation
-import Mailroom
 import Testing
+@testable import MailroomApply
+@testable import MailroomSupport
+@testable import MailroomSpec
 
 /// The journal on its own: no podman.
 @Suite("Journal")
@@ -98,10 +100,10 @@ struct JournalTests {
 
     @Test("Mailu versions compare numerically")
     func versions() {
-        #expect(MailuVersion.compare("2.0", "1.9") == .orderedDescending)
-        #expect(MailuVersion.compare("2.0", "2.0.0") == .orderedSame)
-        #expect(MailuVersion.compare("2.0", "10.0") == .orderedAscending)
-        #expect(MailuVersion.compare("master", "2.0") == nil)
+        #expect(ApplicationVersion.compare("2.0", "1.9") == .newer)
+        #expect(ApplicationVersion.compare("2.0", "2.0.0") == .same)
+        #expect(ApplicationVersion.compare("2.0", "10.0") == .older)
+        #expect(ApplicationVersion.compare("master", "2.0") == nil)
     }
 
     @Test("atomic writes keep the owner of the file they replace and set the mode")

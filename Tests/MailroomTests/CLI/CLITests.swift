@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+@testable import MailroomHost
+@testable import MailroomPlan
+@testable import MailroomSupport
 
-@testable import Mailroom
 
 /// The `mailroom` executable as people run it: exit codes, output, help text.
 @Suite("CLI", .serialized)

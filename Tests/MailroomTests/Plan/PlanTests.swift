@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+@testable import MailroomPlan
+@testable import MailroomSupport
+@testable import MailroomMailu
 
-@testable import Mailroom
 
 /// `plan` against an empty host, against files that differ, against override directories
 /// that change, and against containers made by hand from the guide.
@@ -20,7 +22,7 @@ struct PlanTests {
     @Test func emptyHostWithoutPodman() async throws {
         let root = try GeneratedFilesTests.tempDirectory("plan-empty")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let pipeline = Pipeline(host: Self.host(root), engine: nil)
+        let pipeline = Pipeline(host: Self.host(root), engine: nil, profile: MailuProfile())
         let (plan, _) = try await pipeline.plan(pipeline.compile(specText: Self.seedGuide(root: root), file: "mailroom.yaml"))
         #expect(plan.network.action == .create)
         #expect(plan.network.arguments.last == "podman1")
@@ -39,7 +41,7 @@ struct PlanTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try "SECRET_KEY=hunter2hunter2\n".write(toFile: root + "/secrets.env", atomically: true, encoding: .utf8)
         chmod(root + "/secrets.env", 0o600)
-        let pipeline = Pipeline(host: Self.host(root), engine: nil)
+        let pipeline = Pipeline(host: Self.host(root), engine: nil, profile: MailuProfile())
         let compiled = try pipeline.compile(specText: Self.seedGuide(root: root), file: "mailroom.yaml")
         try GeneratedFilesTests.write(compiled.desired.files)
         for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
@@ -81,7 +83,7 @@ struct PlanTests {
         try await ApplyHarness.with { h in
             let spec = h.deployment.standInSpec()
             #expect(try await h.apply(spec).status == .succeeded)
-            let pipeline = Pipeline(host: h.deployment.host, engine: try h.podman)
+            let pipeline = Pipeline(host: h.deployment.host, engine: try h.podman, profile: MailuProfile())
             let compiled = try pipeline.compile(specDirectory: h.deployment.specDirectory)
             #expect(try await pipeline.plan(compiled).plan.hasChanges == false)
 
@@ -102,7 +104,7 @@ struct PlanTests {
         try await TestDeployment.with { d in
             try d.writeSpec(d.standInSpec())
             let podman = try TestPodman.podman()
-            let pipeline = Pipeline(host: d.host, engine: podman)
+            let pipeline = Pipeline(host: d.host, engine: podman, profile: MailuProfile())
             let compiled = try pipeline.compile(specDirectory: d.specDirectory)
             try GeneratedFilesTests.write(compiled.desired.files)
             for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }

@@ -1,7 +1,11 @@
 import Foundation
 import Testing
+@testable import MailroomHost
+@testable import MailroomPlan
+@testable import MailroomRender
+@testable import MailroomSpec
+@testable import MailroomMailu
 
-@testable import Mailroom
 
 /// Generated Caddyfiles and units checked by the real tools: `caddy validate`, `caddy run`
 /// behind a stand-in front, `systemd-analyze verify`, and `podman generate systemd --new`.
@@ -35,22 +39,23 @@ import Testing
     @Test(arguments: ["seed-guide", "minimal"])
     func caddyValidatesEveryGeneratedCaddyfile(_ example: String) async throws {
         try await TestPodman.ensureImages()
-        let spec = try SpecLoader.load(directory: Fixtures.repositoryRoot + "/examples/" + example)
-        let desired = try Renderer.compile(spec, secrets: SecretValues(path: "-", values: ["SECRET_KEY": "k"]), unitsDirectory: "/u").desired
+        let compiled = try Fixtures.compile(directory: Fixtures.repositoryRoot + "/examples/" + example, secret: "k", unitsDirectory: "/u")
+        let desired = compiled.desired
+        let settings = try #require(compiled.spec.settings as? MailuSettings)
         let out = try Self.tempDirectory("caddy")
         defer { try? FileManager.default.removeItem(atPath: out) }
         try Self.write(desired.files.filter { $0.path.contains("caddy2") }, under: out)
-        let sites = try FileManager.default.contentsOfDirectory(atPath: out + spec.mailu.caddy.root + "/config/site")
-        #expect(sites.count == 1 + spec.mailu.domains.count)
-        let result = try await Self.caddyValidate(caddyRoot: out + spec.mailu.caddy.root)
+        let sites = try FileManager.default.contentsOfDirectory(atPath: out + settings.caddy.root + "/config/site")
+        #expect(sites.count == 1 + settings.domains.count)
+        let result = try await Self.caddyValidate(caddyRoot: out + settings.caddy.root)
         #expect(result.succeeded, "caddy validate: \(result.stderrText)")
         #expect((result.stdoutText + result.stderrText).contains("Valid configuration"))
 
         // The same check fails on a broken site file, so a pass means something.
-        let broken = out + spec.mailu.caddy.root + "/config/site/autoconfig.\(spec.mailu.mainDomain).Caddyfile"
+        let broken = out + settings.caddy.root + "/config/site/autoconfig.\(settings.mainDomain).Caddyfile"
         try (try String(contentsOfFile: broken, encoding: .utf8)).replacingOccurrences(of: "reverse_proxy", with: "reverse_prxy")
             .write(toFile: broken, atomically: true, encoding: .utf8)
-        let failed = try await Self.caddyValidate(caddyRoot: out + spec.mailu.caddy.root)
+        let failed = try await Self.caddyValidate(caddyRoot: out + settings.caddy.root)
         #expect(!failed.succeeded)
         #expect(failed.stderrText.contains("reverse_prxy"))
     }
@@ -80,7 +85,7 @@ import Testing
         try await TestPodman.ensureImages()
         try await TestDeployment.with { d in
             try d.writeSpec(d.standInSpec())
-            let compiled = try Pipeline(host: d.host, engine: nil).compile(specDirectory: d.specDirectory)
+            let compiled = try Pipeline(host: d.host, engine: nil, profile: MailuProfile()).compile(specDirectory: d.specDirectory)
             try Self.write(compiled.desired.files)
             for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             let podman = try TestPodman.podman()
@@ -109,7 +114,7 @@ import Testing
         try await TestDeployment.with { d in
             let front = #"[sh, -c, "mkdir -p /www/mail && echo '<clientConfig version=\"1.1\"/>' > /www/mail/config-v1.1.xml && echo front > /www/index.html && exec httpd -f -p 80 -h /www"]"#
             try d.writeSpec(d.standInSpec(overrides: ["mailu-front": ["command": front]], domains: ["example.com", "example.org"]))
-            let compiled = try Pipeline(host: d.host, engine: nil).compile(specDirectory: d.specDirectory)
+            let compiled = try Pipeline(host: d.host, engine: nil, profile: MailuProfile()).compile(specDirectory: d.specDirectory)
             try Self.write(compiled.desired.files)
             for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             let podman = try TestPodman.podman()

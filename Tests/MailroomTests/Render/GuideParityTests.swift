@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import MailroomRender
+@testable import MailroomSpec
 
-@testable import Mailroom
 
 /// The seed-guide example renders the guide's commands flag for flag.
 @Suite struct GuideParityTests {
@@ -87,8 +88,7 @@ import Testing
     static var guidePath: String { Fixtures.repositoryRoot + "/../shared/seed/mailu-podman-guide.zh.md" }
 
     @Test func disabledComponentsDropContainerAddressAndEdges() throws {
-        let spec = try SpecLoader.load(directory: Fixtures.minimal)
-        let compiled = try Renderer.compile(spec, secrets: SecretValues(path: "-", values: ["SECRET_KEY": "k"]), unitsDirectory: "/u")
+        let compiled = try Fixtures.compile(directory: Fixtures.minimal, secret: "k", unitsDirectory: "/u")
         let names = compiled.desired.containers.map(\.name)
         for gone in ["mailu-antivirus", "mailu-webdav", "mailu-fetchmail"] { #expect(!names.contains(gone)) }
         let antispam = try #require(compiled.desired.container(named: "mailu-antispam"))
@@ -105,7 +105,7 @@ import Testing
     @Test func resolverOffDropsDNSFlags() throws {
         var text = try String(contentsOfFile: Fixtures.seedGuide + "/mailroom.yaml", encoding: .utf8)
         text = text.replacingOccurrences(of: "    resolver: true", with: "    resolver: false")
-        let compiled = try Renderer.compile(SpecLoader.parse(text, file: "mailroom.yaml"), secrets: SecretValues(path: "-", values: ["SECRET_KEY": "k"]), unitsDirectory: "/u")
+        let compiled = try Fixtures.compile(text, secret: "k", unitsDirectory: "/u")
         #expect(compiled.desired.container(named: "mailu-resolver") == nil)
         #expect(!compiled.desired.containers.flatMap(\.arguments).contains { $0.hasPrefix("--dns=") })
         #expect(compiled.desired.container(named: "mailu-front")?.dependsOn == [])

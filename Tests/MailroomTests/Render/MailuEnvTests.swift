@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+@testable import MailroomMailu
+@testable import MailroomRender
+@testable import MailroomSpec
 
-@testable import Mailroom
 
 @Suite struct MailuEnvTests {
     static func env() throws -> String {
@@ -59,7 +61,7 @@ import Testing
     @Test func extraEnvReplacesInPlaceOrAppends() throws {
         var text = try String(contentsOfFile: Fixtures.seedGuide + "/mailroom.yaml", encoding: .utf8)
         text = text.replacingOccurrences(of: "  timezone: Asia/Shanghai\n", with: "  timezone: Asia/Shanghai\n  env:\n    RELAYHOST: \"[smtp.example.net]:587\"\n    FULL_TEXT_SEARCH: \"off\"\n")
-        let compiled = try Renderer.compile(SpecLoader.parse(text, file: "m.yaml"), secrets: SecretValues(path: "-", values: ["SECRET_KEY": "k"]), unitsDirectory: "/u")
+        let compiled = try Fixtures.compile(text, file: "m.yaml", secret: "k", unitsDirectory: "/u")
         let env = try #require(compiled.desired.files.first { $0.path.hasSuffix("mailu.env") }).content
         #expect(env.contains("RELAYHOST=[smtp.example.net]:587"))
         #expect(env.components(separatedBy: "RELAYHOST=").count == 2)

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Mailroom
+@testable import MailroomSource
+@testable import MailroomSupport
+@testable import MailroomTestSupport
 
 @Suite("Source: git mirror and spec reading")
 struct GitSourceTests {
@@ -15,7 +17,7 @@ struct GitSourceTests {
         #expect(result.specChanged)
         #expect(!result.forced)
         #expect(result.snapshot.files.keys.sorted() == ["mailroom.yaml"])
-        let spec = try result.snapshot.loadSpec()
+        let spec = try Fixtures.compiler().read(result.snapshot.spec)
         #expect(spec.network.name == "mailu")
         // A bare mirror, with the remote's branches as its own.
         #expect(FileManager.default.fileExists(atPath: f.stateDirectory + "/mirror.git/HEAD"))
@@ -43,7 +45,7 @@ struct GitSourceTests {
         let again = try source.fetch(logger: f.logs.logger)
         #expect(!again.isNewCommit)
         #expect(!again.specChanged)
-        let second = try f.repo.commitAndPush(["mailroom.yaml": ScratchRepository.minimalSpec + "# edited\n"], message: "edit")
+        let second = try f.repo.commitAndPush(["mailroom.yaml": TestSpecs.minimal + "# edited\n"], message: "edit")
         let result = try source.fetch(logger: f.logs.logger)
         #expect(result.commit.hex == second)
         #expect(result.previous == first.commit)
@@ -74,11 +76,11 @@ struct GitSourceTests {
         let first = try f.repo.head()
         try f.repo.git("tag", "-a", "v1", "-m", "release 1")
         try f.repo.git("push", "--quiet", "origin", "v1")
-        try f.repo.commitAndPush(["mailroom.yaml": ScratchRepository.minimalSpec + "# v2\n"], message: "v2")
+        try f.repo.commitAndPush(["mailroom.yaml": TestSpecs.minimal + "# v2\n"], message: "v2")
 
         let byCommit = try f.source(revision: first).fetch(logger: f.logs.logger)
         #expect(byCommit.commit.hex == first)
-        #expect(byCommit.snapshot.specText == ScratchRepository.minimalSpec)
+        #expect(byCommit.snapshot.specText == TestSpecs.minimal)
 
         let byShortCommit = try f.source(revision: String(first.prefix(10))).fetch(logger: f.logs.logger)
         #expect(byShortCommit.commit.hex == first)
@@ -97,7 +99,7 @@ struct GitSourceTests {
     @Test("files under the spec path, nested directories included, and nothing outside it")
     func readsSpecPathOnly() throws {
         let f = try SourceFixture(files: [
-            "deploy/mailroom.yaml": ScratchRepository.minimalSpec,
+            "deploy/mailroom.yaml": TestSpecs.minimal,
             "deploy/overrides/postfix.cf": "smtpd_banner = hi\n",
             "README.md": "docs\n",
         ])
@@ -111,7 +113,7 @@ struct GitSourceTests {
 
     @Test("a change outside the spec path is seen but is no spec change; a change inside is")
     func treeDiffRestrictedToSpecPath() throws {
-        let f = try SourceFixture(files: ["deploy/mailroom.yaml": ScratchRepository.minimalSpec, "README.md": "docs\n"])
+        let f = try SourceFixture(files: ["deploy/mailroom.yaml": TestSpecs.minimal, "README.md": "docs\n"])
         defer { f.remove() }
         let source = try f.source(path: "deploy")
         let first = try source.fetch(logger: f.logs.logger)
@@ -124,7 +126,7 @@ struct GitSourceTests {
         #expect(seen.snapshot.tree == first.snapshot.tree)
         #expect(try source.diff(from: first.commit.hex, to: outside).changes.isEmpty)
 
-        let inside = try f.repo.commitAndPush(["deploy/extra.env": "A=1\n", "deploy/mailroom.yaml": ScratchRepository.minimalSpec + "# x\n"],
+        let inside = try f.repo.commitAndPush(["deploy/extra.env": "A=1\n", "deploy/mailroom.yaml": TestSpecs.minimal + "# x\n"],
                                               message: "spec")
         let changed = try source.fetch(logger: f.logs.logger)
         #expect(changed.specChanged)
@@ -150,7 +152,7 @@ struct GitSourceTests {
         #expect(!fast.forced)
 
         try f.repo.git("reset", "--quiet", "--hard", base)
-        let rewritten = try f.repo.commit(["mailroom.yaml": ScratchRepository.minimalSpec + "# rewritten\n"], message: "rewrite")
+        let rewritten = try f.repo.commit(["mailroom.yaml": TestSpecs.minimal + "# rewritten\n"], message: "rewrite")
         try f.repo.git("push", "--quiet", "--force", "origin", "main")
         let result = try source.fetch(logger: f.logs.logger)
         #expect(result.forced)
@@ -177,7 +179,7 @@ struct GitSourceTests {
 
     @Test("a missing spec path, a file as spec path, and a spec path without mailroom.yaml")
     func missingPath() throws {
-        let f = try SourceFixture(files: ["deploy/mailroom.yaml": ScratchRepository.minimalSpec, "docs/x.md": "x\n"])
+        let f = try SourceFixture(files: ["deploy/mailroom.yaml": TestSpecs.minimal, "docs/x.md": "x\n"])
         defer { f.remove() }
         let missing = gitError { try f.source(path: "nowhere").fetch(logger: f.logs.logger) }
         #expect(missing?.code == .missingPath)
@@ -192,7 +194,7 @@ struct GitSourceTests {
 
     @Test("a symbolic link inside the spec path is refused, naming it")
     func symlinkRejected() throws {
-        let f = try SourceFixture(files: ["deploy/mailroom.yaml": ScratchRepository.minimalSpec])
+        let f = try SourceFixture(files: ["deploy/mailroom.yaml": TestSpecs.minimal])
         defer { f.remove() }
         try FileManager.default.createSymbolicLink(atPath: f.repo.work + "/deploy/passwd", withDestinationPath: "/etc/passwd")
         try f.repo.commitAndPush([:], message: "link")
@@ -207,7 +209,7 @@ struct GitSourceTests {
 
     @Test("a submodule (gitlink) inside the spec path is refused, naming it")
     func submoduleRejected() throws {
-        let f = try SourceFixture(files: ["deploy/mailroom.yaml": ScratchRepository.minimalSpec])
+        let f = try SourceFixture(files: ["deploy/mailroom.yaml": TestSpecs.minimal])
         defer { f.remove() }
         let head = try f.repo.head()
         try f.repo.git("update-index", "--add", "--cacheinfo", "160000,\(head),deploy/vendor")
@@ -221,7 +223,7 @@ struct GitSourceTests {
     @Test("a blob over the size limit is refused, naming the file and its size")
     func oversizeBlobRefused() throws {
         let big = String(repeating: "x", count: (1 << 20) + 1)
-        let f = try SourceFixture(files: ["mailroom.yaml": ScratchRepository.minimalSpec, "big.bin": big])
+        let f = try SourceFixture(files: ["mailroom.yaml": TestSpecs.minimal, "big.bin": big])
         defer { f.remove() }
         let error = gitError { try f.source().fetch(logger: f.logs.logger) }
         #expect(error?.code == .tooLarge)
@@ -273,7 +275,7 @@ struct GitSourceTests {
         #expect(gitError { try source.fetch(logger: f.logs.logger) }?.code == .missingBranch)
         #expect(fileData(statePath) == saved)
         // The old snapshot can still be read from the mirror by id.
-        #expect(try source.snapshot(at: first.commit.hex).specText == ScratchRepository.minimalSpec)
+        #expect(try source.snapshot(at: first.commit.hex).specText == TestSpecs.minimal)
     }
 
     @Test("a corrupt object in the remote is reported as such, with no mirror left behind")

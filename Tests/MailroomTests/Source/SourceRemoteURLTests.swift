@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Testing
-@testable import Mailroom
+@testable import MailroomSource
 
 @Suite("Source: URL classification, credentials and known_hosts")
 struct SourceRemoteURLTests {

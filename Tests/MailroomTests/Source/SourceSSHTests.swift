@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import Mailroom
+@testable import MailroomAgent
+@testable import MailroomSource
+@testable import MailroomSupport
+@testable import MailroomTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -172,8 +175,8 @@ struct SourceSSHTests {
             let source = try source(f, server)
             let first = try source.fetch(logger: f.logs.logger)
             #expect(first.commit.hex == (try f.repo.head()))
-            #expect(first.snapshot.specText == ScratchRepository.minimalSpec)
-            let pushed = try f.repo.commitAndPush(["mailroom.yaml": ScratchRepository.minimalSpec + "# ssh\n"], message: "ssh")
+            #expect(first.snapshot.specText == TestSpecs.minimal)
+            let pushed = try f.repo.commitAndPush(["mailroom.yaml": TestSpecs.minimal + "# ssh\n"], message: "ssh")
             let second = try source.fetch(logger: f.logs.logger)
             #expect(second.commit.hex == pushed)
             #expect(second.specChanged)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-@testable import Mailroom
+@testable import MailroomSource
+@testable import MailroomTestSupport
 
 /// Log entries captured by one test's logger.
 final class LogCapture: @unchecked Sendable {
@@ -47,7 +48,7 @@ struct SourceFixture {
     var stateDirectory: String { repo.root + "/state" }
     let logs = LogCapture()
 
-    init(files: [String: String] = ["mailroom.yaml": ScratchRepository.minimalSpec]) throws {
+    init(files: [String: String] = ["mailroom.yaml": TestSpecs.minimal]) throws {
         repo = try ScratchRepository(files: files)
     }
 

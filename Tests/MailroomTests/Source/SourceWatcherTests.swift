@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Mailroom
+@testable import MailroomSource
+@testable import MailroomSupport
+@testable import MailroomTestSupport
 
 /// Collects a watcher's updates for a test to wait on.
 actor UpdateLog {
@@ -55,7 +57,7 @@ struct SourceWatcherTests {
             #expect(initial?.commitHex == (try f.repo.head()))
             #expect(watcher.status.watchingRefs)
 
-            let pushed = try f.repo.commitAndPush(["mailroom.yaml": ScratchRepository.minimalSpec + "# pushed\n"], message: "push")
+            let pushed = try f.repo.commitAndPush(["mailroom.yaml": TestSpecs.minimal + "# pushed\n"], message: "push")
             let seen = try #require(await log.first { $0.commitHex == pushed })
             #expect(seen.reason == .refsChanged)
             let result = try seen.result.get()
@@ -75,7 +77,7 @@ struct SourceWatcherTests {
 
     @Test("trigger() fetches on demand, and failures are kept for status")
     func triggerOnDemand() async throws {
-        let f = try SourceFixture(files: ["deploy/mailroom.yaml": ScratchRepository.minimalSpec])
+        let f = try SourceFixture(files: ["deploy/mailroom.yaml": TestSpecs.minimal])
         defer { f.remove() }
         // Polling only, with the standard 60 s interval: only the trigger can cause a fetch.
         let watcher = SourceWatcher(source: try f.source(path: "deploy"), detection: .polling)
@@ -106,7 +108,7 @@ struct SourceWatcherTests {
         let watcher = SourceWatcher(source: try f.source(), schedule: schedule, detection: .polling)
         try await withWatcher(watcher, f) { log in
             _ = await log.first { $0.reason == .initial }
-            let pushed = try f.repo.commitAndPush(["mailroom.yaml": ScratchRepository.minimalSpec + "# polled\n"], message: "poll")
+            let pushed = try f.repo.commitAndPush(["mailroom.yaml": TestSpecs.minimal + "# polled\n"], message: "poll")
             let seen = try #require(await log.first { $0.commitHex == pushed })
             #expect(seen.reason == .poll)
         }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import MailroomSpec
+@testable import MailroomSupport
 
-@testable import Mailroom
 
 /// One test per class of spec error: each names the file, line, column and field, and an
 /// invalid spec renders nothing.
@@ -167,7 +168,7 @@ import Testing
 
     @Test func errorTextNamesFileLineFieldAndFix() throws {
         do {
-            _ = try SpecLoader.parse(Self.base + "containers:\n  mailu-smtp:\n    imagee: x\n", file: "specs/mailroom.yaml")
+            _ = try Fixtures.compile(Self.base + "containers:\n  mailu-smtp:\n    imagee: x\n", file: "specs/mailroom.yaml")
             Issue.record("expected an error")
         } catch let error as SpecError {
             #expect(error.description.contains("specs/mailroom.yaml:13:5: containers.mailu-smtp.imagee: unknown key 'imagee' (did you mean 'image'?)"))

@@ -1,5 +1,8 @@
 import Foundation
-@testable import Mailroom
+@testable import MailroomRender
+@testable import MailroomSpec
+@testable import MailroomSupport
+@testable import MailroomMailu
 
 /// Paths of the repository, found from this file.
 enum Fixtures {
@@ -15,18 +18,33 @@ enum Fixtures {
     static var seedGuide: String { repositoryRoot + "/examples/seed-guide" }
     static var minimal: String { repositoryRoot + "/examples/minimal" }
 
-    /// The seed guide compiled with a fixed secret and no host.
-    static func compileSeedGuide(secret: String = "s3cret") throws -> CompiledSpec {
-        let spec = try SpecLoader.load(directory: seedGuide)
-        return try Renderer.compile(spec, secrets: SecretValues(path: "(test)", values: ["SECRET_KEY": secret]), unitsDirectory: "/etc/systemd/system")
+    /// The one compile path, with the Mailu profile and `unitsDirectory`.
+    static func compiler(unitsDirectory: String = "/etc/systemd/system") -> SpecCompiler {
+        SpecCompiler(profile: MailuProfile(), unitsDirectory: unitsDirectory)
     }
 
-    /// Parses and compiles spec text; returns the diagnostics if it is invalid.
+    /// Compiles spec text with a fixed secret and no host.
+    static func compile(_ text: String, file: String = "mailroom.yaml", secret: String = "s3cret",
+                        unitsDirectory: String = "/etc/systemd/system") throws -> CompiledSpec {
+        try compiler(unitsDirectory: unitsDirectory).compile(
+            SpecText(text, file: file), secrets: .values(SecretValues(path: "(test)", values: ["SECRET_KEY": secret])))
+    }
+
+    /// Compiles the spec in `directory` with a fixed secret and no host.
+    static func compile(directory: String, secret: String = "s3cret", unitsDirectory: String = "/etc/systemd/system") throws -> CompiledSpec {
+        let text = try SpecText.directory(directory)
+        return try compile(text.text, file: text.file, secret: secret, unitsDirectory: unitsDirectory)
+    }
+
+    /// The seed guide compiled with a fixed secret and no host.
+    static func compileSeedGuide(secret: String = "s3cret") throws -> CompiledSpec {
+        try compile(directory: seedGuide, secret: secret)
+    }
+
+    /// Compiles spec text; returns every problem if it is invalid, none if it is valid.
     static func diagnostics(_ text: String) -> [SpecDiagnostic] {
         do {
-            let (spec, earlier) = SpecLoader.read(text, file: "mailroom.yaml")
-            guard let spec else { return earlier }
-            _ = try Renderer.compile(spec, secrets: SecretValues(path: "(test)", values: ["SECRET_KEY": "x"]), unitsDirectory: "/u", earlier: earlier)
+            _ = try compile(text, secret: "x", unitsDirectory: "/u")
             return []
         } catch let error as SpecError {
             return error.diagnostics

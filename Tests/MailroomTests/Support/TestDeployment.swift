@@ -1,5 +1,6 @@
 import Foundation
-import Mailroom
+@testable import MailroomSupport
+@testable import MailroomTestSupport
 
 /// A sandbox for one test: its own prefix, subnet, ports and directories, and a spec of the
 /// guide's 13 containers with busybox stand-ins. `cleanup()` removes exactly what it created.

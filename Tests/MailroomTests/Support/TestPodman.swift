@@ -1,5 +1,6 @@
 import Foundation
-import Mailroom
+@testable import MailroomHost
+@testable import MailroomTestSupport
 
 /// Real podman for tests (see shared/notes/podman-here.md): a containers.conf that works on
 /// these VMs, locally built busybox images standing in for Mailu's, and real Caddy in an image.

@@ -1,0 +1,247 @@
+import Foundation
+import MailroomMailu
+import Logging
+import MailroomApply
+import MailroomHost
+import MailroomRender
+import MailroomSpec
+import MailroomSupport
+import MailroomTestSupport
+
+/// What `ApplyBenchmark.run` measured, in milliseconds of wall time.
+public struct ApplyBenchmarkResult: Sendable, Codable, CustomStringConvertible {
+    /// `podman network create` and the guide's 13 `podman container run`, one after another.
+    public var guideSequentialMs: Double
+    /// Mailroom's first rollout of the same 13 containers (files, directories, waves, health, journal).
+    public var firstRolloutMs: Double
+    /// No-op applies (host already in sync), each including its podman calls.
+    public var noOpMs: [Double]
+    /// podman invocations of one no-op apply, and how many of them change something.
+    public var noOpPodmanCalls: Int
+    public var noOpMutatingCalls: Int
+    /// Applies that change one container's env (one recreate), and the bare
+    /// `podman container run --replace` of the same container, alternated.
+    public var oneChangeMs: [Double]
+    public var bareRunMs: [Double]
+    /// The same no-op and one-change runs with reads over podman's REST socket (`PodmanSocket`),
+    /// against a `podman system service` the benchmark starts; empty when it could not start one.
+    public var socketNoOpMs: [Double] = []
+    public var socketOneChangeMs: [Double] = []
+    public var socketBareRunMs: [Double] = []
+
+    public var noOpP50: Double { Self.median(noOpMs) }
+    public var oneChangeP50: Double { Self.median(oneChangeMs) }
+    public var bareRunP50: Double { Self.median(bareRunMs) }
+    /// How much more a one-container change costs than the bare `podman run` it needs.
+    public var oneChangeOverhead: Double { bareRunP50 > 0 ? oneChangeP50 / bareRunP50 - 1 : 0 }
+    public var socketOneChangeOverhead: Double {
+        Self.median(socketBareRunMs) > 0 ? Self.median(socketOneChangeMs) / Self.median(socketBareRunMs) - 1 : 0
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    public var description: String {
+        func ms(_ value: Double) -> String { String(format: "%.0f ms", value) }
+        func verdict(_ ok: Bool) -> String { ok ? "ok" : "MISSED" }
+        var lines = [
+            "mailroom apply benchmark (13 stand-in containers, real podman)",
+            "  first rollout: \(ms(firstRolloutMs)) vs the guide's 13 commands one after another \(ms(guideSequentialMs))"
+                + " (\(String(format: "%.2f", firstRolloutMs / max(guideSequentialMs, 1)))x; target: faster) \(verdict(firstRolloutMs < guideSequentialMs))",
+            "  reads through the podman CLI (2 processes per observation):",
+            "    no-op apply: p50 \(ms(noOpP50)) over \(noOpMs.count) (min \(ms(noOpMs.min() ?? 0)), max \(ms(noOpMs.max() ?? 0)));"
+                + " \(noOpPodmanCalls) podman calls, \(noOpMutatingCalls) mutating (target: < 150 ms, 0 mutating) \(verdict(noOpP50 < 150 && noOpMutatingCalls == 0))",
+            "    one-container change: p50 \(ms(oneChangeP50)) vs bare podman run --replace p50 \(ms(bareRunP50)) over \(oneChangeMs.count):"
+                + " \(String(format: "%+.1f%%", oneChangeOverhead * 100)) (target: < +15%) \(verdict(oneChangeOverhead < 0.15))",
+        ]
+        if !socketNoOpMs.isEmpty {
+            let p50 = Self.median(socketNoOpMs)
+            lines += [
+                "  reads over the podman REST socket (PodmanSocket; changes still through the CLI):",
+                "    no-op apply: p50 \(ms(p50)) over \(socketNoOpMs.count); 0 podman processes (target: < 150 ms) \(verdict(p50 < 150))",
+                "    one-container change: p50 \(ms(Self.median(socketOneChangeMs))) vs bare podman run --replace p50 \(ms(Self.median(socketBareRunMs)))"
+                    + " over \(socketOneChangeMs.count): \(String(format: "%+.1f%%", socketOneChangeOverhead * 100)) (target: < +15%)"
+                    + " \(verdict(socketOneChangeOverhead < 0.15))",
+            ]
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The shipped benchmark of `apply`, on the 13 stand-ins (`StandInImages`): first rollout vs
+/// the guide's commands run by hand, no-op apply, and a one-container change vs a bare
+/// `podman run`. It creates its own prefixed containers and networks and removes them.
+public enum ApplyBenchmark {
+    /// - Parameters:
+    ///   - workDirectory: where state, spec and data directories go (removed afterwards).
+    ///   - noOpRuns: no-op applies to time; `changeRuns`: one-container changes (and bare runs).
+    ///   - progress: called with a line before each phase.
+    public static func run(workDirectory: String = NSTemporaryDirectory(), noOpRuns: Int = 10, changeRuns: Int = 5,
+                           progress: @Sendable (String) -> Void = { _ in }) async throws -> ApplyBenchmarkResult {
+        let root = "\(workDirectory.trimmingTrailingSlash)/mailroom-bench-\(getpid())"
+        try AtomicFile.makeDirectory(root)
+        try StandInImages.useContainersConf(in: root)
+        let counter = CallCounter()
+        guard let podman = PodmanCLI.locate(runner: ProcessRunner(observer: counter.observer)) else {
+            throw StandInError("podman is not installed")
+        }
+        progress("building stand-in images (once)")
+        try await StandInImages.ensureBuilt(podman: podman)
+
+        let used = Set(try await podman.listNetworks().flatMap { $0.subnets.map(\.subnet) })
+        let free = (20..<250).filter { !used.contains("10.213.\($0).0/24") }
+        guard free.count >= 2 else { throw StandInError("no free 10.213.N.0/24 test subnet") }
+        let guide = Sandbox(prefix: "mrb\(getpid() % 10000)-g-", index: free[0], root: root + "/guide")
+        let mine = Sandbox(prefix: "mrb\(getpid() % 10000)-m-", index: free[1], root: root + "/mailroom")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        do {
+            let result = try await measure(podman: podman, counter: counter, guide: guide, mine: mine, noOpRuns: noOpRuns,
+                                           changeRuns: changeRuns, progress: progress)
+            await cleanup(podman, guide.prefix)
+            await cleanup(podman, mine.prefix)
+            return result
+        } catch {
+            await cleanup(podman, guide.prefix)
+            await cleanup(podman, mine.prefix)
+            throw error
+        }
+    }
+
+    struct Sandbox {
+        var prefix: String
+        var index: Int
+        var root: String
+        var host: HostPaths { HostPaths(stateDirectory: root + "/state", unitsDirectory: root + "/units", secretsFile: root + "/secrets.env") }
+        func spec(overrides: [String: [String: String]] = [:]) -> String {
+            StandInImages.spec(prefix: prefix, index: index, root: root, portBase: 20000 + index * 20, overrides: overrides)
+        }
+    }
+
+    static func measure(podman: PodmanCLI, counter: CallCounter, guide: Sandbox, mine: Sandbox, noOpRuns: Int, changeRuns: Int,
+                        progress: @Sendable (String) -> Void) async throws -> ApplyBenchmarkResult {
+        let clock = ContinuousClock()
+
+        // The guide by hand: files and directories first (untimed), then its commands in its order.
+        progress("guide: network create + 13 podman container run, one after another")
+        let secrets = SecretValues(path: "(bench)", values: ["SECRET_KEY": "bench"])
+        let compiler = SpecCompiler(profile: MailuProfile(), unitsDirectory: guide.host.unitsDirectory)
+        let desired = try compiler.compile(SpecText(guide.spec(), file: "mailroom.yaml"), secrets: .values(secrets)).desired
+        for directory in desired.directories { try AtomicFile.makeDirectory(directory) }
+        for file in desired.files { try AtomicFile.write(file.content, to: file.path, mode: file.mode) }
+        let guideTime = try await clock.measure {
+            try await podman.execute(desired.network.arguments)
+            for container in desired.containers { try await podman.execute(container.arguments) }
+        }
+        await cleanup(podman, guide.prefix)
+
+        // Mailroom: first rollout, no-ops, one-container changes.
+        try AtomicFile.makeDirectory(mine.host.stateDirectory)
+        try AtomicFile.write("SECRET_KEY=bench\n", to: mine.host.secretsFile, mode: 0o600)
+        progress("mailroom: first rollout")
+        let (_, first) = try await timedApply(mine.spec(), engine: podman, mine: mine)
+
+        let cli = try await loops(engine: podman, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
+                                  label: "podman CLI", progress: progress)
+        var result = ApplyBenchmarkResult(
+            guideSequentialMs: guideTime.milliseconds, firstRolloutMs: first, noOpMs: cli.noOps, noOpPodmanCalls: cli.calls.count,
+            noOpMutatingCalls: cli.mutating, oneChangeMs: cli.changes, bareRunMs: cli.bare)
+
+        // The same over the REST socket, against a service of our own.
+        let socketPath = mine.root + "/podman.sock"
+        if let service = try? ProcessRunner().start([podman.executable, "system", "service", "--time=0", "unix://" + socketPath]) {
+            defer { service.stop() }
+            var socket: PodmanSocket?
+            for _ in 0..<50 where socket == nil {
+                try await Task.sleep(for: .milliseconds(100))
+                setenv("MAILROOM_PODMAN_SOCKET", socketPath, 1)
+                socket = await PodmanSocket.locate(cli: podman)
+            }
+            if let socket {
+                let rest = try await loops(engine: socket, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
+                                           label: "REST socket", progress: progress)
+                result.socketNoOpMs = rest.noOps
+                result.socketOneChangeMs = rest.changes
+                result.socketBareRunMs = rest.bare
+            }
+        }
+        return result
+    }
+
+    /// One apply of `text`, timed in milliseconds; throws unless it succeeded.
+    static func timedApply(_ text: String, engine: any ContainerEngine, mine: Sandbox) async throws -> (ApplyResult, Double) {
+        let logger = Logger(label: "mailroom.bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        let applier = Applier(host: mine.host, engine: engine, profile: MailuProfile(), serviceManager: nil,
+                              options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(30)))
+        var result: ApplyResult?
+        let time = try await ContinuousClock().measure {
+            result = try await applier.apply(SpecText(text, file: "mailroom.yaml"), logger: logger)
+        }
+        guard let result, result.isSuccess else { throw StandInError("benchmark apply failed: \(result?.error ?? "?")") }
+        return (result, time.milliseconds)
+    }
+
+    struct Loops {
+        var noOps: [Double] = [], calls: [[String]] = [], mutating = 0, changes: [Double] = [], bare: [Double] = []
+    }
+
+    /// Timed no-op applies, then one-container changes alternated with bare `podman run --replace`.
+    static func loops(engine: any ContainerEngine, counter: CallCounter, mine: Sandbox, desired: DesiredState, runs: (noOp: Int, change: Int),
+                      label: String, progress: @Sendable (String) -> Void) async throws -> Loops {
+        let clock = ContinuousClock()
+        func apply(_ text: String) async throws -> (ApplyResult, Double) { try await timedApply(text, engine: engine, mine: mine) }
+        var loops = Loops()
+        // Back to the base spec (the previous loop left a changed env behind).
+        _ = try await apply(mine.spec())
+
+        progress("\(label): \(runs.noOp) no-op applies")
+        for _ in 0..<runs.noOp {
+            counter.reset()
+            let (result, time) = try await apply(mine.spec())
+            guard result.status == .noChanges else { throw StandInError("the no-op apply changed something: \(result.status)") }
+            loops.noOps.append(time)
+            loops.calls = counter.podmanCalls
+        }
+        let readOnly: [[String]] = [["ps"], ["network", "ls"], ["container", "inspect"]]
+        loops.mutating = loops.calls.filter { call in !readOnly.contains { Array(call.prefix($0.count)) == $0 } }.count
+
+        progress("\(label): \(runs.change) one-container changes vs bare podman run --replace")
+        let webdav = desired.containers.first { $0.name.hasSuffix("mailu-webdav") }!.definition
+        var bare = webdav
+        bare.name = mine.prefix + "bare"
+        bare.ip = nil
+        bare.ip6 = nil
+        bare.network = mine.prefix + "net"
+        try await engine.execute(PodmanArguments.run(bare))
+        for run in 0..<runs.change {
+            let (result, time) = try await apply(mine.spec(overrides: ["mailu-webdav": ["env": "{BENCH: \"\(label)-\(run)\"}"]]))
+            guard result.plan?.summary.recreate == 1 else { throw StandInError("expected one recreate, got \(String(describing: result.plan?.summary))") }
+            loops.changes.append(time)
+            bare.env = [KeyValue("BENCH", "\(run)")]
+            let arguments = PodmanArguments.run(bare)
+            loops.bare.append(try await clock.measure { try await engine.execute(arguments) }.milliseconds)
+        }
+        return loops
+    }
+
+    static func cleanup(_ podman: PodmanCLI, _ prefix: String) async {
+        if let names = try? await podman.listContainers().map(\.name).filter({ $0.hasPrefix(prefix) }), !names.isEmpty {
+            _ = try? await podman.execute(["container", "rm", "--force", "--time", "0"] + names)
+        }
+        for network in (try? await podman.listNetworks()) ?? [] where network.name.hasPrefix(prefix) {
+            _ = try? await podman.execute(["network", "rm", "--force", network.name])
+        }
+    }
+}
+
+/// Counts the podman calls a `ProcessRunner` makes.
+final class CallCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var calls: [[String]] = []
+
+    var observer: @Sendable ([String]) -> Void { { [self] arguments in lock.withLock { calls.append(arguments) } } }
+    func reset() { lock.withLock { calls.removeAll() } }
+    var podmanCalls: [[String]] { lock.withLock { calls.filter { ($0.first ?? "").hasSuffix("podman") }.map { Array($0.dropFirst()) } } }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+@testable import MailroomSupport
+@testable import MailroomTestSupport
+
+/// Every command compiles through one path, so they refuse a spec with the same problems.
+/// Before, `apply` parsed first and stopped at the unknown key, while `validate` went on and
+/// also found the address outside the subnet.
+@Suite("One compile path for every command", .tags(.podman))
+struct CompilePathTests {
+    static let broken = TestSpecs.minimal + """
+        prefx: typo
+        containers:
+          mailu-smtp:
+            ip: 10.99.0.5
+
+        """
+
+    @Test("validate, render, plan and apply --dry-run each report the unknown key and the address outside the subnet")
+    func everyCommandReportsEveryProblem() async throws {
+        try await TestDeployment.with { deployment in try await check(deployment) }
+    }
+
+    func check(_ deployment: TestDeployment) async throws {
+        try deployment.writeSpec(Self.broken)
+        let file = deployment.specDirectory + "/mailroom.yaml"
+        for command in [["validate"], ["render"], ["plan"], ["apply", "--dry-run"]] {
+            let result = try await MailroomBinary.run(command + [deployment.specDirectory], host: deployment.host)
+            let name = command.joined(separator: " ")
+            // `apply` prints its refusal as its report (stdout); the others print the error (stderr).
+            let output = result.stdout + result.stderr
+            #expect(result.status == 1, "\(name): exit \(result.status)")
+            #expect(output.contains("\(file):11:1: prefx: unknown key 'prefx' (did you mean 'prefix'?)"), "\(name):\n\(output)")
+            #expect(output.contains("\(file):14:9: containers.mailu-smtp.ip: 10.99.0.5 is outside"), "\(name):\n\(output)")
+            #expect(output.contains("(2 problems)"), "\(name):\n\(output)")
+        }
+        // The refusal changed nothing on the host.
+        #expect(!FileManager.default.fileExists(atPath: StateDirectory(deployment.host.stateDirectory).applied))
+    }
+}
