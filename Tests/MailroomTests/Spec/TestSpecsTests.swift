@@ -2,6 +2,7 @@ import Testing
 @testable import MailroomSupport
 @testable import MailroomTestSupport
 
+extension PureTests {
 /// The shared fixture texts are what they say they are.
 @Suite("Test specs", .tags(.pure))
 struct TestSpecsTests {
@@ -12,4 +13,5 @@ struct TestSpecsTests {
         #expect(compiled.desired.containers.count == 13)
         #expect(compiled.desired.network.name == "mailu")
     }
+}
 }

@@ -1,14 +1,24 @@
 import Testing
 
-/// What a test needs besides the code under test. Untagged and `.pure` tests need nothing:
-/// `swift test --filter` runs them alone (see the README).
 extension Tag {
-    /// Runs in memory: no processes, no podman, no git repository.
+    /// Decides from its inputs alone: no podman, git, sshd, network, clock or shared files.
     @Tag static var pure: Self
-    /// Drives the real podman (rootful, the test containers.conf).
+    /// Drives the real podman (see shared/notes/podman-here.md).
     @Tag static var podman: Self
-    /// Makes real git repositories (libgit2 and the git command line).
+    /// Makes or fetches real git repositories.
     @Tag static var git: Self
     /// Starts an sshd on loopback.
     @Tag static var sshd: Self
 }
+
+/// Every `.pure` suite is nested in here (`extension PureTests { @Suite(.tags(.pure)) struct … }`).
+///
+/// `swift test` (Swift 6.3) cannot select tests by tag: `--filter` and `--skip` are regular
+/// expressions matched against test IDs such as `MailroomTests.PureTests/SubnetTests/parse()`,
+/// and tags are not part of an ID. Nesting puts the tag into the ID, so
+///
+///     swift test --filter MailroomTests.PureTests
+///
+/// runs exactly the pure tests, and `--skip MailroomTests.PureTests` everything else.
+/// The suite carries `.pure` itself, so nested suites inherit it even if one forgets it.
+@Suite(.tags(.pure)) enum PureTests {}
