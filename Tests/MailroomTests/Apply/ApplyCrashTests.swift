@@ -45,7 +45,7 @@ struct ApplyCrashTests {
 
         // Wait until the journal shows mailu-front created, then kill -9 the pid the lock file names.
         let front = h.name("mailu-front")
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(300)  // generous: podman is slow on a loaded machine
         while Date() < deadline, !h.history.rollouts.contains(where: { $0.steps.contains { $0.action == "container.create" && $0.target == front } }) {
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
+@testable import MailroomHost
+@testable import MailroomPlan
+@testable import MailroomRender
+@testable import MailroomSpec
 
-@testable import Mailroom
 
 extension PureTests {
     /// `ContainerFields.comparable` against real `podman container inspect` output, recorded

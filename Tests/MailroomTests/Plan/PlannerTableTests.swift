@@ -1,6 +1,10 @@
 import Testing
+@testable import MailroomHost
+@testable import MailroomPlan
+@testable import MailroomRender
+@testable import MailroomSpec
+@testable import MailroomSupport
 
-@testable import Mailroom
 
 extension PureTests {
     /// `Planner.plan` on hand-built desired and actual states: no podman, no disk.

@@ -1,6 +1,6 @@
 import Testing
+@testable import MailroomPlan
 
-@testable import Mailroom
 
 extension PureTests {
     /// `UnifiedDiff.make`: hunks with three lines of context. Every expected text in `rows`

@@ -1,6 +1,7 @@
 import Testing
+@testable import MailroomRender
+@testable import MailroomSpec
 
-@testable import Mailroom
 
 extension PureTests {
     /// `podman container run` arguments: `--flag=value`, flags sorted by name, repeated flags

@@ -1,6 +1,7 @@
 import Testing
+@testable import MailroomRender
+@testable import MailroomSpec
 
-@testable import Mailroom
 
 extension PureTests {
     /// `container-<name>.service` units in `podman generate systemd --new` layout, with

@@ -1,6 +1,8 @@
 import Foundation
+@testable import MailroomHost
+@testable import MailroomSpec
+@testable import MailroomSupport
 
-@testable import Mailroom
 
 /// Builders the `.pure` suites share: hand-made definitions and the JSON-only podman rows.
 extension PureTests {

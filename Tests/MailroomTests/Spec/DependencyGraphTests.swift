@@ -1,6 +1,6 @@
 import Testing
+@testable import MailroomSpec
 
-@testable import Mailroom
 
 extension PureTests {
     /// `depends_on` as a graph: start levels and waves, dependents, cycles.
