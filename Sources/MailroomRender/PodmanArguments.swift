@@ -11,45 +11,41 @@ public enum PodmanArguments {
 
     /// Arguments after `podman`; `extraLabels` are Mailroom's own, added at apply time.
     public static func run(_ c: ContainerDefinition, extraLabels: [KeyValue] = []) -> [String] {
-        var flags: [(String, String)] = []
-        func add(_ name: String, _ value: String? = nil) {
-            flags.append((name, value.map { "--\(name)=\($0)" } ?? "--\(name)"))
-        }
-        if let cpuShares = c.cpuShares { add("cpu-shares", String(cpuShares)) }
-        add("detach")
-        for server in c.dns { add("dns", server) }
-        for entry in c.env { add("env", "\(entry.key)=\(entry.value)") }
-        for file in c.envFiles { add("env-file", file) }
-        if let health = c.healthcheck {
-            add("health-cmd", health.command)
-            if let v = health.interval { add("health-interval", v) }
-            if let v = health.retries { add("health-retries", String(v)) }
-            if let v = health.startPeriod { add("health-start-period", v) }
-            if let v = health.timeout { add("health-timeout", v) }
-        }
-        if let hostname = c.hostname { add("hostname", hostname) }
-        if let ip = c.ip { add("ip", ip) }
-        if let ip6 = c.ip6 { add("ip6", ip6) }
-        for label in c.labels + extraLabels { add("label", "\(label.key)=\(label.value)") }
-        if let driver = c.logDriver { add("log-driver", driver) }
-        for option in c.logOptions { add("log-opt", option) }
-        if let memory = c.memory { add("memory", memory) }
-        if let reservation = c.memoryReservation { add("memory-reservation", reservation) }
-        add("name", c.name)
-        add("network", c.network)
-        for port in c.ports { add("publish", port) }
-        add("quiet")
-        add("replace")
-        if let restart = c.restart { add("restart", restart) }
-        add("tls-verify")
-        for volume in c.volumes { add("volume", volume) }
-        for arg in c.extraArgs {
-            let name = arg.drop { $0 == "-" }.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
-            flags.append((name, arg))
-        }
+        var flags: [(name: String, argument: String)] = [
+            ("detach", "--detach"), ("name", "--name=\(c.name)"), ("network", "--network=\(c.network)"),
+            ("quiet", "--quiet"), ("replace", "--replace"), ("tls-verify", "--tls-verify"),
+        ]
+        for key in ContainerKey.all { flags += arguments(of: key, in: c) }
+        flags += extraLabels.map { ("label", "--label=\($0.key)=\($0.value)") }
         // A stable sort keeps repeated flags (volumes, ports) in spec order.
-        let sorted = flags.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element.1)
-        return ["container", "run"] + sorted + [c.image] + c.command
+        let sorted = flags.enumerated().sorted { ($0.element.name, $0.offset) < ($1.element.name, $1.offset) }
+        return ["container", "run"] + sorted.map(\.element.argument) + [c.image] + c.command
+    }
+
+    /// The flags one key renders to, each with its name for sorting. The image and the command
+    /// are positional and `enabled` and `depends_on` are no flags: they render nothing here.
+    static func arguments(of key: ContainerKey, in c: ContainerDefinition) -> [(name: String, argument: String)] {
+        func flag(_ name: String, _ value: String) -> (name: String, argument: String) { (name, "--\(name)=\(value)") }
+        if case .rawFlags(let property) = key.value {
+            // Written whole; each sorts by its own flag name.
+            return c[keyPath: property].map { (flagName($0), $0) }
+        }
+        guard let name = key.flags.first?.name else { return [] }
+        switch key.value {
+        case .text(let property): return c[keyPath: property].map { [flag(name, $0)] } ?? []
+        case .list(let property): return c[keyPath: property].map { flag(name, $0) }
+        case .pairs(let property): return c[keyPath: property].map { flag(name, "\($0.key)=\($0.value)") }
+        case .integer(let property): return c[keyPath: property].map { [flag(name, String($0))] } ?? []
+        case .healthcheck:
+            guard let health = c.healthcheck else { return [] }
+            let values = [
+                "health-cmd": health.command, "health-interval": health.interval,
+                "health-retries": health.retries.map(String.init), "health-start-period": health.startPeriod,
+                "health-timeout": health.timeout,
+            ]
+            return key.flags.compactMap { f in values[f.name].flatMap { $0 }.map { flag(f.name, $0) } }
+        case .image, .command, .enabled, .rawFlags: return []
+        }
     }
 
     static func flagName(_ argument: String) -> String {

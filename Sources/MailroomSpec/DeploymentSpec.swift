@@ -45,38 +45,30 @@ public struct SecretsSpec: Sendable, Equatable, Codable {
     public var location: SourceLocation
 }
 
-/// Overrides for a profile container, or a whole new container: every field is optional.
-/// Maps (env, labels) merge into the profile's; lists replace the profile's list.
+/// Overrides for a profile container, or a whole new container: the keys written under
+/// `containers.<name>`, each read as ``ContainerKey/all`` says. Maps (env, labels) merge into
+/// the profile's; lists and scalars replace the profile's.
 public struct ContainerPatch: Sendable, Equatable {
     public var name: String
     public var location: SourceLocation
-    public var enabled: Bool?
-    public var image: Located<String>?
-    public var hostname: Located<String>?
-    public var ip: Located<String>?
-    public var ip6: Located<String>?
-    public var dns: [Located<String>]?
-    public var env: [Located<KeyValue>]
-    public var envFiles: [Located<String>]?
-    public var volumes: [Located<String>]?
-    public var ports: [Located<String>]?
-    public var labels: [Located<KeyValue>]
-    public var command: [String]?
-    public var memory: Located<String>?
-    public var memoryReservation: Located<String>?
-    public var cpuShares: Int?
-    public var restart: Located<String>?
-    public var logDriver: Located<String>?
-    public var logOptions: [Located<String>]?
-    public var healthcheck: Healthcheck?
-    public var extraArgs: [Located<String>]?
-    public var dependsOn: [Located<String>]?
+    /// The values written, by key name.
+    public var values: [String: PatchValue] = [:]
 
     public init(name: String, location: SourceLocation) {
         self.name = name
         self.location = location
-        self.env = []
-        self.labels = []
+    }
+
+    /// `enabled:` as written; `nil` when it was not.
+    public var enabled: Bool? {
+        if case .enabled(let value)? = values["enabled"] { return value }
+        return nil
+    }
+
+    /// `image:` as written.
+    public var image: Located<String>? {
+        if case .text(let image)? = values["image"] { return image }
+        return nil
     }
 }
 

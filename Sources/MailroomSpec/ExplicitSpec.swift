@@ -55,13 +55,6 @@ public struct ContainerDefinition: Sendable, Equatable, Codable {
     /// Where each field was set in the spec (by field name), for diagnostics.
     public var origins: [String: SourceLocation] = [:]
 
-    // `origins` is bookkeeping for diagnostics, not part of the spec.
-    enum CodingKeys: String, CodingKey {
-        case name, image, hostname, network, ip, ip6, dns, env, envFiles = "env_files", volumes, ports, labels, command, memory
-        case memoryReservation = "memory_reservation", cpuShares = "cpu_shares", restart, logDriver = "log_driver"
-        case logOptions = "log_opts", healthcheck, extraArgs = "extra_args", dependsOn = "depends_on"
-    }
-
     public init(name: String, image: String, network: String, origin: SourceLocation) {
         self.name = name
         self.image = image
@@ -144,49 +137,106 @@ extension ContainerDefinition {
         apply(patch)
     }
 
-    /// Applies a patch: maps merge by key, lists and scalars replace.
+    /// Applies a patch key by key, as ``ContainerKey/all`` says: maps merge by key, lists and
+    /// scalars replace. Where each value was written goes into `origins`, for diagnostics.
     package mutating func apply(_ patch: ContainerPatch) {
-        func set<T>(_ field: String, _ keyPath: WritableKeyPath<ContainerDefinition, T>, _ value: Located<T>?) {
-            guard let value else { return }
-            self[keyPath: keyPath] = value.value
-            origins[field] = value.location
+        for key in ContainerKey.all {
+            guard let value = patch.values[key.name] else { continue }
+            switch (key.value, value) {
+            case (.text(let property), .text(let text)):
+                self[keyPath: property] = text.value
+                origins[key.name] = text.location
+            case (.image, .text(let text)):
+                image = text.value
+                origins[key.name] = text.location
+            case (.list(let property), .list(let items, let location)), (.rawFlags(let property), .list(let items, let location)):
+                setList(key.name, property, items, at: location)
+            case (.command, .list(let items, let location)):
+                setList(key.name, \.command, items, at: location)
+            case (.pairs(let property), .pairs(let entries)):
+                for entry in entries {
+                    if let index = self[keyPath: property].firstIndex(where: { $0.key == entry.value.key }) {
+                        self[keyPath: property][index] = entry.value
+                    } else {
+                        self[keyPath: property].append(entry.value)
+                    }
+                    origins["\(key.name).\(entry.value.key)"] = entry.location
+                }
+            case (.integer(let property), .integer(let number)):
+                self[keyPath: property] = number.value
+                origins[key.name] = number.location
+            case (.healthcheck, .healthcheck(let check)):
+                healthcheck = check.value
+                origins[key.name] = check.location
+            default:
+                // `enabled` is the profile's decision; the reader makes no other combination.
+                continue
+            }
         }
-        func setOptional<T>(_ field: String, _ keyPath: WritableKeyPath<ContainerDefinition, T?>, _ value: Located<T>?) {
-            guard let value else { return }
-            self[keyPath: keyPath] = value.value
-            origins[field] = value.location
+    }
+
+    private mutating func setList(
+        _ field: String, _ property: WritableKeyPath<ContainerDefinition, [String]>, _ items: [Located<String>],
+        at location: SourceLocation
+    ) {
+        self[keyPath: property] = items.map(\.value)
+        origins[field] = items.first?.location ?? location
+        for (index, item) in items.enumerated() { origins["\(field)[\(index)]"] = item.location }
+    }
+}
+
+// MARK: - Coding, key by key
+
+extension ContainerDefinition {
+    /// A coding key for any name: the container keys come from the table, not from an enum.
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Name and network, then every key of ``ContainerKey/all`` under its YAML name. `origins`
+    /// is bookkeeping for diagnostics and is left out.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(name, forKey: Key("name"))
+        try c.encode(network, forKey: Key("network"))
+        for key in ContainerKey.all {
+            let k = Key(key.name)
+            switch key.value {
+            case .text(let property): try c.encodeIfPresent(self[keyPath: property], forKey: k)
+            case .image: try c.encode(image, forKey: k)
+            case .list(let property), .rawFlags(let property): try c.encode(self[keyPath: property], forKey: k)
+            case .pairs(let property): try c.encode(self[keyPath: property], forKey: k)
+            case .integer(let property): try c.encodeIfPresent(self[keyPath: property], forKey: k)
+            case .command: try c.encode(command, forKey: k)
+            case .healthcheck: try c.encodeIfPresent(healthcheck, forKey: k)
+            case .enabled: continue
+            }
         }
-        func setList(_ field: String, _ keyPath: WritableKeyPath<ContainerDefinition, [String]>, _ values: [Located<String>]?) {
-            guard let values else { return }
-            self[keyPath: keyPath] = values.map(\.value)
-            origins[field] = values.first?.location ?? patch.location
-            for (index, value) in values.enumerated() { origins["\(field)[\(index)]"] = value.location }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        self.init(
+            name: try c.decode(String.self, forKey: Key("name")), image: try c.decode(String.self, forKey: Key("image")),
+            network: try c.decode(String.self, forKey: Key("network")),
+            origin: SourceLocation(file: "(decoded)", line: 1, column: 1))
+        origins = [:]
+        for key in ContainerKey.all {
+            let k = Key(key.name)
+            switch key.value {
+            case .text(let property): self[keyPath: property] = try c.decodeIfPresent(String.self, forKey: k)
+            case .list(let property), .rawFlags(let property):
+                self[keyPath: property] = try c.decodeIfPresent([String].self, forKey: k) ?? []
+            case .pairs(let property): self[keyPath: property] = try c.decodeIfPresent([KeyValue].self, forKey: k) ?? []
+            case .integer(let property): self[keyPath: property] = try c.decodeIfPresent(Int.self, forKey: k)
+            case .command: command = try c.decodeIfPresent([String].self, forKey: k) ?? []
+            case .healthcheck: healthcheck = try c.decodeIfPresent(Healthcheck.self, forKey: k)
+            case .image, .enabled: continue
+            }
         }
-        set("image", \.image, patch.image)
-        setOptional("hostname", \.hostname, patch.hostname)
-        setOptional("ip", \.ip, patch.ip)
-        setOptional("ip6", \.ip6, patch.ip6)
-        setList("dns", \.dns, patch.dns)
-        for entry in patch.env {
-            if let index = env.firstIndex(where: { $0.key == entry.value.key }) { env[index] = entry.value } else { env.append(entry.value) }
-            origins["env.\(entry.value.key)"] = entry.location
-        }
-        setList("env_files", \.envFiles, patch.envFiles)
-        setList("volumes", \.volumes, patch.volumes)
-        setList("ports", \.ports, patch.ports)
-        for entry in patch.labels {
-            if let index = labels.firstIndex(where: { $0.key == entry.value.key }) { labels[index] = entry.value } else { labels.append(entry.value) }
-            origins["labels.\(entry.value.key)"] = entry.location
-        }
-        if let command = patch.command { self.command = command }
-        setOptional("memory", \.memory, patch.memory)
-        setOptional("memory_reservation", \.memoryReservation, patch.memoryReservation)
-        if let cpuShares = patch.cpuShares { self.cpuShares = cpuShares }
-        setOptional("restart", \.restart, patch.restart)
-        setOptional("log_driver", \.logDriver, patch.logDriver)
-        setList("log_opts", \.logOptions, patch.logOptions)
-        if let healthcheck = patch.healthcheck { self.healthcheck = healthcheck }
-        setList("extra_args", \.extraArgs, patch.extraArgs)
-        setList("depends_on", \.dependsOn, patch.dependsOn)
     }
 }

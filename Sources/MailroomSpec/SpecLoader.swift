@@ -5,11 +5,6 @@ import MailroomSupport
 /// keys are read here; the profile reads its own sections.
 package enum SpecLoader {
     static let engineKeys = ["prefix", "network", "containers", "secrets"]
-    static let containerKeys = [
-        "enabled", "image", "hostname", "ip", "ip6", "dns", "env", "env_files", "volumes", "ports", "labels", "command",
-        "memory", "memory_reservation", "cpu_shares", "restart", "log_driver", "log_opts", "healthcheck", "extra_args",
-        "depends_on",
-    ]
 
     /// Reads as much of a spec as can be read, with every problem found. The spec is `nil`
     /// only when its structure is unusable (not YAML, no network); otherwise the caller goes
@@ -96,54 +91,44 @@ package enum SpecLoader {
     static func readContainer(_ name: String, _ keyLocation: SourceLocation, _ node: SpecNode, _ d: inout DiagnosticCollector) -> ContainerPatch? {
         var patch = ContainerPatch(name: name, location: keyLocation)
         if node.isNull { return patch }
-        guard let m = node.mapping(allowed: containerKeys, &d) else { return nil }
-        func located(_ key: String) -> Located<String>? {
-            guard let n = m[key], let v = n.string(&d) else { return nil }
-            return Located(v, at: n.location)
+        guard let m = node.mapping(allowed: ContainerKey.names, &d) else { return nil }
+        for key in ContainerKey.all {
+            guard let n = m[key.name], let value = readValue(key, n, &d) else { continue }
+            patch.values[key.name] = value
         }
-        func locatedList(_ key: String) -> [Located<String>]? {
-            guard let n = m[key] else { return nil }
-            if n.isNull { return [] }
-            return n.stringList(&d)?.map { Located($0.0, at: $0.1.location) }
-        }
-        func locatedMap(_ key: String) -> [Located<KeyValue>] {
-            guard let n = m[key], !n.isNull, let map = n.stringMap(&d) else { return [] }
-            return map.map { Located(KeyValue($0.key, $0.value), at: $0.node.location) }
-        }
-        patch.enabled = m["enabled"]?.bool(&d)
-        patch.image = located("image")
-        patch.hostname = located("hostname")
-        patch.ip = located("ip")
-        patch.ip6 = located("ip6")
-        patch.dns = locatedList("dns")
-        patch.env = locatedMap("env")
-        patch.envFiles = locatedList("env_files")
-        patch.volumes = locatedList("volumes")
-        patch.ports = locatedList("ports")
-        patch.labels = locatedMap("labels")
-        if let n = m["command"] {
+        return patch
+    }
+
+    /// One key's value, read as its shape in the table says.
+    private static func readValue(_ key: ContainerKey, _ n: SpecNode, _ d: inout DiagnosticCollector) -> PatchValue? {
+        switch key.value {
+        case .text, .image:
+            return n.string(&d).map { .text(Located($0, at: n.location)) }
+        case .list, .rawFlags:
+            if n.isNull { return .list([], at: n.location) }
+            return n.stringList(&d).map { .list($0.map { Located($0.0, at: $0.1.location) }, at: n.location) }
+        case .pairs:
+            guard !n.isNull else { return .pairs([]) }
+            return n.stringMap(&d).map { .pairs($0.map { Located(KeyValue($0.key, $0.value), at: $0.node.location) }) }
+        case .integer:
+            return n.int(&d).map { .integer(Located($0, at: n.location)) }
+        case .command:
             if case .scalar = n.node, let text = n.string(&d) {
-                patch.command = text.split(separator: " ").map(String.init)
-            } else {
-                patch.command = n.stringList(&d)?.map(\.0)
+                let words = text.split(separator: " ").map { Located(String($0), at: n.location) }
+                return .list(words, at: n.location)
             }
-        }
-        patch.memory = located("memory")
-        patch.memoryReservation = located("memory_reservation")
-        patch.cpuShares = m["cpu_shares"]?.int(&d)
-        patch.restart = located("restart")
-        patch.logDriver = located("log_driver")
-        patch.logOptions = locatedList("log_opts")
-        if let n = m["healthcheck"], let h = n.mapping(allowed: ["command", "interval", "timeout", "retries", "start_period"], &d),
-            let command = h.required("command", &d)?.string(&d)
-        {
-            patch.healthcheck = Healthcheck(
+            return n.stringList(&d).map { .list($0.map { Located($0.0, at: $0.1.location) }, at: n.location) }
+        case .healthcheck:
+            guard let h = n.mapping(allowed: ["command", "interval", "timeout", "retries", "start_period"], &d),
+                let command = h.required("command", &d)?.string(&d)
+            else { return nil }
+            let check = Healthcheck(
                 command: command, interval: h["interval"]?.string(&d), timeout: h["timeout"]?.string(&d),
                 retries: h["retries"]?.int(&d), startPeriod: h["start_period"]?.string(&d))
+            return .healthcheck(Located(check, at: n.location))
+        case .enabled:
+            return n.bool(&d).map { .enabled($0) }
         }
-        patch.extraArgs = locatedList("extra_args")
-        patch.dependsOn = locatedList("depends_on")
-        return patch
     }
 
     package static func isName(_ text: String) -> Bool {

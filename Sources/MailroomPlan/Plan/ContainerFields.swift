@@ -9,9 +9,6 @@ import MailroomSupport
 public struct ContainerFields: Sendable, Equatable {
     public var values: [String: [String]]
 
-    /// Flags that say how to run, not what runs; they leave no trace to compare.
-    static let behaviourFlags: Set<String> = ["detach", "quiet", "replace", "tls-verify", "name"]
-
     /// Fields from run arguments (after `podman`). Mailroom's own labels are left out.
     public init(arguments: [String]) {
         var values: [String: [String]] = [:]
@@ -56,7 +53,6 @@ public struct ContainerFields: Sendable, Equatable {
             for (key, value) in env { merged[key] = value }
             want["env"] = merged.map { "\($0.key)=\($0.value)" }
         }
-        for key in behaviourFlags { want[key] = nil }
         want["volume"] = want["volume"]?.map(normalizeVolume)
         want["publish"] = want["publish"]?.map(normalizePort)
         want["memory"] = want["memory"]?.map(normalizeBytes)
@@ -69,32 +65,36 @@ public struct ContainerFields: Sendable, Equatable {
         let envKeys = Set((want["env"] ?? []).map { String($0.split(separator: "=", maxSplits: 1)[0]) })
         let labelKeys = Set((want["label"] ?? []).map { String($0.split(separator: "=", maxSplits: 1)[0]) })
         for key in want.keys {
-            switch key {
-            case "image": have[key] = [i.imageName]
-            case "hostname": have[key] = [i.config.hostname]
-            case "ip": have[key] = endpoint.map { [$0.ipAddress] } ?? []
-            case "ip6": have[key] = endpoint.map { [IPAddress($0.globalIPv6Address)?.description ?? $0.globalIPv6Address] } ?? []
-            case "network": have[key] = i.networks.keys.sorted()
-            case "dns": have[key] = i.hostConfig.dns
-            case "env":
+            // What podman reports for each flag comes from the container-key table.
+            switch ContainerKey.observed(flag: key) {
+            case .image?: have[key] = [i.imageName]
+            case .hostname?: have[key] = [i.config.hostname]
+            case .ipv4?: have[key] = endpoint.map { [$0.ipAddress] } ?? []
+            case .ipv6?: have[key] = endpoint.map { [IPAddress($0.globalIPv6Address)?.description ?? $0.globalIPv6Address] } ?? []
+            case .network?: have[key] = i.networks.keys.sorted()
+            case .dns?: have[key] = i.hostConfig.dns
+            case .env?:
                 have[key] = i.config.env.filter { envKeys.contains(String($0.split(separator: "=", maxSplits: 1)[0])) }
-            case "label":
+            case .labels?:
                 have[key] = i.config.labels.filter { labelKeys.contains($0.key) }.map { "\($0.key)=\($0.value)" }
-            case "volume": have[key] = i.hostConfig.binds.map(normalizeVolume)
-            case "publish":
+            case .volumes?: have[key] = i.hostConfig.binds.map(normalizeVolume)
+            case .ports?:
                 have[key] = i.hostConfig.portBindings.flatMap { containerPort, bindings in
                     bindings.map { normalizePort("\($0.hostIP):\($0.hostPort):\(containerPort)") }
                 }
-            case "restart": have[key] = i.hostConfig.restartPolicy.isEmpty ? [] : [i.hostConfig.restartPolicy]
-            case "memory": have[key] = i.hostConfig.memory > 0 ? [String(i.hostConfig.memory)] : []
-            case "memory-reservation": have[key] = i.hostConfig.memoryReservation > 0 ? [String(i.hostConfig.memoryReservation)] : []
-            case "cpu-shares": have[key] = i.hostConfig.cpuShares > 0 ? [String(i.hostConfig.cpuShares)] : []
-            case "log-driver": have[key] = [i.hostConfig.logType]
-            case "log-opt": have[key] = i.hostConfig.logTag.flatMap { $0.isEmpty ? nil : ["tag=\($0)"] } ?? []
-            case "command": have[key] = [i.config.cmd.joined(separator: " ")]
-            case "health-cmd": have[key] = i.config.healthcheck.count > 1 ? [i.config.healthcheck.dropFirst().joined(separator: " ")] : []
-            default:
-                // Flags podman does not report back (e.g. --init) cannot be compared.
+            case .restartPolicy?: have[key] = i.hostConfig.restartPolicy.isEmpty ? [] : [i.hostConfig.restartPolicy]
+            case .memoryBytes?: have[key] = i.hostConfig.memory > 0 ? [String(i.hostConfig.memory)] : []
+            case .memoryReservationBytes?:
+                have[key] = i.hostConfig.memoryReservation > 0 ? [String(i.hostConfig.memoryReservation)] : []
+            case .cpuShares?: have[key] = i.hostConfig.cpuShares > 0 ? [String(i.hostConfig.cpuShares)] : []
+            case .logDriver?: have[key] = [i.hostConfig.logType]
+            case .logOptions?: have[key] = i.hostConfig.logTag.flatMap { $0.isEmpty ? nil : ["tag=\($0)"] } ?? []
+            case .command?: have[key] = [i.config.cmd.joined(separator: " ")]
+            case .healthCommand?:
+                have[key] = i.config.healthcheck.count > 1 ? [i.config.healthcheck.dropFirst().joined(separator: " ")] : []
+            case .notReported?, nil:
+                // Flags that say how to run (--detach, --replace) or that podman does not
+                // report back (--init, health intervals) cannot be compared.
                 want[key] = nil
             }
         }
