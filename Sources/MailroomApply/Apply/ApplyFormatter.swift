@@ -134,7 +134,7 @@ public struct ApplyFormatter: Sendable {
         if let d = r.durationMs { out.append("duration  \(duration(d))") }
         if let resumes = r.resumes { out.append("completes \(resumes) (interrupted)") }
         if let to = r.rollbackTo { out.append("rollback  to \(to)") }
-        if let version = r.applicationVersion { out.append("mailu     \(version)") }
+        if let version = r.applicationVersion { out.append("version   \(version)") }
         if let error = r.error { out.append("error     \(error)") }
         if !r.changes.isEmpty {
             out.append("")
