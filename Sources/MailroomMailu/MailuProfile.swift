@@ -38,6 +38,7 @@ public struct MailuProfile: Profile {
     static func expand(_ spec: DeploymentSpec, settings s: MailuSettings, secrets: SecretValues, _ d: inout DiagnosticCollector)
         -> ExplicitSpec
     {
+        s.checkAgainst(spec, &d)
         let expansion = Expansion(spec: spec, settings: s)
         let enabled = services.filter { $0.isEnabled(in: s.components) }
         var containers = enabled.map { expansion.container(for: $0, enabled: Set(enabled.map(\.name))) }
@@ -158,6 +159,10 @@ public struct MailuProfile: Profile {
                              "'\(patch.name)' is switched off in mailu.components",
                              hint: "turn it on under mailu.components instead of overriding it")
                 }
+            } else if patch.image == nil, let guess = closestMatch(to: patch.name, in: services.map(\.name)) {
+                // Without an image it can only mean a profile container.
+                d.report(.invalidValue, at: patch.location, field: "containers.\(patch.name)",
+                         "'\(patch.name)' is not a container of the profile", hint: "did you mean '\(guess)'?")
             } else if patch.enabled != false, let container = ContainerDefinition(newFrom: patch, network: network, &d) {
                 containers.append(container)
             }

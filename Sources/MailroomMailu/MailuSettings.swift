@@ -151,9 +151,9 @@ extension MailuSettings {
                 }
             }
             if let n = m["rate_limits"], let r = n.mapping(allowed: ["auth_per_ip_per_hour", "auth_per_user_per_day", "messages_per_user_per_day"], &d) {
-                if let v = r["auth_per_ip_per_hour"]?.int(&d) { s.authRateLimitPerIP = v }
-                if let v = r["auth_per_user_per_day"]?.int(&d) { s.authRateLimitPerUser = v }
-                if let v = r["messages_per_user_per_day"]?.int(&d) { s.messageRateLimitPerUser = v }
+                if let n = r["auth_per_ip_per_hour"], let v = n.int(&d) { s.authRateLimitPerIP = v; note(n) }
+                if let n = r["auth_per_user_per_day"], let v = n.int(&d) { s.authRateLimitPerUser = v; note(n) }
+                if let n = r["messages_per_user_per_day"], let v = n.int(&d) { s.messageRateLimitPerUser = v; note(n) }
             }
             if let v = m["statistics"]?.bool(&d) { s.statistics = v }
             if let n = m["site_name"], let v = n.string(&d) { s.siteName = v; note(n) }
@@ -176,8 +176,8 @@ extension MailuSettings {
                              hint: "roundcube or snappymail; turn webmail off with components.webmail: false")
                 }
             }
-            if let v = m["ipv6"]?.bool(&d) { s.ipv6 = v }
-            if let v = m["message_size_limit"]?.int(&d) { s.messageSizeLimit = v }
+            if let n = m["ipv6"], let v = n.bool(&d) { s.ipv6 = v; note(n) }
+            if let n = m["message_size_limit"], let v = n.int(&d) { s.messageSizeLimit = v; note(n) }
             if let n = m["welcome"], let w = n.mapping(allowed: ["enabled", "subject", "body"], &d) {
                 if let v = w["enabled"]?.bool(&d) { s.welcome.enabled = v }
                 if let n = w["subject"], let v = n.string(&d) { s.welcome.subject = v; note(n) }

@@ -49,21 +49,25 @@ public struct ContainerKey: Sendable {
         ContainerKey("hostname", .text(\.hostname), flags: [Flag(name: "hostname", observed: .hostname)], grammar: .hostname),
         ContainerKey("ip", .text(\.ip), flags: [Flag(name: "ip", observed: .ipv4)], grammar: .ipv4Address),
         ContainerKey("ip6", .text(\.ip6), flags: [Flag(name: "ip6", observed: .ipv6)], grammar: .ipv6Address),
-        ContainerKey("dns", .list(\.dns), flags: [Flag(name: "dns", observed: .dns)]),
+        ContainerKey("dns", .list(\.dns), flags: [Flag(name: "dns", observed: .dns)], grammar: .ipAddress),
         ContainerKey("env", .pairs(\.env), flags: [Flag(name: "env", observed: .env)], grammar: .environment),
         ContainerKey("env_files", .list(\.envFiles), flags: [Flag(name: "env-file", observed: .env)], grammar: .hostPath),
         ContainerKey("volumes", .list(\.volumes), flags: [Flag(name: "volume", observed: .volumes)], grammar: .volume),
         ContainerKey("ports", .list(\.ports), flags: [Flag(name: "publish", observed: .ports)], grammar: .portMapping),
-        ContainerKey("labels", .pairs(\.labels), flags: [Flag(name: "label", observed: .labels)]),
+        ContainerKey("labels", .pairs(\.labels), flags: [Flag(name: "label", observed: .labels)], grammar: .labels),
         ContainerKey("command", .command, flags: [Flag(name: "command", observed: .command)]),
-        ContainerKey("memory", .text(\.memory), flags: [Flag(name: "memory", observed: .memoryBytes)]),
+        ContainerKey("memory", .text(\.memory), flags: [Flag(name: "memory", observed: .memoryBytes)], grammar: .size),
         ContainerKey(
             "memory_reservation", .text(\.memoryReservation),
-            flags: [Flag(name: "memory-reservation", observed: .memoryReservationBytes)]),
-        ContainerKey("cpu_shares", .integer(\.cpuShares), flags: [Flag(name: "cpu-shares", observed: .cpuShares)]),
-        ContainerKey("restart", .text(\.restart), flags: [Flag(name: "restart", observed: .restartPolicy)]),
-        ContainerKey("log_driver", .text(\.logDriver), flags: [Flag(name: "log-driver", observed: .logDriver)]),
-        ContainerKey("log_opts", .list(\.logOptions), flags: [Flag(name: "log-opt", observed: .logOptions)]),
+            flags: [Flag(name: "memory-reservation", observed: .memoryReservationBytes)], grammar: .size),
+        ContainerKey(
+            "cpu_shares", .integer(\.cpuShares), flags: [Flag(name: "cpu-shares", observed: .cpuShares)], grammar: .nonNegative),
+        ContainerKey(
+            "restart", .text(\.restart), flags: [Flag(name: "restart", observed: .restartPolicy)], grammar: .restartPolicy),
+        ContainerKey(
+            "log_driver", .text(\.logDriver), flags: [Flag(name: "log-driver", observed: .logDriver)], grammar: .logDriver),
+        ContainerKey(
+            "log_opts", .list(\.logOptions), flags: [Flag(name: "log-opt", observed: .logOptions)], grammar: .logOption),
         ContainerKey(
             "healthcheck", .healthcheck,
             flags: [
@@ -72,7 +76,8 @@ public struct ContainerKey: Sendable {
                 Flag(name: "health-retries", observed: .notReported),
                 Flag(name: "health-start-period", observed: .notReported),
                 Flag(name: "health-timeout", observed: .notReported),
-            ]),
+            ],
+            grammar: .healthcheck),
         ContainerKey("extra_args", .rawFlags(\.extraArgs), grammar: .podmanFlag),
         ContainerKey("depends_on", .list(\.dependsOn), grammar: .containerName),
     ]
@@ -115,31 +120,6 @@ public enum ObservedField: Sendable, Equatable {
     case restartPolicy, memoryBytes, memoryReservationBytes, cpuShares, logDriver, logOptions
     /// podman does not report it back (`--init`, health intervals): it cannot be compared.
     case notReported
-}
-
-/// The grammar a key's values follow, checked by the validator. Every value is also checked
-/// to stay on one line (no newline, carriage return or NUL), whatever its grammar.
-package enum ValueGrammar: Sendable, Equatable {
-    /// Any text on one line.
-    case text
-    /// An image reference with a tag or digest.
-    case image
-    /// A strict RFC 1123 hostname.
-    case hostname
-    /// An IPv4 or IPv6 address inside the network's subnets (checked with the network).
-    case ipv4Address, ipv6Address
-    /// Environment variables: valid names, values on one line.
-    case environment
-    /// An absolute host path without `..`.
-    case hostPath
-    /// `/HOST:/CONTAINER[:OPTIONS]` or `NAME:/CONTAINER`.
-    case volume
-    /// `[IP:]HOST:CONTAINER[/PROTOCOL]`.
-    case portMapping
-    /// A podman flag written as one item: `--flag` or `--flag=value`.
-    case podmanFlag
-    /// The name of another container of the spec.
-    case containerName
 }
 
 /// One key's value in `containers:`, as written, with where each part was written.

@@ -125,8 +125,12 @@ public struct SpecNode {
     }
 
     package func int(_ diagnostics: inout DiagnosticCollector) -> Int? {
-        guard case .scalar(let scalar) = node, let value = Int(scalar.string) else {
+        guard case .scalar(let scalar) = node else {
             wrongType("a whole number", &diagnostics)
+            return nil
+        }
+        guard let value = Int(scalar.string) else {
+            diagnostics.report(.wrongType, at: location, field: path, "expected a whole number, found '\(scalar.string)'")
             return nil
         }
         return value

@@ -11,15 +11,18 @@ package enum Validator {
             checkName(c, &shared, &d)
             for key in ContainerKey.all {
                 for value in values(of: key, in: c) {
-                    // Whatever the grammar, text that reaches an argument, a unit or a file stays on one line.
+                    // Whatever the grammar, text that reaches an argument, a unit or a file has no
+                    // control character; a value that has one gets that one problem.
+                    let reported = d.diagnostics.count
                     if key.grammar == .environment {
                         checkEnvValue(value.text, value.location, value.field, &d)
                     } else {
                         checkText((value.name ?? "") + value.text, value.location, value.field, &d)
                     }
-                    check(key.grammar, value, of: c, &shared, &d)
+                    if d.diagnostics.count == reported { check(key.grammar, value, of: c, &shared, &d) }
                 }
             }
+            checkLimits(c, &d)
         }
         for cycle in DependencyGraph(spec.containers).cycles {
             let first = spec.containers.first { $0.name == cycle[0] }
@@ -59,30 +62,35 @@ package enum Validator {
     static func values(of key: ContainerKey, in c: ContainerDefinition) -> [Value] {
         let field = "containers.\(c.name).\(key.name)"
         let location = c.origin(of: key.name)
+        let written = c.origins[key.name] != nil
+        func one(_ text: String?) -> [Value] {
+            text.map { [Value(text: $0, field: field, location: location, written: written)] } ?? []
+        }
         func list(_ items: [String]) -> [Value] {
             items.enumerated().map { index, item in
-                let written = c.origins["\(key.name)[\(index)]"]
-                return Value(text: item, field: field, location: written ?? location, written: written != nil)
+                let origin = c.origins["\(key.name)[\(index)]"]
+                return Value(text: item, field: field, location: origin ?? location, written: origin != nil)
             }
         }
         switch key.value {
-        case .text(let property):
-            return c[keyPath: property].map { [Value(text: $0, field: field, location: location, written: true)] } ?? []
-        case .image: return [Value(text: c.image, field: field, location: location, written: true)]
+        case .text(let property): return one(c[keyPath: property])
+        case .image: return one(c.image)
         case .list(let property), .rawFlags(let property): return list(c[keyPath: property])
         case .command: return list(c.command)
         case .pairs(let property):
             return c[keyPath: property].map { entry in
-                let written = c.origins["\(key.name).\(entry.key)"]
-                return Value(text: entry.value, field: "\(field).\(entry.key)", location: written ?? location, name: entry.key,
-                             written: written != nil)
+                let origin = c.origins["\(key.name).\(entry.key)"]
+                return Value(text: entry.value, field: "\(field).\(entry.key)", location: origin ?? location, name: entry.key,
+                             written: origin != nil)
             }
-        case .integer(let property):
-            return c[keyPath: property].map { [Value(text: String($0), field: field, location: location, written: true)] } ?? []
+        case .integer(let property): return one(c[keyPath: property].map(String.init))
         case .healthcheck:
             guard let h = c.healthcheck else { return [] }
-            return [h.command, h.interval, h.timeout, h.startPeriod].compactMap { $0 }
-                .map { Value(text: $0, field: field, location: location, written: true) }
+            let parts = [("command", h.command), ("interval", h.interval), ("timeout", h.timeout),
+                         ("start_period", h.startPeriod), ("retries", h.retries.map(String.init))]
+            return parts.compactMap { name, text in
+                text.map { Value(text: $0, field: "\(field).\(name)", location: location, name: name, written: written) }
+            }
         case .enabled: return []
         }
     }
@@ -99,21 +107,20 @@ package enum Validator {
         }
     }
 
-    /// Checks one value against its key's grammar.
+    /// Checks one value against its key's grammar. What a value says on its own is checked where
+    /// the user wrote it; what holds between containers (addresses, ports, names) for every value.
     static func check(_ grammar: ValueGrammar, _ v: Value, of c: ContainerDefinition, _ shared: inout SharedResources,
                       _ d: inout DiagnosticCollector) {
+        if v.written, let problem = grammar.problem(v.text) {
+            let code: SpecDiagnostic.Code = switch grammar {
+            case .image where problem.message.hasSuffix("has no tag"): .imageWithoutTag
+            case .hostname: .invalidHostname
+            default: .invalidValue
+            }
+            d.report(code, at: v.location, field: v.field, problem.message, hint: problem.hint)
+            return
+        }
         switch grammar {
-        case .text: break
-        case .image:
-            if !imageHasTag(v.text) {
-                d.report(.imageWithoutTag, at: v.location, field: v.field, "image '\(v.text)' has no tag",
-                         hint: "pin a tag or digest, e.g. \(v.text):2.0, so a deploy is repeatable")
-            }
-        case .hostname:
-            if !isHostname(v.text, requireDot: false) {
-                d.report(.invalidHostname, at: v.location, field: v.field, "'\(v.text)' is not an RFC 1123 hostname",
-                         hint: "letters, digits and '-', labels of at most 63")
-            }
         case .ipv4Address, .ipv6Address:
             checkAddress(v, v6: grammar == .ipv6Address, of: c, &shared, &d)
         case .environment:
@@ -121,21 +128,33 @@ package enum Validator {
                 d.report(.invalidEnv, at: v.location, field: v.field, "'\(name)' is not a valid variable name",
                          hint: "use letters, digits and underscores")
             }
+        case .labels:
+            if let name = v.name, name.isEmpty || name.contains("=") {
+                d.report(.invalidValue, at: v.location, field: v.field, "'\(name)' is not a label name",
+                         hint: "a name that is not empty and has no '='")
+            }
+        case .healthcheck where v.written:
+            checkHealthcheck(v, &d)
         case .hostPath:
             // Paths the profile derived from settings were checked with those settings.
             if v.written { checkHostPath(v.text, v.location, v.field, &d) }
         case .volume:
             let parts = v.text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2 || parts.count == 3, parts[1].hasPrefix("/") else {
-                d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a volume",
-                         hint: "write /HOST/PATH:/CONTAINER/PATH[:ro], or NAME:/CONTAINER/PATH")
+                if v.written {
+                    d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a volume",
+                             hint: "write /HOST/PATH:/CONTAINER/PATH[:ro], or NAME:/CONTAINER/PATH")
+                }
                 return
             }
             if v.written, parts[0].contains("/") || parts[0].hasPrefix(".") { checkHostPath(parts[0], v.location, v.field, &d) }
         case .portMapping:
             guard let key = PortKey(v.text) else {
-                d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a port mapping",
-                         hint: "write [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]")
+                // A mapping the profile derived from a setting that is wrong was reported with that setting.
+                if v.written {
+                    d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a port mapping",
+                             hint: "write [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]")
+                }
                 return
             }
             if let clash = shared.ports.first(where: { $0.key.collides(with: key) }) {
@@ -144,18 +163,42 @@ package enum Validator {
                          hint: "publish on another port or address")
             }
             shared.ports.append((key, c.name))
-        case .podmanFlag:
-            if !v.text.hasPrefix("-") {
-                d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a podman flag",
-                         hint: "write each flag as one item, e.g. --init or --pids-limit=100")
-            }
         case .containerName:
             if !shared.names.contains(v.text) {
                 d.report(.unknownDependency, at: c.origin(of: "depends_on"), field: v.field,
                          "'\(v.text)' is not a container of this spec",
                          hint: closestMatch(to: v.text, in: Array(shared.names)).map { "did you mean '\($0)'?" } ?? "remove it")
             }
+        default:
+            break
         }
+    }
+
+    /// A health check's durations and retries, as podman reads them.
+    static func checkHealthcheck(_ v: Value, _ d: inout DiagnosticCollector) {
+        switch v.name {
+        case "interval" where v.text != "disable", "timeout", "start_period":
+            if !Grammar.isDuration(v.text) {
+                d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a duration",
+                         hint: v.name == "interval" ? "e.g. 30s or 1m30s, or disable" : "e.g. 30s or 1m30s")
+            }
+        case "retries":
+            if (Int(v.text) ?? -1) < 0 {
+                d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is negative", hint: "a whole number of at least 0")
+            }
+        default:
+            break
+        }
+    }
+
+    /// What holds between a container's own keys: a memory reservation within the limit.
+    static func checkLimits(_ c: ContainerDefinition, _ d: inout DiagnosticCollector) {
+        guard let limit = c.memory.flatMap(Grammar.bytes), let reservation = c.memoryReservation.flatMap(Grammar.bytes),
+            reservation > limit
+        else { return }
+        d.report(.invalidValue, at: c.origin(of: "memory_reservation"), field: "containers.\(c.name).memory_reservation",
+                 "the reservation \(c.memoryReservation!) is above the memory limit \(c.memory!)",
+                 hint: "reserve at most the limit")
     }
 
     /// An address: of its family, inside the network's subnet, not the gateway, network or
@@ -188,24 +231,6 @@ package enum Validator {
         }
     }
 
-    static func imageHasTag(_ image: String) -> Bool {
-        if image.contains("@sha256:") { return true }
-        let last = image.split(separator: "/").last.map(String.init) ?? image
-        guard let colon = last.lastIndex(of: ":") else { return false }
-        return last.index(after: colon) < last.endIndex
-    }
-
-    /// Strict RFC 1123: labels of letters, digits and inner hyphens, each 1–63, at most 253 in all.
-    package static func isHostname(_ text: String, requireDot: Bool) -> Bool {
-        guard !text.isEmpty, text.utf8.count <= 253 else { return false }
-        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
-        if requireDot && labels.count < 2 { return false }
-        return labels.allSatisfy { label in
-            guard (1...63).contains(label.count), label.first != "-", label.last != "-" else { return false }
-            return label.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || $0 == "-" }
-        }
-    }
-
     package static func checkHostPath(_ path: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector) {
         if !path.hasPrefix("/") {
             d.report(.invalidPath, at: location, field: field, "'\(path)' is a relative path", hint: "write an absolute host path")
@@ -216,16 +241,29 @@ package enum Validator {
     }
 
     package static func checkEnvValue(_ value: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector) {
-        if value.contains("\n") || value.contains("\r") || value.contains("\0") {
-            d.report(.invalidEnv, at: location, field: field, "the value contains a newline or NUL",
-                     hint: "env files hold one line per variable; keep the value on one line")
+        if let scalar = Grammar.controlCharacter(in: value) {
+            d.report(.invalidEnv, at: location, field: field, "the value contains \(describe(scalar))",
+                     hint: "env files hold one line per variable; keep the value on one line, without control characters")
         }
     }
 
     /// Text that ends up in an argument, unit or file must stay on one line.
-    static func checkText(_ value: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector) {
-        if value.contains("\n") || value.contains("\r") || value.contains("\0") {
-            d.report(.invalidValue, at: location, field: field, "the value contains a newline or NUL", hint: "keep it on one line")
+    package static func checkText(_ value: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector) {
+        if let scalar = Grammar.controlCharacter(in: value) {
+            d.report(.invalidValue, at: location, field: field, "the value contains \(describe(scalar))",
+                     hint: "keep it on one line, without control characters")
+        }
+    }
+
+    /// "a newline", "NUL", "a control character (U+001B)".
+    static func describe(_ scalar: Unicode.Scalar) -> String {
+        switch scalar {
+        case "\n", "\r": return "a newline"
+        case "\0": return "NUL"
+        case "\t": return "a tab"
+        default:
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            return "a control character (U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex))"
         }
     }
 }
