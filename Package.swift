@@ -56,7 +56,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "MailroomRender", dependencies: ["MailroomSpec", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .target(name: "MailroomMailu", dependencies: ["MailroomSpec"], swiftSettings: swiftSettings),
+        .target(name: "MailroomMailu", dependencies: ["MailroomSpec", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "MailroomSource", dependencies: ["MailroomSupport", "CGit2", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "MailroomHost", dependencies: ["MailroomSupport", "CSpawn", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .target(name: "MailroomPlan", dependencies: ["MailroomRender", "MailroomHost", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
@@ -101,6 +101,8 @@ let package = Package(
         .testTarget(
             name: "MailroomTests",
             dependencies: ["MailroomTestSupport"],
+            // Read from the repository by path, not bundled.
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,10 +1,21 @@
+import Crypto
 import MailroomSpec
+import MailroomSupport
 
 
 /// Caddy's configuration as the guide lays it out: a main Caddyfile importing one file per
 /// site, the website's site, one `autoconfig.<domain>` site per mail domain, and the reusable
 /// snippets the guide takes from an outside project (written here, so the config is self-contained).
 enum CaddyFiles {
+    /// `<host>.Caddyfile`; a host so long (a valid DNS name has up to 253 characters) that the
+    /// name would pass the 255 bytes of a file name is named by its hash instead
+    /// (`site-<sha256 prefix>.Caddyfile`). The site's address inside the file is the host either way.
+    static func siteFileName(_ host: String) -> String {
+        let name = "\(host).Caddyfile"
+        guard name.utf8.count > 255 else { return name }
+        return "site-\(hex(SHA256.hash(data: Array(host.utf8))).prefix(32)).Caddyfile"
+    }
+
     static let reloadCommand = ["caddy", "reload", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]
     static let autoconfigRefusal =
         "This domain is only used for Autoconfiguration by Mozilla Thunderbrid and email clients that are compatible with its specifications."
@@ -27,7 +38,8 @@ enum CaddyFiles {
             ]
             lines += extra
             lines += ["}", ""]
-            return FileDefinition(path: "\(paths.caddySites)/\(host).Caddyfile", content: lines.joined(separator: "\n"), reload: reload)
+            return FileDefinition(path: "\(paths.caddySites)/\(siteFileName(host))", content: lines.joined(separator: "\n"),
+                                  reload: reload)
         }
 
         var hosts = Set<String>()

@@ -56,11 +56,8 @@ struct Render: AsyncParsableCommand {
     }
 
     func write(_ desired: DesiredState, under root: String) throws {
-        for file in desired.files + desired.units {
-            let path = root + file.path
-            try AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent)
-            try AtomicFile.write(file.content, to: path, mode: file.mode)
-        }
+        // One batch: every file is its old content or its new one after a crash, with one sync in all.
+        try AtomicFile.write((desired.files + desired.units).map { AtomicFile.Item(path: root + $0.path, content: $0.content, mode: $0.mode) })
     }
 }
 

@@ -11,6 +11,11 @@ public struct RenderBenchmarkResult: Sendable, CustomStringConvertible {
     public var largeContainers: Int
     public var largeDomains: Int
     public var large: Duration
+    /// `render --out` (compile, then write every file and unit in one batch) of the guide's
+    /// deployment with `renderOutDomains` domains, into a fresh directory.
+    public var renderOutDomains: Int
+    public var renderOutFiles: Int
+    public var renderOut: Duration
     /// Peak resident memory of this process after the large run (VmHWM).
     public var peakRSSBytes: Int
 
@@ -20,6 +25,7 @@ public struct RenderBenchmarkResult: Sendable, CustomStringConvertible {
         """
         render + plan, reference spec (13 containers), in process: p50 \(format(referenceP50)) ms, p90 \(format(referenceP90)) ms (target < 20 ms)
         render + plan, \(largeContainers) containers and \(largeDomains) domains: \(format(large)) ms (target < 1000 ms), peak RSS \(peakRSSBytes / 1_048_576) MiB (target < 100 MB)
+        render --out, the guide + \(renderOutDomains) domains (\(renderOutFiles) files, crash-safe batch): \(format(renderOut)) ms (target < 10000 ms)
         """
     }
 }
@@ -46,9 +52,19 @@ public enum RenderBenchmark {
         let (plan, _) = try await pipeline.plan(compiled)
         let large = clock.now - start
         precondition(plan.containers.count == 13 + containers && compiled.desired.files.count > domains)
+        let peak = peakResidentBytes()
+
+        // render --out: the same compile and batch write the CLI does.
+        let out = work + "/out"
+        let outStart = clock.now
+        let written = try pipeline.compile(specText: generatedSpec(containers: 0, domains: domains), file: "generated.yaml").desired
+        let items = (written.files + written.units).map { AtomicFile.Item(path: out + $0.path, content: $0.content, mode: $0.mode) }
+        try AtomicFile.write(items)
+        let renderOut = clock.now - outStart
         return RenderBenchmarkResult(
             referenceP50: samples[samples.count / 2], referenceP90: samples[samples.count * 9 / 10],
-            largeContainers: 13 + containers, largeDomains: domains, large: large, peakRSSBytes: peakResidentBytes())
+            largeContainers: 13 + containers, largeDomains: domains, large: large, renderOutDomains: domains,
+            renderOutFiles: items.count, renderOut: renderOut, peakRSSBytes: peak)
     }
 
     /// The guide's deployment plus `containers` extra containers and `domains` mail domains.
