@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import MailroomApply
 @testable import MailroomSupport
 @testable import MailroomTestSupport
 
@@ -36,5 +37,14 @@ struct CompilePathTests {
         }
         // The refusal changed nothing on the host.
         #expect(!FileManager.default.fileExists(atPath: StateDirectory(deployment.host.stateDirectory).applied))
+
+        // A real apply refuses the same way and says so in the journal, with both problems.
+        let applied = try await MailroomBinary.run(["apply", deployment.specDirectory, "--yes"], host: deployment.host)
+        #expect(applied.status == 1)
+        let refused = try #require(RolloutHistory.load(stateDirectory: deployment.host.stateDirectory).rollouts.last)
+        #expect(refused.status == .refused && refused.steps.isEmpty)
+        #expect(refused.error?.contains("unknown key 'prefx'") == true && refused.error?.contains("10.99.0.5 is outside") == true)
+        #expect(!FileManager.default.fileExists(atPath: StateDirectory(deployment.host.stateDirectory).applied))
+        #expect(try await !TestPodman.podman().listNetworks().contains { $0.name == "mailu" })
     }
 }
