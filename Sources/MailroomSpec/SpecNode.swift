@@ -184,10 +184,13 @@ public struct MappingReader {
 }
 
 extension YamlError {
+    /// Where to look: for a list or mapping left open (`[a, b` without `]`), where it opened,
+    /// since the parser only notices at the next line; otherwise where the parser stopped.
     func location(file: String) -> SourceLocation {
         switch self {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
-            return SourceLocation(file: file, line: mark.line, column: mark.column)
+        case .scanner(let context, _, let mark, _), .parser(let context, _, let mark, _), .composer(let context, _, let mark, _):
+            let at = context.flatMap { $0.text.contains("flow") ? $0.mark : nil } ?? mark
+            return SourceLocation(file: file, line: at.line, column: at.column)
         default:
             return SourceLocation(file: file, line: 1, column: 1)
         }
@@ -195,8 +198,11 @@ extension YamlError {
 
     var summary: String {
         switch self {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
-            return "invalid YAML: \(problem)"
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            guard let context, context.text.contains("flow") else { return "invalid YAML: \(problem)" }
+            let opened = context.text.contains("mapping") ? "a '{' mapping" : "a '[' list"
+            return "invalid YAML: \(opened) that opens here is not closed (at \(mark.line):\(mark.column): \(problem))"
         default:
             return "invalid YAML: \(self)"
         }
