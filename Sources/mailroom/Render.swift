@@ -36,7 +36,13 @@ struct Render: AsyncParsableCommand {
             throw reportSpecError(error)
         }
         let desired = compiled.desired
-        if let out { try write(desired, under: out) }
+        if let out {
+            // The same warning `plan` gives: never an empty secret in a written file without saying so.
+            if let problem = compiled.secrets.problem {
+                FileHandle.standardError.write(Data("warning: \(problem); the files under \(out) hold empty secrets\n".utf8))
+            }
+            try write(desired, under: out)
+        }
         if explain {
             print(try YAMLEncoder().encode(ExplainedSpec(compiled.explicit)), terminator: "")
         } else if output == .json {
