@@ -17,12 +17,16 @@ public struct SpecText: Sendable, Equatable {
     /// `<directory>/mailroom.yaml`.
     public static func path(directory: String) -> String { (directory as NSString).appendingPathComponent(fileName) }
 
-    /// Reads `<directory>/mailroom.yaml`.
+    /// Reads `<directory>/mailroom.yaml`, or the file itself when `directory` names a file.
     public static func directory(_ directory: String) throws -> SpecText {
-        let path = path(directory: directory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw SpecFileError("there is no directory \(directory)", hint: "pass the directory that holds \(fileName)")
+        }
+        let path = isDirectory.boolValue ? path(directory: directory) : directory
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpecError([SpecDiagnostic(.missingField, at: SourceLocation(file: path, line: 1, column: 1), field: "(file)",
-                                            "no \(fileName) in \(directory)", hint: "pass the spec directory as the first argument")])
+            throw SpecFileError("there is no \(fileName) in \(directory)",
+                                hint: "pass the directory that holds \(fileName), or the file itself")
         }
         return SpecText(String(decoding: data, as: UTF8.self), file: path)
     }
@@ -32,4 +36,17 @@ public struct SpecText: Sendable, Equatable {
     public var localCommit: String {
         "local:" + hex(SHA256.hash(data: Data(text.utf8))).prefix(12)
     }
+}
+
+/// A spec that cannot be read at all: no such directory or file.
+public struct SpecFileError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var hint: String
+
+    public init(_ message: String, hint: String) {
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { "\(message) (\(hint))" }
 }

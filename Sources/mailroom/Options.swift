@@ -61,6 +61,9 @@ struct SpecOptions: ParsableArguments {
         } catch let error as GitError {
             FileHandle.standardError.write(Data("mailroom: \(error)\n".utf8))
             throw ExitCode(1)
+        } catch let error as SpecFileError {
+            FileHandle.standardError.write(Data("mailroom: \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

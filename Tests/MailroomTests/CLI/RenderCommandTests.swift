@@ -19,3 +19,21 @@ struct RenderCommandTests {
         #expect(env.contains("SECRET_KEY=\n"))
     }
 }
+
+@Suite("spec argument")
+struct SpecArgumentTests {
+    @Test("the spec argument may name the file itself; a missing directory is said to be missing")
+    func fileOrDirectory() async throws {
+        let host = HostPaths(stateDirectory: NSTemporaryDirectory() + "mailroom-arg-\(getpid())", unitsDirectory: "/u",
+                             secretsFile: "/nonexistent")
+        let file = try await MailroomBinary.run(["validate", Fixtures.minimal + "/mailroom.yaml"], host: host)
+        #expect(file.status == 0, "\(file.stderr)")
+        #expect(file.stdout.contains("mailroom.yaml: valid"))
+        let missing = try await MailroomBinary.run(["validate", "/nonexistent-spec-directory"], host: host)
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "mailroom: there is no directory /nonexistent-spec-directory (pass the directory that holds mailroom.yaml)")
+        let empty = try await MailroomBinary.run(["validate", Fixtures.repositoryRoot + "/contrib"], host: host)
+        #expect(empty.status == 1)
+        #expect(empty.stderr.contains("there is no mailroom.yaml in \(Fixtures.repositoryRoot)/contrib"))
+    }
+}
