@@ -152,6 +152,9 @@ public actor Reconciler: Service {
         }
     }
 
+    /// The steps that put a missing or stopped container back (counted against the self-heal budget).
+    static let putBackActions: Set<StepAction> = [.containerCreate, .containerStart, .systemdStart]
+
     // MARK: - One reconcile
 
     func reconcile(_ reasons: Set<ReconcileReason>) async {
@@ -268,7 +271,7 @@ public actor Reconciler: Service {
         // rollout ended (a crash loop fails its checks). Recreations for changed inputs do not.
         if target == appliedBefore {
             let steps = result.steps + (result.autoRollback?.steps ?? [])
-            let putBack = Set(steps.filter { ["container.create", "container.start", "systemd.start"].contains($0.action) && $0.result == .ok }.map(\.target))
+            let putBack = Set(steps.filter { Self.putBackActions.contains($0.action) && $0.result == .ok }.map(\.target))
             for name in putBack { _ = budget.spend(name) }
         }
         for name in result.plan?.leftAlone ?? [] where spent.contains(name) { budget.markDegraded(name) }

@@ -52,12 +52,12 @@ struct RolloutExecution: Sendable {
 
     func network() async {
         guard plan.network.action == .create else { return }
-        await podmanStep("network.create", plan.network.name, plan.network.arguments) { _ in "created" }
+        await podmanStep(.networkCreate, plan.network.name, plan.network.arguments) { _ in "created" }
     }
 
     func directoriesAndFiles() async {
         for directory in plan.directories {
-            await step("directory.create", directory, command: nil) {
+            await step(.directoryCreate, directory, command: nil) {
                 try AtomicFile.makeDirectory(directory)
                 return "mode 755"
             }
@@ -68,7 +68,7 @@ struct RolloutExecution: Sendable {
         var unitsChanged = false
         for change in plan.files where change.action == .create || change.action == .update {
             guard let file = contents[change.path] else { continue }
-            let written = await step(change.kind == .unit ? "unit.write" : "file.write", change.path, command: nil) {
+            let written = await step(change.kind == .unit ? StepAction.unitWrite : .fileWrite, change.path, command: nil) {
                 try AtomicFile.write(file.content, to: file.path, mode: file.mode)
                 return "mode \(String(file.mode, radix: 8))"
             }
@@ -78,7 +78,7 @@ struct RolloutExecution: Sendable {
         guard await log.failure == nil else { return }
         if await log.ok {
             for change in plan.files where change.action == .delete && change.kind == .file {
-                guard await step("file.delete", change.path, command: nil, { try AtomicFile.remove(change.path); return "removed" }) else { break }
+                guard await step(.fileDelete, change.path, command: nil, { try AtomicFile.remove(change.path); return "removed" }) else { break }
             }
             guard await log.failure == nil else { return }
         }
@@ -99,7 +99,7 @@ struct RolloutExecution: Sendable {
                 guard await log.ok else { return }
             }
             let arguments = ["container", "rm", "--force", "--ignore", "--time", "10", change.name]
-            await podmanStep("container.remove", change.name, arguments) { _ in
+            await podmanStep(.containerRemove, change.name, arguments) { _ in
                 try await recorder.container(change.name, nil)
                 return "removed (volumes and data kept)"
             }
@@ -145,24 +145,25 @@ struct RolloutExecution: Sendable {
         let observedID = actual.containers[change.name]?.summary.id
         switch change.action {
         case .adopt:
-            await step("container.adopt", change.name, command: nil) {
+            await step(.containerAdopt, change.name, command: nil) {
                 try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: observedID))
                 return "recorded as managed without a restart"
             }
         case .start where !systemd:
-            await podmanStep("container.start", change.name, ["container", "start", change.name]) { _ in
+            await podmanStep(.containerStart, change.name, ["container", "start", change.name]) { _ in
                 try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: observedID))
                 return "started"
             }
         case .start:
             await serviceStep(.start(SystemdUnit.fileName(for: change.name)), target: change.name)
         case .create, .recreate:
+            let action: StepAction = change.action == .create ? .containerCreate : .containerRecreate
             if systemd {
                 let unit = SystemdUnit.fileName(for: change.name)
                 // Guarded on this step's own outcome: another step's interruption must not skip
                 // recording a restart that happened.
                 if enable { guard await serviceStep(.enable(unit), target: change.name) else { return } }
-                guard await serviceStep(.restart(unit), target: change.name, action: "container.\(change.action.rawValue)") else { return }
+                guard await serviceStep(.restart(unit), target: change.name, action: action) else { return }
                 await record { try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: nil)) }
                 await record { try await recorder.raiseVersion(desired.applicationVersion) }
                 return
@@ -170,7 +171,7 @@ struct RolloutExecution: Sendable {
             let labels = [KeyValue(PodmanArguments.managedLabel, "true"), KeyValue(PodmanArguments.hashLabel, hash),
                           KeyValue(PodmanArguments.commitLabel, commit)]
             let run = PodmanArguments.run(c.definition, extraLabels: labels)
-            await podmanStep("container.\(change.action.rawValue)", change.name, run) { result in
+            await podmanStep(action, change.name, run) { result in
                 // `--replace` prints the old container's name first; the new id is the last line.
                 let id = result.stdoutText.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) }
                 try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: id))
@@ -188,7 +189,7 @@ struct RolloutExecution: Sendable {
         guard !changes.isEmpty else { return }
         let names = changes.map(\.name)
         if dryRun {
-            for name in names { await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: Date(), ended: Date(), result: .planned, detail: "wait until running and healthy")) }
+            for name in names { await log.add(StepRecord(action: .containerWait, target: name, command: nil, started: Date(), ended: Date(), result: .planned, detail: "wait until running and healthy")) }
             return
         }
         let began = Date()
@@ -196,14 +197,14 @@ struct RolloutExecution: Sendable {
         do {
             inspections = Dictionary(try await engine.inspectContainers(names).map { (Self.bare($0.name), $0) }, uniquingKeysWith: { first, _ in first })
         } catch {
-            await log.add(StepRecord(action: "container.wait", target: names.joined(separator: ","), command: ["podman", "container", "inspect"] + names,
+            await log.add(StepRecord(action: .containerWait, target: names.joined(separator: ","), command: ["podman", "container", "inspect"] + names,
                                      started: began, ended: Date(), result: .failed, detail: "\(error)", stderr: (error as? CommandError)?.stderr))
             return
         }
         await forEachConcurrently(changes, limit: options.concurrency) { change in
             let name = change.name
             guard let inspection = inspections[name] else {
-                await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: began, ended: Date(), result: .failed,
+                await log.add(StepRecord(action: .containerWait, target: name, command: nil, started: began, ended: Date(), result: .failed,
                                          detail: "the container is gone right after it was started"))
                 return
             }
@@ -214,7 +215,7 @@ struct RolloutExecution: Sendable {
                 let why = inspection.state.running
                     ? "exited right after it started and its restart policy restarted it \(inspection.restartCount) time\(inspection.restartCount == 1 ? "" : "s") (a crash loop)"
                     : "exited with status \(inspection.state.exitCode) right after it started"
-                await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: began, ended: Date(), result: .failed,
+                await log.add(StepRecord(action: .containerWait, target: name, command: nil, started: began, ended: Date(), result: .failed,
                                          detail: why + (await logTail(name))))
                 return
             }
@@ -223,7 +224,7 @@ struct RolloutExecution: Sendable {
             if spec || image {
                 await waitHealthy(name, since: began)
             } else {
-                await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: began, ended: Date(), result: .ok, detail: "running"))
+                await log.add(StepRecord(action: .containerWait, target: name, command: nil, started: began, ended: Date(), result: .ok, detail: "running"))
             }
         }
     }
@@ -234,7 +235,7 @@ struct RolloutExecution: Sendable {
         guard let observed = actual.containers[name] else { return }
         if dryRun { return }
         guard observed.isRunning else {
-            await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: began, ended: Date(), result: .failed,
+            await log.add(StepRecord(action: .containerWait, target: name, command: nil, started: began, ended: Date(), result: .failed,
                                      detail: "a dependency of this wave is \(observed.summary.state), not running"))
             return
         }
@@ -254,25 +255,25 @@ struct RolloutExecution: Sendable {
             checks += 1
             do {
                 try await engine.execute(command)
-                await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
+                await log.add(StepRecord(action: .containerWait, target: name, command: ["podman"] + command, started: began, ended: Date(),
                                          result: .ok, detail: "healthy after \(checks) check\(checks == 1 ? "" : "s")"))
                 return
             } catch let error as CommandError where error.status == 1 {
                 if let why = interruption {
-                    await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
+                    await log.add(StepRecord(action: .containerWait, target: name, command: ["podman"] + command, started: began, ended: Date(),
                                              result: .cancelled, detail: "wait ended after \(checks) check\(checks == 1 ? "" : "s"): \(why.explanation)"))
                     await log.interrupt(why)
                     return
                 }
                 if clock.now + delay > deadline {
                     let seconds = Double(options.healthTimeout.components.seconds) + Double(options.healthTimeout.components.attoseconds) / 1e18
-                    await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
+                    await log.add(StepRecord(action: .containerWait, target: name, command: ["podman"] + command, started: began, ended: Date(),
                                              result: .failed, detail: "still unhealthy after \(checks) checks in \(formatSeconds(seconds))" + (await logTail(name)),
                                              stderr: error.stderr.isEmpty ? nil : error.stderr))
                     return
                 }
             } catch {
-                await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
+                await log.add(StepRecord(action: .containerWait, target: name, command: ["podman"] + command, started: began, ended: Date(),
                                          result: .failed, detail: "health check could not run: \(error)" + (await logTail(name)),
                                          stderr: (error as? CommandError)?.stderr))
                 return
@@ -295,7 +296,7 @@ struct RolloutExecution: Sendable {
         let deletions = plan.files.filter { $0.action == .delete && $0.kind == .unit }
         guard !deletions.isEmpty else { return }
         for change in deletions {
-            await step("unit.delete", change.path, command: nil) {
+            await step(.unitDelete, change.path, command: nil) {
                 try AtomicFile.remove(change.path)
                 return "removed"
             }
@@ -326,24 +327,24 @@ struct RolloutExecution: Sendable {
             }
             let command = ["container", "exec", reload.container] + reload.command
             if dryRun {
-                await log.add(StepRecord(action: "container.reload", target: reload.container, command: ["podman"] + command, started: Date(),
+                await log.add(StepRecord(action: .containerReload, target: reload.container, command: ["podman"] + command, started: Date(),
                                          ended: Date(), result: .planned))
                 continue
             }
             let began = Date()
             do {
                 try await engine.execute(command)
-                await log.add(StepRecord(action: "container.reload", target: reload.container, command: ["podman"] + command, started: began,
+                await log.add(StepRecord(action: .containerReload, target: reload.container, command: ["podman"] + command, started: began,
                                          ended: Date(), result: .ok, detail: "reloaded"))
             } catch {
                 // Not a failure yet: a restart reads the files too.
-                await log.add(StepRecord(action: "container.reload", target: reload.container, command: ["podman"] + command, started: began,
+                await log.add(StepRecord(action: .containerReload, target: reload.container, command: ["podman"] + command, started: began,
                                          ended: Date(), result: .failed, detail: "reload failed; restarting the container instead",
                                          stderr: (error as? CommandError)?.stderr), failsRollout: false)
                 if systemd {
-                    await serviceStep(.restart(SystemdUnit.fileName(for: reload.container)), target: reload.container, action: "container.restart")
+                    await serviceStep(.restart(SystemdUnit.fileName(for: reload.container)), target: reload.container, action: .containerRestart)
                 } else {
-                    await podmanStep("container.restart", reload.container, ["container", "restart", "--time", "10", reload.container]) { _ in "restarted" }
+                    await podmanStep(.containerRestart, reload.container, ["container", "restart", "--time", "10", reload.container]) { _ in "restarted" }
                 }
                 guard await log.ok else { return }
                 if let change = plan.containers.first(where: { $0.name == reload.container }) {
@@ -362,7 +363,7 @@ struct RolloutExecution: Sendable {
     /// started once the rollout is interrupted, unless it completes work already done
     /// (`evenIfInterrupted`). Returns whether it ran and succeeded (or, in a dry run, was planned).
     @discardableResult
-    func step(_ action: String, _ target: String, command: [String]?, evenIfInterrupted: Bool = false,
+    func step(_ action: StepAction, _ target: String, command: [String]?, evenIfInterrupted: Bool = false,
               _ body: @Sendable () async throws -> String?) async -> Bool {
         let began = Date()
         if dryRun {
@@ -378,7 +379,7 @@ struct RolloutExecution: Sendable {
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .ok, detail: detail))
             return true
         } catch {
-            logger.warning("rollout step failed", metadata: ["step.action": "\(action)", "step.target": "\(target)", "error": "\(error)"])
+            logger.warning("rollout step failed", metadata: ["step.action": "\(action.rawValue)", "step.target": "\(target)", "error": "\(error)"])
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .failed,
                                      detail: (error as? CommandError).map { "exit status \($0.status.map(String.init) ?? "?")" } ?? "\(error)",
                                      stderr: (error as? CommandError)?.stderr))
@@ -388,7 +389,7 @@ struct RolloutExecution: Sendable {
 
     /// One podman command as a step; `then` runs after it succeeds (recording, detail).
     @discardableResult
-    func podmanStep(_ action: String, _ target: String, _ arguments: [String],
+    func podmanStep(_ action: StepAction, _ target: String, _ arguments: [String],
                     then: @escaping @Sendable (ProcessResult) async throws -> String?) async -> Bool {
         await step(action, target, command: ["podman"] + arguments) {
             let result = try await engine.execute(arguments)
@@ -397,9 +398,9 @@ struct RolloutExecution: Sendable {
     }
 
     @discardableResult
-    func serviceStep(_ service: ServiceAction, target: String, action: String? = nil, evenIfInterrupted: Bool = false) async -> Bool {
+    func serviceStep(_ service: ServiceAction, target: String, action: StepAction? = nil, evenIfInterrupted: Bool = false) async -> Bool {
         guard let serviceManager else { return true }
-        let name = action ?? "systemd.\(service.arguments[0])"
+        let name = action ?? .systemd(service)
         return await step(name, target, command: ["systemctl"] + service.arguments, evenIfInterrupted: evenIfInterrupted) {
             try await serviceManager.perform(service)
             return nil
@@ -410,7 +411,7 @@ struct RolloutExecution: Sendable {
     func record(_ body: @Sendable () async throws -> Void) async {
         guard !dryRun else { return }
         do { try await body() } catch {
-            await log.add(StepRecord(action: "state.write", target: AppliedState.path(in: recorder.stateDirectory), command: nil, started: Date(),
+            await log.add(StepRecord(action: .stateWrite, target: AppliedState.path(in: recorder.stateDirectory), command: nil, started: Date(),
                                      ended: Date(), result: .failed, detail: "\(error)"))
         }
     }
@@ -444,7 +445,7 @@ actor RolloutLog {
     func add(_ step: StepRecord, failsRollout: Bool = true) {
         steps.append(step)
         if step.result == .failed, failsRollout, failure == nil {
-            failure = "\(step.action) \(step.target): \(step.detail ?? "failed")" + (step.stderr.map { $0.isEmpty ? "" : " (\($0))" } ?? "")
+            failure = "\(step.action.rawValue) \(step.target): \(step.detail ?? "failed")" + (step.stderr.map { $0.isEmpty ? "" : " (\($0))" } ?? "")
         }
         guard let journal, let rollout else { return }
         var record = JournalRecord(type: .step, rollout: rollout, time: step.ended)
