@@ -146,7 +146,7 @@ public struct Applier: Sendable {
 
         let id = options.dryRun ? nil : RolloutID.make()
         logger[metadataKey: "rollout.id"] = "\(id ?? "dry-run")"
-        let recorder = AppliedRecorder(state: actual.applied, stateDirectory: state, persist: !options.dryRun)
+        let recorder = AppliedStateRecorder(state: actual.applied, stateDirectory: state, persist: !options.dryRun)
         let log = RolloutLog(rollout: id, journal: options.dryRun ? nil : journal)
         if let id {
             if let unfinished { try closeInterrupted(unfinished, by: id, journal: journal) }
