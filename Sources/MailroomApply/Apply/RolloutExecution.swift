@@ -77,7 +77,8 @@ struct RolloutExecution: Sendable {
         var unitsChanged = false
         for change in plan.files where change.action == .create || change.action == .update {
             guard let file = contents[change.path] else { continue }
-            let written = await step(change.kind == .unit ? StepAction.unitWrite : .fileWrite, change.path, command: nil) {
+            let action: StepAction = change.kind == .unit ? .unitWrite : .fileWrite
+            let written = await step(action, change.path, command: nil) {
                 try AtomicFile.write(file.content, to: file.path, mode: file.mode)
                 return "mode \(String(file.mode, radix: 8))"
             }
@@ -87,7 +88,11 @@ struct RolloutExecution: Sendable {
         guard await log.failure == nil else { return }
         if await log.ok {
             for change in plan.files where change.action == .delete && change.kind == .file {
-                guard await step(.fileDelete, change.path, command: nil, { try AtomicFile.remove(change.path); return "removed" }) else { break }
+                let deleted = await step(.fileDelete, change.path, command: nil) {
+                    try AtomicFile.remove(change.path)
+                    return "removed"
+                }
+                guard deleted else { break }
             }
             guard await log.failure == nil else { return }
         }
@@ -124,7 +129,7 @@ struct RolloutExecution: Sendable {
             let wave = changes.filter { $0.level == level }
             // Dependencies not started in this rollout must be running and healthy before the wave goes.
             let gates = Set(wave.flatMap { desired.container(named: $0.name)?.dependsOn ?? [] }).subtracting(started).sorted()
-            await forEachConcurrently(gates, limit: options.concurrency) { name in await health.awaitDependency(name) }
+            await forEachConcurrently(gates, limit: options.concurrency) { await health.awaitDependency($0) }
             guard await log.ok else { return }
 
             await forEachConcurrently(wave, limit: options.concurrency) { change in
@@ -229,25 +234,29 @@ struct RolloutExecution: Sendable {
                 return
             }
             let command = ["container", "exec", reload.container] + reload.command
+            let argv = ["podman"] + command
             if dryRun {
-                await log.add(StepRecord(action: .containerReload, target: reload.container, command: ["podman"] + command, started: Date(),
-                                         ended: Date(), result: .planned))
+                await log.add(StepRecord(action: .containerReload, target: reload.container, command: argv,
+                                         started: Date(), ended: Date(), result: .planned))
                 continue
             }
             let began = Date()
             do {
                 try await engine.execute(command)
-                await log.add(StepRecord(action: .containerReload, target: reload.container, command: ["podman"] + command, started: began,
-                                         ended: Date(), result: .ok, detail: "reloaded"))
+                await log.add(StepRecord(action: .containerReload, target: reload.container, command: argv,
+                                         started: began, ended: Date(), result: .ok, detail: "reloaded"))
             } catch {
                 // Not a failure yet: a restart reads the files too.
-                await log.add(StepRecord(action: .containerReload, target: reload.container, command: ["podman"] + command, started: began,
-                                         ended: Date(), result: .failed, detail: "reload failed; restarting the container instead",
+                await log.add(StepRecord(action: .containerReload, target: reload.container, command: argv,
+                                         started: began, ended: Date(), result: .failed,
+                                         detail: "reload failed; restarting the container instead",
                                          stderr: (error as? CommandError)?.stderr), failsRollout: false)
                 if systemd {
-                    await serviceStep(.restart(SystemdUnit.fileName(for: reload.container)), target: reload.container, action: .containerRestart)
+                    await serviceStep(.restart(SystemdUnit.fileName(for: reload.container)), target: reload.container,
+                                      action: .containerRestart)
                 } else {
-                    await podmanStep(.containerRestart, reload.container, ["container", "restart", "--time", "10", reload.container]) { _ in "restarted" }
+                    let restart = ["container", "restart", "--time", "10", reload.container]
+                    await podmanStep(.containerRestart, reload.container, restart) { _ in "restarted" }
                 }
                 guard await log.ok else { return }
                 if let change = plan.containers.first(where: { $0.name == reload.container }) {
@@ -282,7 +291,9 @@ struct RolloutExecution: Sendable {
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .ok, detail: detail))
             return true
         } catch {
-            logger.warning("rollout step failed", metadata: ["step.action": "\(action.rawValue)", "step.target": "\(target)", "error": "\(error)"])
+            logger.warning("rollout step failed", metadata: [
+                "step.action": "\(action.rawValue)", "step.target": "\(target)", "error": "\(error)",
+            ])
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .failed,
                                      detail: (error as? CommandError).map { "exit status \($0.status.map(String.init) ?? "?")" } ?? "\(error)",
                                      stderr: (error as? CommandError)?.stderr))
@@ -300,8 +311,10 @@ struct RolloutExecution: Sendable {
         }
     }
 
+    /// One `systemctl` action as a step: `systemd.<verb>`, unless `action` says what it does to a container.
     @discardableResult
-    func serviceStep(_ service: ServiceAction, target: String, action: StepAction? = nil, evenIfInterrupted: Bool = false) async -> Bool {
+    func serviceStep(_ service: ServiceAction, target: String, action: StepAction? = nil,
+                     evenIfInterrupted: Bool = false) async -> Bool {
         guard let serviceManager else { return true }
         let name = action ?? .systemd(service)
         return await step(name, target, command: ["systemctl"] + service.arguments, evenIfInterrupted: evenIfInterrupted) {
@@ -314,12 +327,12 @@ struct RolloutExecution: Sendable {
     func record(_ body: @Sendable () async throws -> Void) async {
         guard !dryRun else { return }
         do { try await body() } catch {
-            await log.add(StepRecord(action: .stateWrite, target: AppliedState.path(in: recorder.stateDirectory), command: nil, started: Date(),
-                                     ended: Date(), result: .failed, detail: "\(error)"))
+            let path = AppliedState.path(in: recorder.stateDirectory)
+            await log.add(StepRecord(action: .stateWrite, target: path, command: nil, started: Date(), ended: Date(),
+                                     result: .failed, detail: "\(error)"))
         }
     }
 }
-
 
 /// Runs `body` for every item, at most `limit` at a time.
 func forEachConcurrently<T: Sendable>(_ items: [T], limit: Int, _ body: @escaping @Sendable (T) async -> Void) async {

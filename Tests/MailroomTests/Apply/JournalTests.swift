@@ -150,7 +150,8 @@ struct JournalTests {
             #expect(StepAction.systemd(service).rawValue == "systemd." + service.arguments[0])
         }
         let time = Date(timeIntervalSince1970: 1_767_225_600)
-        let step = StepRecord(action: .containerWait, target: "c", command: nil, started: time, ended: time, result: .ok)
+        let step = StepRecord(action: .containerWait, target: "c", command: nil, started: time, ended: time,
+                              result: .ok)
         let line = String(decoding: try JournalCoding.encoder().encode(step), as: UTF8.self)
         #expect(line.contains(#""action":"container.wait""#))
         #expect(try JournalCoding.decoder().decode(StepRecord.self, from: Data(line.utf8)) == step)
