@@ -26,9 +26,9 @@ public enum Planner {
         let files = managedFiles + fileDeletions(keeping: Set(managedFiles.map(\.path)), actual: actual)
 
         let pairings = ContainerPairing.pair(desired: desired, actual: actual)
-        let envFiles = Dictionary(desired.files.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let filesByPath = Dictionary(desired.files.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         let containers = pairings.compactMap { pairing in
-            containerChange(pairing, actual: actual, envFiles: envFiles, changedFiles: changedFiles)
+            containerChange(pairing, actual: actual, filesByPath: filesByPath, changedFiles: changedFiles)
         }
         var allWarnings = warnings + pairings.compactMap { unrecordedWarning($0, network: desired.network.name) }
         if actual.engine == nil {
@@ -42,7 +42,7 @@ public enum Planner {
     // MARK: - Network and directories
 
     /// Created when missing. One with other subnets is a conflict: Mailroom never replaces a
-    /// network, as every container on it would lose its address.
+    /// network, since every container on it would have to be removed first.
     static func networkChange(_ desired: DesiredNetwork, existing: NetworkSummary?) -> NetworkChange {
         let create = NetworkChange(name: desired.name, action: .create, arguments: desired.arguments)
         guard let existing else { return create }
@@ -106,8 +106,8 @@ public enum Planner {
     // MARK: - Containers
 
     /// The change for one pair; nil for a container that is left alone.
-    static func containerChange(_ pairing: ContainerPairing, actual: ActualState, envFiles: [String: FileDefinition],
-                                changedFiles: Set<String>) -> ContainerChange? {
+    static func containerChange(_ pairing: ContainerPairing, actual: ActualState,
+                                filesByPath: [String: FileDefinition], changedFiles: Set<String>) -> ContainerChange? {
         switch pairing {
         case .missing(let c):
             var change = inSync(c, actual: actual)
@@ -115,9 +115,10 @@ public enum Planner {
             change.reasons = ["not on the host"]
             return change
         case .managed(let c, let observed):
-            return managedChange(c, observed: observed, actual: actual, envFiles: envFiles, changedFiles: changedFiles)
+            return managedChange(c, observed: observed, actual: actual, filesByPath: filesByPath,
+                                 changedFiles: changedFiles)
         case .unmanaged(let c, let observed):
-            return unmanagedChange(c, observed: observed, actual: actual, envFiles: envFiles)
+            return unmanagedChange(c, observed: observed, actual: actual, filesByPath: filesByPath)
         case .stale(let observed):
             let why = "managed by Mailroom and no longer in the spec (its volumes and data stay)"
             return ContainerChange(name: observed.name, action: .remove, level: nil, reasons: [why], fields: [],
@@ -136,7 +137,7 @@ public enum Planner {
     /// Mailroom's own container: in sync or started when its hash matches; recreated otherwise,
     /// with the flags that changed since it was applied (or since someone changed it by hand).
     static func managedChange(_ c: DesiredContainer, observed: ObservedContainer, actual: ActualState,
-                              envFiles: [String: FileDefinition], changedFiles: Set<String>) -> ContainerChange {
+                              filesByPath: [String: FileDefinition], changedFiles: Set<String>) -> ContainerChange {
         var change = inSync(c, actual: actual)
         if observed.configHash == change.configHash {
             if !observed.isRunning {
@@ -152,7 +153,7 @@ public enum Planner {
             change.reasons = reasons(c, fields: change.fields, changedFiles: changedFiles, actual: actual,
                                      record: record)
         } else if let inspection = observed.inspection {
-            change.fields = inspectedDifferences(c, inspection: inspection, envFiles: envFiles)
+            change.fields = inspectedDifferences(c, inspection: inspection, filesByPath: filesByPath)
             change.reasons = ["changed outside Mailroom"]
         } else {
             change.reasons = ["config hash changed"]
@@ -163,14 +164,14 @@ public enum Planner {
     /// A container made by hand under a desired name: adopted without a restart when it runs and
     /// matches the spec, recreated otherwise.
     static func unmanagedChange(_ c: DesiredContainer, observed: ObservedContainer, actual: ActualState,
-                                envFiles: [String: FileDefinition]) -> ContainerChange {
+                                filesByPath: [String: FileDefinition]) -> ContainerChange {
         var change = inSync(c, actual: actual)
         guard let inspection = observed.inspection else {
             change.action = .recreate
             change.reasons = ["made outside Mailroom"]
             return change
         }
-        change.fields = inspectedDifferences(c, inspection: inspection, envFiles: envFiles)
+        change.fields = inspectedDifferences(c, inspection: inspection, filesByPath: filesByPath)
         if change.fields.isEmpty && observed.isRunning {
             change.action = .adopt
             change.reasons = ["made outside Mailroom; matches the spec, so it is adopted without a restart"]
@@ -184,8 +185,8 @@ public enum Planner {
 
     /// The spec's flags against what podman reports, with env files read as the spec writes them.
     static func inspectedDifferences(_ c: DesiredContainer, inspection: ContainerInspection,
-                                     envFiles: [String: FileDefinition]) -> [FieldChange] {
-        let contents = Dictionary(c.consumedFiles.compactMap { path in envFiles[path].map { (path, $0.content) } },
+                                     filesByPath: [String: FileDefinition]) -> [FieldChange] {
+        let contents = Dictionary(c.consumedFiles.compactMap { path in filesByPath[path].map { (path, $0.content) } },
                                   uniquingKeysWith: { first, _ in first })
         let (want, have) = ContainerFields.comparable(desired: ContainerFields(arguments: c.arguments),
                                                       envFiles: contents, inspection: inspection)
