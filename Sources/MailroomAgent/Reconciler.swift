@@ -152,23 +152,60 @@ public actor Reconciler: Service {
         }
     }
 
+    /// The steps that put a missing or stopped container back (counted against the self-heal budget).
+    static let putBackActions: Set<StepAction> = [.containerCreate, .containerStart, .systemdStart]
+
     // MARK: - One reconcile
 
+    /// One reconcile, top to bottom: the pin, the self-heal budget, the commit to apply, the
+    /// rollout, then the put-backs it made.
     func reconcile(_ reasons: Set<ReconcileReason>) async {
-        defer {
-            if !firstReconcileDone, latest != nil {
-                firstReconcileDone = true
-                onFirstReconcile?()
-            }
-        }
+        defer { noteFirstReconcile() }
         for reason in reasons { metrics.reconciles[reason.description, default: 0] += 1 }
         guard let latest else { return }
-        let commit = latest.commit.description
-        var control = AgentControl.load(stateDirectory: configuration.stateDirectory)
+        let tip = latest.commit.description
+        guard !syncPaused(tip: tip, reasons: reasons) else { return }
 
-        // A pin lasts until the branch moves past the tip it was made at.
-        if control.pinnedCommit != nil, let tip = control.branchTipAtPin, tip != commit {
-            logger.info("New commit ends the pin", metadata: ["agent.pinned": "\(control.pinnedCommit ?? "")", "spec.commit": "\(commit)"])
+        refreshBudget(reasons, tip: tip)
+        let now = ContinuousClock.now
+        let held = backedOffContainers(reasons, now: now)
+        guard !onlyWaitingContainers(reasons, held: held) else { return }
+        guard let (spec, target) = commitToApply(latest, tip: tip) else { return }
+
+        let spent = budget.spent(at: now)
+        let applier = configuredApplier(leavingAlone: spent.union(held.keys), supersededAfter: tip)
+        status.reconciling = true
+        defer {
+            status.reconciling = false
+            status.lastReconcile = Date()
+        }
+        let began = ContinuousClock.now
+        let appliedBefore = status.appliedCommit
+        onRolloutStart?(target, reasons)
+        guard let result = await apply(spec, commit: target, with: applier, reasons: reasons) else { return }
+        record(result, target: target, tip: tip, snapshot: target == tip ? latest : nil,
+               seconds: (ContinuousClock.now - began).seconds)
+        if target == appliedBefore { spendBudgetOnPutBacks(result) }
+        markDegraded(leftAlone: result, spent: spent)
+        // After the rollout, so that the directories it made exist to be watched.
+        updateDesired(spec: spec, commit: target)
+    }
+
+    /// Calls the first-reconcile hook once, after the first reconcile with a fetched commit.
+    private func noteFirstReconcile() {
+        if !firstReconcileDone, latest != nil {
+            firstReconcileDone = true
+            onFirstReconcile?()
+        }
+    }
+
+    /// Whether sync is off: suspended, or pinned by `mailroom rollback`. A pin lasts until the
+    /// branch moves past the tip it was made at; this ends it then.
+    private func syncPaused(tip: String, reasons: Set<ReconcileReason>) -> Bool {
+        var control = AgentControl.load(stateDirectory: configuration.stateDirectory)
+        if control.pinnedCommit != nil, let pinnedAt = control.branchTipAtPin, pinnedAt != tip {
+            logger.info("New commit ends the pin",
+                        metadata: ["agent.pinned": "\(control.pinnedCommit ?? "")", "spec.commit": "\(tip)"])
             control = AgentControl()
             try? control.save(stateDirectory: configuration.stateDirectory)
         }
@@ -177,26 +214,34 @@ public actor Reconciler: Service {
         status.pinnedCommit = control.pinnedCommit
         // `mailroom rollback` made the host match the pinned commit, outside this process.
         if let pinned = control.pinnedCommit { status.appliedCommit = pinned }
-        guard !status.suspended else {
-            logger.debug("Sync suspended; not reconciling", metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
-            return
+        if status.suspended {
+            logger.debug("Sync suspended; not reconciling",
+                         metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
         }
+        return status.suspended
+    }
 
-        // A new commit gives degraded containers a fresh budget. File events do not: the
-        // agent's own writes of generated files would end every degraded state at once.
-        if reasons.contains(.git) && commit != status.badCommit {
+    /// A new commit gives degraded containers a fresh budget. File events do not: the agent's
+    /// own writes of generated files would end every degraded state at once. Containers reported
+    /// by podman events are only checked here; a restart is counted against the budget when the
+    /// plan really puts one back (the agent's own recreations are events too).
+    private func refreshBudget(_ reasons: Set<ReconcileReason>, tip: String) {
+        if reasons.contains(.git) && tip != status.badCommit {
             budget.reset()
             wakeUpScheduled = [:]
         }
-        // Containers reported by podman events; a restart is counted against the budget only
-        // when the plan really puts one back (the agent's own recreations are events too).
         for case .container(let name) in reasons where !budget.allows(name) {
-            logger.warning("Self-heal budget spent; container left alone until the next commit", metadata: ["container.name": "\(name)"])
+            logger.warning("Self-heal budget spent; container left alone until the next commit",
+                           metadata: ["container.name": "\(name)"])
         }
         status.degraded = budget.degraded.sorted()
-        // Backoff: a container put back recently waits before its next put-back, whichever
-        // trigger finds it missing; a wake-up at the end of the wait puts it back.
-        let now = ContinuousClock.now
+    }
+
+    /// The containers held by their self-heal backoff, with the instant each may be put back.
+    /// A container put back recently waits before its next put-back, whichever trigger finds it
+    /// missing; a wake-up scheduled at the end of the wait puts it back.
+    private func backedOffContainers(_ reasons: Set<ReconcileReason>,
+                                     now: ContinuousClock.Instant) -> [String: ContinuousClock.Instant] {
         let held = budget.held(at: now)
         for (name, until) in held where wakeUpScheduled[name] != until {
             wakeUpScheduled[name] = until
@@ -208,45 +253,46 @@ public actor Reconciler: Service {
                 self?.request(.container(name))
             }
         }
-        // Nothing to do yet when every reason is a container still held or degraded.
-        if reasons.allSatisfy({ reason in
+        return held
+    }
+
+    /// Nothing to do yet when every reason is a container still held or degraded.
+    private func onlyWaitingContainers(_ reasons: Set<ReconcileReason>,
+                                       held: [String: ContinuousClock.Instant]) -> Bool {
+        reasons.allSatisfy { reason in
             guard case .container(let name) = reason else { return false }
             return held[name] != nil || budget.degraded.contains(name)
-        }) { return }
-
-        // The commit to apply: the tip, unless it failed before; then the last good rollout.
-        let spec: SpecText
-        let target: String
-        if commit == status.badCommit {
-            guard let lastGood = Self.lastGood(in: configuration.stateDirectory) else { return }
-            (spec, target) = lastGood
-        } else {
-            spec = SpecText(latest.specText, file: latest.location(of: SpecText.fileName))
-            target = commit
         }
+    }
 
+    /// The commit to apply: the tip, unless it failed before; then the last good rollout.
+    private func commitToApply(_ latest: SpecSnapshot, tip: String) -> (spec: SpecText, commit: String)? {
+        if tip == status.badCommit { return Self.lastGood(in: configuration.stateDirectory) }
+        return (SpecText(latest.specText, file: latest.location(of: SpecText.fileName)), tip)
+    }
+
+    /// The applier for one rollout: it leaves self-heal's held and spent containers alone.
+    /// SIGTERM stops the rollout after its current step; a newer fetched tip than `tip` ends its
+    /// health waits (and it), and the newer commit's rollout follows.
+    private func configuredApplier(leavingAlone names: Set<String>, supersededAfter tip: String) -> Applier {
         var applier = applier
-        let spent = budget.spent(at: now)
-        applier.options.leaveAlone = spent.union(held.keys)
-        // SIGTERM stops the rollout after its current step; a newer fetched tip ends its health
-        // waits (and it), and the newer commit's rollout follows.
+        applier.options.leaveAlone = names
         applier.options.interruption = { [newestCommit, stopping] in
             if stopping.current { return .shutdown }
-            return newestCommit.current != commit ? .superseded : nil
+            return newestCommit.current != tip ? .superseded : nil
         }
+        return applier
+    }
+
+    /// Runs the rollout; nil when it could not start. Another rollout holding the host is
+    /// retried every second, until it is done.
+    private func apply(_ spec: SpecText, commit: String, with applier: Applier,
+                       reasons: Set<ReconcileReason>) async -> ApplyResult? {
         let trigger = Trigger(rawValue: "agent-" + (reasons.map(\.description).sorted().first ?? "resync"))
-        status.reconciling = true
-        defer {
-            status.reconciling = false
-            status.lastReconcile = Date()
-        }
-        let began = ContinuousClock.now
-        let appliedBefore = status.appliedCommit
-        onRolloutStart?(target, reasons)
-        let result: ApplyResult
         do {
-            result = try await applier.apply(spec, commit: target, trigger: trigger, logger: logger)
+            let result = try await applier.apply(spec, commit: commit, trigger: trigger, logger: logger)
             waitingForLock = false
+            return result
         } catch let error as ApplyError where error.code == .locked {
             // `mailroom apply` or `rollback` holds the host; try again once it is done.
             // Said once per wait: `mailroom apply` may hold the lock for minutes at its prompt.
@@ -257,24 +303,26 @@ public actor Reconciler: Service {
                 try await Task.sleep(for: .seconds(1))
                 for reason in reasons { self?.request(reason) }
             }
-            return
+            return nil
         } catch {
             note("reconcile could not start: \(error)")
-            return
+            return nil
         }
-        record(result, target: target, tip: commit, snapshot: target == commit ? latest : nil, seconds: (ContinuousClock.now - began).seconds)
-        // Every put-back of a missing or stopped container on the commit already applied counts,
-        // whatever noticed it first (podman's file-based events can lag behind) and however the
-        // rollout ended (a crash loop fails its checks). Recreations for changed inputs do not.
-        if target == appliedBefore {
-            let steps = result.steps + (result.autoRollback?.steps ?? [])
-            let putBack = Set(steps.filter { ["container.create", "container.start", "systemd.start"].contains($0.action) && $0.result == .ok }.map(\.target))
-            for name in putBack { _ = budget.spend(name) }
-        }
+    }
+
+    /// Every put-back of a missing or stopped container on the commit already applied counts,
+    /// whatever noticed it first (podman's file-based events can lag behind) and however the
+    /// rollout ended (a crash loop fails its checks). Recreations for changed inputs do not.
+    private func spendBudgetOnPutBacks(_ result: ApplyResult) {
+        let steps = result.steps + (result.autoRollback?.steps ?? [])
+        let putBack = Set(steps.filter { Self.putBackActions.contains($0.action) && $0.result == .ok }.map(\.target))
+        for name in putBack { _ = budget.spend(name) }
+    }
+
+    /// A container the plan needed to put back while its budget was spent is degraded.
+    private func markDegraded(leftAlone result: ApplyResult, spent: Set<String>) {
         for name in result.plan?.leftAlone ?? [] where spent.contains(name) { budget.markDegraded(name) }
         status.degraded = budget.degraded.sorted()
-        // After the rollout, so that the directories it made exist to be watched.
-        updateDesired(spec: spec, commit: target)
     }
 
     private func record(_ result: ApplyResult, target: String, tip: String, snapshot: SpecSnapshot?, seconds: Double) {

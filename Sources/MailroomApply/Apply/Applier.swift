@@ -86,8 +86,34 @@ public struct Applier: Sendable {
 
     // MARK: - The rollout
 
+    /// One rollout, top to bottom. Refused, unchanged, declined and dry runs end early.
     func rollout(_ spec: SpecText, commit: String, trigger: Trigger, rollbackTo: String?, logger: Logger,
                  confirm: Confirmation?) async throws -> ApplyResult {
+        var run = beginRollout(commit: commit, trigger: trigger, rollbackTo: rollbackTo, logger: logger)
+        guard let compiled = try compile(spec, &run) else { return run.finish(.refused) }
+        guard let (actual, plan) = try await observeAndPlan(compiled.desired, &run) else { return run.finish(.refused) }
+        guard plan.hasChanges || run.incomplete != nil else { return run.finish(.noChanges) }
+        if let confirm, !(await confirm(plan)) { return run.finish(.declined) }
+
+        let id = options.dryRun ? nil : RolloutID.make()
+        run.logger[metadataKey: "rollout.id"] = "\(id ?? "dry-run")"
+        let recorder = AppliedStateRecorder(state: actual.applied, stateDirectory: host.stateDirectory,
+                                            persist: !options.dryRun)
+        if let id { try journalStart(id, spec: spec, plan: plan, desired: compiled.desired, &run) }
+        let (failure, stop) = await execute(plan, desired: compiled.desired, actual: actual, rollout: id,
+                                            recorder: recorder, &run)
+        guard let id else { return run.finish(.dryRun) }
+        switch try await journalEnd(id, failure: failure, stop: stop, recorder: recorder, &run) {
+        case .succeeded: return run.finish(.succeeded)
+        case .interrupted: return run.finish(.interrupted)
+        default: return await finishFailed(id, stop: stop, &run)
+        }
+    }
+
+    /// Under the lock, a rollout without an end was interrupted by a crash; one that ended
+    /// `interrupted` was stopped after a step. Either may owe health waits, reloads and the
+    /// applied commit, which a plan does not see: this rollout completes them.
+    func beginRollout(commit: String, trigger: Trigger, rollbackTo: String?, logger: Logger) -> RolloutRun {
         let began = Date()
         var logger = logger
         logger[metadataKey: "spec.commit"] = "\(commit)"
@@ -95,112 +121,111 @@ public struct Applier: Sendable {
         result.rollbackTo = rollbackTo
         let state = host.stateDirectory
         let journal = Journal(stateDirectory: state, maxBytes: options.journalMaxBytes)
-        // Under the lock, a rollout without an end was interrupted by a crash; one that ended
-        // `interrupted` was stopped after a step. Either may owe health waits, reloads and the
-        // applied commit, which a plan does not see: this rollout completes them.
         let last = options.dryRun ? nil : Journal.incompleteRollout(stateDirectory: state)
-        let incomplete = last?.id
-        let unfinished = last?.crashed == true ? incomplete : nil
-        func finish(_ status: ApplyResult.Status) -> ApplyResult {
-            result.status = status
-            result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
-            return result
-        }
+        return RolloutRun(began: began, result: result, logger: logger, journal: journal, incomplete: last?.id,
+                          unfinished: last?.crashed == true ? last?.id : nil)
+    }
 
-        // Compile: an invalid spec or missing secrets change nothing.
-        let compiled: CompiledSpec
+    /// Compiles the spec: an invalid spec or missing secrets change nothing (refused, nil).
+    func compile(_ spec: SpecText, _ run: inout RolloutRun) throws -> CompiledSpec? {
         do {
-            compiled = try Pipeline(host: host, engine: engine, profile: profile).compile(spec)
+            let compiled = try Pipeline(host: host, engine: engine, profile: profile).compile(spec)
+            guard let problem = compiled.secrets.problem else { return compiled }
+            run.result.error = problem
         } catch let error as SpecError {
-            result.diagnostics = error.diagnostics
-            result.error = error.description
-            try refuse(&result, journal: journal, unfinished: unfinished, logger: logger)
-            return finish(.refused)
+            run.result.diagnostics = error.diagnostics
+            run.result.error = error.description
         }
-        if let problem = compiled.secrets.problem {
-            result.error = problem
-            try refuse(&result, journal: journal, unfinished: unfinished, logger: logger)
-            return finish(.refused)
-        }
+        try refuse(&run)
+        return nil
+    }
 
-        // Observe and plan.
-        let actual = try await Observer(engine: engine, host: host, systemd: serviceManager != nil).observe(compiled.desired)
-        var plan = Planner.plan(desired: compiled.desired, actual: actual)
+    /// Observes the host and plans. A conflict, or lowering the version of a running application
+    /// (without `force`), changes nothing (refused, nil).
+    func observeAndPlan(_ desired: DesiredState, _ run: inout RolloutRun) async throws -> (ActualState, Plan)? {
+        let actual = try await Observer(engine: engine, host: host, systemd: serviceManager != nil).observe(desired)
+        var plan = Planner.plan(desired: desired, actual: actual)
         if !options.leaveAlone.isEmpty { plan = plan.leavingAlone(options.leaveAlone) }
-        result.plan = plan
-        result.runner = plan.runner
-        result.warnings += plan.warnings
+        run.result.plan = plan
+        run.result.runner = plan.runner
+        run.result.warnings += plan.warnings
         if !plan.conflicts.isEmpty {
-            result.error = plan.conflicts.joined(separator: "; ")
-            try refuse(&result, journal: journal, unfinished: unfinished, logger: logger)
-            return finish(.refused)
+            run.result.error = plan.conflicts.joined(separator: "; ")
+        } else if !options.force, let problem = DowngradeRule.problem(actual: actual, desired: desired) {
+            run.result.error = problem
+        } else {
+            return (actual, plan)
         }
-        if !options.force, let problem = DowngradeRule.problem(actual: actual, desired: compiled.desired) {
-            result.error = problem
-            try refuse(&result, journal: journal, unfinished: unfinished, logger: logger)
-            return finish(.refused)
-        }
+        try refuse(&run)
+        return nil
+    }
 
-        guard plan.hasChanges || incomplete != nil else { return finish(.noChanges) }
-        if let confirm, !(await confirm(plan)) { return finish(.declined) }
+    /// The journal's start record, after closing a crashed rollout's record; the spec is archived
+    /// under the rollout, for `rollback`.
+    func journalStart(_ id: String, spec: SpecText, plan: Plan, desired: DesiredState, _ run: inout RolloutRun) throws {
+        if let unfinished = run.unfinished { try closeInterrupted(unfinished, by: id, journal: run.journal) }
+        run.result.resumed = run.incomplete
+        try run.journal.rotateIfNeeded()
+        try SpecArchive.save(spec.text, rollout: id, in: host.stateDirectory)
+        var start = startRecord(id, commit: run.result.commit, trigger: run.result.trigger, plan: plan,
+                                desired: desired)
+        start.resumes = run.result.resumed
+        start.rollbackTo = run.result.rollbackTo
+        try run.journal.append(start)
+        run.result.warnings += run.journal.problemsSeenOnOpen.map(\.description)
+        run.result.rollout = id
+    }
 
-        let id = options.dryRun ? nil : RolloutID.make()
-        logger[metadataKey: "rollout.id"] = "\(id ?? "dry-run")"
-        let recorder = AppliedRecorder(state: actual.applied, stateDirectory: state, persist: !options.dryRun)
-        let log = RolloutLog(rollout: id, journal: options.dryRun ? nil : journal)
-        if let id {
-            if let unfinished { try closeInterrupted(unfinished, by: id, journal: journal) }
-            result.resumed = incomplete
-            try journal.rotateIfNeeded()
-            try SpecArchive.save(spec.text, rollout: id, in: state)
-            var start = startRecord(id, commit: commit, trigger: trigger, plan: plan, desired: compiled.desired)
-            start.resumes = result.resumed
-            start.rollbackTo = rollbackTo
-            try journal.append(start)
-            result.warnings += journal.problemsSeenOnOpen.map(\.description)
-            result.rollout = id
-        }
-        logger.debug("rollout started", metadata: ["plan.summary": "\(PlanFormatter.oneLine(plan.summary))"])
-
+    /// Runs the plan's steps into the result; returns the first failure and why it stopped early, if it did.
+    func execute(_ plan: Plan, desired: DesiredState, actual: ActualState, rollout id: String?,
+                 recorder: AppliedStateRecorder,
+                 _ run: inout RolloutRun) async -> (failure: String?, stop: RolloutInterruption?) {
+        let log = RolloutLog(rollout: id, journal: options.dryRun ? nil : run.journal)
+        run.logger.debug("rollout started", metadata: ["plan.summary": "\(PlanFormatter.oneLine(plan.summary))"])
         let failure = await RolloutExecution(
-            plan: plan, desired: compiled.desired, actual: actual, engine: engine, serviceManager: serviceManager, options: options,
-            log: log, recorder: recorder, commit: commit, logger: logger, completing: incomplete != nil
+            plan: plan, desired: desired, actual: actual, engine: engine, serviceManager: serviceManager,
+            options: options, log: log, recorder: recorder, commit: run.result.commit, logger: run.logger,
+            completing: run.incomplete != nil
         ).run()
         let stop = await log.interruption
-        result.steps = await log.steps
-        result.error = failure ?? stop.map { "stopped after its current step: \($0.explanation)" }
-        result.warnings += await log.journalErrors.map { "journal: \($0)" }
-        if options.dryRun { return finish(.dryRun) }
+        run.result.steps = await log.steps
+        run.result.error = failure ?? stop.map { "stopped after its current step: \($0.explanation)" }
+        run.result.warnings += await log.journalErrors.map { "journal: \($0)" }
+        return (failure, stop)
+    }
 
-        let rolloutID = id!
+    /// How the rollout ended, in the journal's end record; a success first records its commit
+    /// as applied.
+    func journalEnd(_ id: String, failure: String?, stop: RolloutInterruption?, recorder: AppliedStateRecorder,
+                    _ run: inout RolloutRun) async throws -> RolloutStatus {
         var status: RolloutStatus = failure != nil ? .failed : stop != nil ? .interrupted : .succeeded
         if status == .succeeded {
             do {
-                try await recorder.finish(commit: commit, rollout: rolloutID)
+                try await recorder.finish(commit: run.result.commit, rollout: id)
             } catch {
                 // Every start gets its end: the host changed, but its record could not be kept.
                 status = .failed
-                result.error = "state.write \(AppliedState.path(in: state)): \(error)"
+                let path = AppliedState.path(in: host.stateDirectory)
+                run.result.error = "\(StepAction.stateWrite.rawValue) \(path): \(error)"
             }
         }
-        var end = JournalRecord(type: .end, rollout: rolloutID)
+        var end = JournalRecord(type: .end, rollout: id)
         end.status = status
-        end.error = result.error
-        end.durationMs = Int(end.time.timeIntervalSince(began) * 1000)
-        try journal.append(end)
-        logger.debug("rollout ended", metadata: ["rollout.status": "\(status.rawValue)"])
-        switch status {
-        case .succeeded: return finish(.succeeded)
-        case .interrupted: return finish(.interrupted)
-        default: break
-        }
+        end.error = run.result.error
+        end.durationMs = Int(end.time.timeIntervalSince(run.began) * 1000)
+        try run.journal.append(end)
+        run.logger.debug("rollout ended", metadata: ["rollout.status": "\(status.rawValue)"])
+        return status
+    }
 
-        result = finish(.failed)
-        // Not when stopping or superseded: the next rollout re-plans from here anyway.
+    /// A failed rollout, rolled back to the last good one unless it is a rollback itself or the
+    /// rollout was stopping or superseded (the next rollout re-plans from here anyway).
+    func finishFailed(_ id: String, stop: RolloutInterruption?, _ run: inout RolloutRun) async -> ApplyResult {
+        var result = run.finish(.failed)
         let stopping = stop ?? options.currentInterruption()
-        if options.rollbackOnFailure && trigger != .autoRollback && stopping == nil {
-            result.autoRollback = await autoRollback(after: rolloutID, logger: logger)
-            result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
+        if options.rollbackOnFailure && result.trigger != .autoRollback && stopping == nil {
+            result.autoRollback = await autoRollback(after: id, logger: run.logger)
+            result.durationMs = Int(Date().timeIntervalSince(run.began) * 1000)
         }
         return result
     }
@@ -222,23 +247,23 @@ public struct Applier: Sendable {
     }
 
     /// Records a refusal (start and end, nothing in between); nothing on the host changed.
-    func refuse(_ result: inout ApplyResult, journal: Journal, unfinished: String?, logger: Logger) throws {
-        logger.warning("rollout refused", metadata: ["error": "\(result.error ?? "")"])
+    func refuse(_ run: inout RolloutRun) throws {
+        run.logger.warning("rollout refused", metadata: ["error": "\(run.result.error ?? "")"])
         guard !options.dryRun else { return }
         let id = RolloutID.make()
-        if let unfinished { try closeInterrupted(unfinished, by: nil, journal: journal) }
+        if let unfinished = run.unfinished { try closeInterrupted(unfinished, by: nil, journal: run.journal) }
         var start = JournalRecord(type: .start, rollout: id)
-        start.commit = result.commit
-        start.trigger = result.trigger
-        start.rollbackTo = result.rollbackTo
-        start.summary = result.plan?.summary
-        try journal.append(start)
+        start.commit = run.result.commit
+        start.trigger = run.result.trigger
+        start.rollbackTo = run.result.rollbackTo
+        start.summary = run.result.plan?.summary
+        try run.journal.append(start)
         var end = JournalRecord(type: .end, rollout: id)
         end.status = .refused
-        end.error = result.error
+        end.error = run.result.error
         end.durationMs = 0
-        try journal.append(end)
-        result.rollout = id
+        try run.journal.append(end)
+        run.result.rollout = id
     }
 
     /// Ends an interrupted rollout's record; `by` is the rollout that completes it.
@@ -263,6 +288,26 @@ public struct Applier: Sendable {
         start.changes = PlanFormatter.changeLines(plan)
         start.applicationVersion = desired.applicationVersion
         return start
+    }
+}
+
+/// One rollout in flight: its result so far, and what its steps share.
+struct RolloutRun {
+    let began: Date
+    var result: ApplyResult
+    /// With the commit and, once there is one, the rollout id.
+    var logger: Logger
+    let journal: Journal
+    /// The interrupted rollout this one completes, if any.
+    let incomplete: String?
+    /// The same, when it crashed: its record has no end yet.
+    let unfinished: String?
+
+    /// The result with its final status and duration.
+    mutating func finish(_ status: ApplyResult.Status) -> ApplyResult {
+        result.status = status
+        result.durationMs = Int(Date().timeIntervalSince(began) * 1000)
+        return result
     }
 }
 

@@ -98,7 +98,7 @@ public struct ApplyFormatter: Sendable {
             case .planned: "plan"
             case .cancelled: paint("stop", "33")
             }
-            var line = "  \(mark) \(s.action) \(s.target)"
+            var line = "  \(mark) \(s.action.rawValue) \(s.target)"
             if s.result == .planned, let command = s.command { line += "  " + command.joined(separator: " ") }
             if s.result != .planned { line += paint("  \(s.durationMs) ms", "2") }
             if let detail = s.detail, s.result != .ok || !detail.isEmpty { line += "  " + detail }

@@ -11,6 +11,8 @@ import MailroomSupport
 /// → unit deletions → reloads. The first failure stops it; in-flight steps of the wave finish.
 /// An interruption (``ApplyOptions/interruption``) stops it the same way, before the next step,
 /// and ends any health wait. With `dryRun` every step is recorded as `planned` and nothing is run.
+/// This type keeps the order; the ``HealthGate`` waits, the ``RolloutLog`` records the steps and
+/// the ``AppliedStateRecorder`` keeps `applied.json`.
 struct RolloutExecution: Sendable {
     var plan: Plan
     var desired: DesiredState
@@ -19,7 +21,7 @@ struct RolloutExecution: Sendable {
     var serviceManager: (any ServiceManager)?
     var options: ApplyOptions
     var log: RolloutLog
-    var recorder: AppliedRecorder
+    var recorder: AppliedStateRecorder
     var commit: String
     var logger: Logger
     /// The previous rollout stopped early (crash, SIGTERM, newer commit): check every container
@@ -30,6 +32,13 @@ struct RolloutExecution: Sendable {
     var systemd: Bool { plan.runner == .systemd && serviceManager != nil }
     /// Why to stop before the next step, if the agent asked to (or the task was cancelled).
     var interruption: RolloutInterruption? { options.currentInterruption() }
+    /// Waits for what this rollout starts and for the dependencies of each wave. With systemd,
+    /// the ids it inspects go into the record: the units started those containers.
+    var health: HealthGate {
+        var gate = HealthGate(desired: desired, actual: actual, engine: engine, options: options, log: log)
+        if systemd { gate.inspected = { name, id in await record { try await recorder.containerID(name, id) } } }
+        return gate
+    }
 
     /// Runs every step; returns the reason of the first failure, if any.
     func run() async -> String? {
@@ -52,12 +61,12 @@ struct RolloutExecution: Sendable {
 
     func network() async {
         guard plan.network.action == .create else { return }
-        await podmanStep("network.create", plan.network.name, plan.network.arguments) { _ in "created" }
+        await podmanStep(.networkCreate, plan.network.name, plan.network.arguments) { _ in "created" }
     }
 
     func directoriesAndFiles() async {
         for directory in plan.directories {
-            await step("directory.create", directory, command: nil) {
+            await step(.directoryCreate, directory, command: nil) {
                 try AtomicFile.makeDirectory(directory)
                 return "mode 755"
             }
@@ -68,7 +77,8 @@ struct RolloutExecution: Sendable {
         var unitsChanged = false
         for change in plan.files where change.action == .create || change.action == .update {
             guard let file = contents[change.path] else { continue }
-            let written = await step(change.kind == .unit ? "unit.write" : "file.write", change.path, command: nil) {
+            let action: StepAction = change.kind == .unit ? .unitWrite : .fileWrite
+            let written = await step(action, change.path, command: nil) {
                 try AtomicFile.write(file.content, to: file.path, mode: file.mode)
                 return "mode \(String(file.mode, radix: 8))"
             }
@@ -78,7 +88,11 @@ struct RolloutExecution: Sendable {
         guard await log.failure == nil else { return }
         if await log.ok {
             for change in plan.files where change.action == .delete && change.kind == .file {
-                guard await step("file.delete", change.path, command: nil, { try AtomicFile.remove(change.path); return "removed" }) else { break }
+                let deleted = await step(.fileDelete, change.path, command: nil) {
+                    try AtomicFile.remove(change.path)
+                    return "removed"
+                }
+                guard deleted else { break }
             }
             guard await log.failure == nil else { return }
         }
@@ -99,7 +113,7 @@ struct RolloutExecution: Sendable {
                 guard await log.ok else { return }
             }
             let arguments = ["container", "rm", "--force", "--ignore", "--time", "10", change.name]
-            await podmanStep("container.remove", change.name, arguments) { _ in
+            await podmanStep(.containerRemove, change.name, arguments) { _ in
                 try await recorder.container(change.name, nil)
                 return "removed (volumes and data kept)"
             }
@@ -115,7 +129,7 @@ struct RolloutExecution: Sendable {
             let wave = changes.filter { $0.level == level }
             // Dependencies not started in this rollout must be running and healthy before the wave goes.
             let gates = Set(wave.flatMap { desired.container(named: $0.name)?.dependsOn ?? [] }).subtracting(started).sorted()
-            await forEachConcurrently(gates, limit: options.concurrency) { name in await gate(name) }
+            await forEachConcurrently(gates, limit: options.concurrency) { await health.awaitDependency($0) }
             guard await log.ok else { return }
 
             await forEachConcurrently(wave, limit: options.concurrency) { change in
@@ -124,13 +138,13 @@ struct RolloutExecution: Sendable {
             let launched = wave.filter { $0.action != .adopt }
             started.formUnion(launched.map(\.name))
             guard await log.ok else { return }
-            await verify(launched)
+            await health.verifyStarted(launched)
             guard await log.ok else { return }
         }
         if completing {
             // Checked like a started container: running, and healthy if it has a health check.
             let untouched = plan.containers.filter { $0.action == .inSync && actual.containers[$0.name] != nil && !started.contains($0.name) }
-            await verify(untouched.map { change in
+            await health.verifyStarted(untouched.map { change in
                 var check = change
                 check.action = .start
                 return check
@@ -145,24 +159,25 @@ struct RolloutExecution: Sendable {
         let observedID = actual.containers[change.name]?.summary.id
         switch change.action {
         case .adopt:
-            await step("container.adopt", change.name, command: nil) {
+            await step(.containerAdopt, change.name, command: nil) {
                 try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: observedID))
                 return "recorded as managed without a restart"
             }
         case .start where !systemd:
-            await podmanStep("container.start", change.name, ["container", "start", change.name]) { _ in
+            await podmanStep(.containerStart, change.name, ["container", "start", change.name]) { _ in
                 try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: observedID))
                 return "started"
             }
         case .start:
             await serviceStep(.start(SystemdUnit.fileName(for: change.name)), target: change.name)
         case .create, .recreate:
+            let action: StepAction = change.action == .create ? .containerCreate : .containerRecreate
             if systemd {
                 let unit = SystemdUnit.fileName(for: change.name)
                 // Guarded on this step's own outcome: another step's interruption must not skip
                 // recording a restart that happened.
                 if enable { guard await serviceStep(.enable(unit), target: change.name) else { return } }
-                guard await serviceStep(.restart(unit), target: change.name, action: "container.\(change.action.rawValue)") else { return }
+                guard await serviceStep(.restart(unit), target: change.name, action: action) else { return }
                 await record { try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: nil)) }
                 await record { try await recorder.raiseVersion(desired.applicationVersion) }
                 return
@@ -170,7 +185,7 @@ struct RolloutExecution: Sendable {
             let labels = [KeyValue(PodmanArguments.managedLabel, "true"), KeyValue(PodmanArguments.hashLabel, hash),
                           KeyValue(PodmanArguments.commitLabel, commit)]
             let run = PodmanArguments.run(c.definition, extraLabels: labels)
-            await podmanStep("container.\(change.action.rawValue)", change.name, run) { result in
+            await podmanStep(action, change.name, run) { result in
                 // `--replace` prints the old container's name first; the new id is the last line.
                 let id = result.stdoutText.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) }
                 try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: id))
@@ -182,112 +197,6 @@ struct RolloutExecution: Sendable {
         }
     }
 
-    /// After a wave started: one batched inspect, then each container must be running (and not
-    /// restarted by its restart policy) and, with a health check, healthy within the timeout.
-    func verify(_ changes: [ContainerChange]) async {
-        guard !changes.isEmpty else { return }
-        let names = changes.map(\.name)
-        if dryRun {
-            for name in names { await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: Date(), ended: Date(), result: .planned, detail: "wait until running and healthy")) }
-            return
-        }
-        let began = Date()
-        let inspections: [String: ContainerInspection]
-        do {
-            inspections = Dictionary(try await engine.inspectContainers(names).map { (Self.bare($0.name), $0) }, uniquingKeysWith: { first, _ in first })
-        } catch {
-            await log.add(StepRecord(action: "container.wait", target: names.joined(separator: ","), command: ["podman", "container", "inspect"] + names,
-                                     started: began, ended: Date(), result: .failed, detail: "\(error)", stderr: (error as? CommandError)?.stderr))
-            return
-        }
-        await forEachConcurrently(changes, limit: options.concurrency) { change in
-            let name = change.name
-            guard let inspection = inspections[name] else {
-                await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: began, ended: Date(), result: .failed,
-                                         detail: "the container is gone right after it was started"))
-                return
-            }
-            if systemd { await record { try await recorder.containerID(name, inspection.id) } }
-            // A fresh container that podman already restarted is crash-looping.
-            let looping = inspection.restartCount > 0 && change.action != .start
-            guard inspection.state.running, !looping else {
-                let why = inspection.state.running
-                    ? "exited right after it started and its restart policy restarted it \(inspection.restartCount) time\(inspection.restartCount == 1 ? "" : "s") (a crash loop)"
-                    : "exited with status \(inspection.state.exitCode) right after it started"
-                await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: began, ended: Date(), result: .failed,
-                                         detail: why + (await logTail(name))))
-                return
-            }
-            let spec = desired.container(named: name)?.hasHealthcheck ?? false
-            let image = !inspection.config.healthcheck.isEmpty && inspection.config.healthcheck.first != "NONE"
-            if spec || image {
-                await waitHealthy(name, since: began)
-            } else {
-                await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: began, ended: Date(), result: .ok, detail: "running"))
-            }
-        }
-    }
-
-    /// A dependency this rollout did not start: it must be running, and healthy if it has a health check.
-    func gate(_ name: String) async {
-        let began = Date()
-        guard let observed = actual.containers[name] else { return }
-        if dryRun { return }
-        guard observed.isRunning else {
-            await log.add(StepRecord(action: "container.wait", target: name, command: nil, started: began, ended: Date(), result: .failed,
-                                     detail: "a dependency of this wave is \(observed.summary.state), not running"))
-            return
-        }
-        if desired.container(named: name)?.hasHealthcheck == true || observed.summary.health != nil {
-            await waitHealthy(name, since: began)
-        }
-    }
-
-    /// `podman healthcheck run` until it passes (0) or the timeout: 1 is "not yet", anything else fails now.
-    func waitHealthy(_ name: String, since began: Date) async {
-        let clock = ContinuousClock()
-        let deadline = clock.now + options.healthTimeout
-        var delay: Duration = .milliseconds(100)
-        var checks = 0
-        let command = ["healthcheck", "run", name]
-        while true {
-            checks += 1
-            do {
-                try await engine.execute(command)
-                await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
-                                         result: .ok, detail: "healthy after \(checks) check\(checks == 1 ? "" : "s")"))
-                return
-            } catch let error as CommandError where error.status == 1 {
-                if let why = interruption {
-                    await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
-                                             result: .cancelled, detail: "wait ended after \(checks) check\(checks == 1 ? "" : "s"): \(why.explanation)"))
-                    await log.interrupt(why)
-                    return
-                }
-                if clock.now + delay > deadline {
-                    let seconds = Double(options.healthTimeout.components.seconds) + Double(options.healthTimeout.components.attoseconds) / 1e18
-                    await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
-                                             result: .failed, detail: "still unhealthy after \(checks) checks in \(formatSeconds(seconds))" + (await logTail(name)),
-                                             stderr: error.stderr.isEmpty ? nil : error.stderr))
-                    return
-                }
-            } catch {
-                await log.add(StepRecord(action: "container.wait", target: name, command: ["podman"] + command, started: began, ended: Date(),
-                                         result: .failed, detail: "health check could not run: \(error)" + (await logTail(name)),
-                                         stderr: (error as? CommandError)?.stderr))
-                return
-            }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
-        }
-    }
-
-    /// The container's last log lines, to say why it failed (read-only).
-    func logTail(_ name: String) async -> String {
-        guard let result = try? await engine.execute(["container", "logs", "--tail", "5", name]) else { return "" }
-        let text = (result.stdoutText + String(decoding: result.stderr, as: UTF8.self)).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? "" : "; last log lines: " + text.split(separator: "\n").suffix(5).joined(separator: " | ")
-    }
 
     // MARK: - Units and reloads
 
@@ -295,7 +204,7 @@ struct RolloutExecution: Sendable {
         let deletions = plan.files.filter { $0.action == .delete && $0.kind == .unit }
         guard !deletions.isEmpty else { return }
         for change in deletions {
-            await step("unit.delete", change.path, command: nil) {
+            await step(.unitDelete, change.path, command: nil) {
                 try AtomicFile.remove(change.path)
                 return "removed"
             }
@@ -325,31 +234,35 @@ struct RolloutExecution: Sendable {
                 return
             }
             let command = ["container", "exec", reload.container] + reload.command
+            let argv = ["podman"] + command
             if dryRun {
-                await log.add(StepRecord(action: "container.reload", target: reload.container, command: ["podman"] + command, started: Date(),
-                                         ended: Date(), result: .planned))
+                await log.add(StepRecord(action: .containerReload, target: reload.container, command: argv,
+                                         started: Date(), ended: Date(), result: .planned))
                 continue
             }
             let began = Date()
             do {
                 try await engine.execute(command)
-                await log.add(StepRecord(action: "container.reload", target: reload.container, command: ["podman"] + command, started: began,
-                                         ended: Date(), result: .ok, detail: "reloaded"))
+                await log.add(StepRecord(action: .containerReload, target: reload.container, command: argv,
+                                         started: began, ended: Date(), result: .ok, detail: "reloaded"))
             } catch {
                 // Not a failure yet: a restart reads the files too.
-                await log.add(StepRecord(action: "container.reload", target: reload.container, command: ["podman"] + command, started: began,
-                                         ended: Date(), result: .failed, detail: "reload failed; restarting the container instead",
+                await log.add(StepRecord(action: .containerReload, target: reload.container, command: argv,
+                                         started: began, ended: Date(), result: .failed,
+                                         detail: "reload failed; restarting the container instead",
                                          stderr: (error as? CommandError)?.stderr), failsRollout: false)
                 if systemd {
-                    await serviceStep(.restart(SystemdUnit.fileName(for: reload.container)), target: reload.container, action: "container.restart")
+                    await serviceStep(.restart(SystemdUnit.fileName(for: reload.container)), target: reload.container,
+                                      action: .containerRestart)
                 } else {
-                    await podmanStep("container.restart", reload.container, ["container", "restart", "--time", "10", reload.container]) { _ in "restarted" }
+                    let restart = ["container", "restart", "--time", "10", reload.container]
+                    await podmanStep(.containerRestart, reload.container, restart) { _ in "restarted" }
                 }
                 guard await log.ok else { return }
                 if let change = plan.containers.first(where: { $0.name == reload.container }) {
                     var restarted = change
                     restarted.action = .start
-                    await verify([restarted])
+                    await health.verifyStarted([restarted])
                 }
                 guard await log.ok else { return }
             }
@@ -362,7 +275,7 @@ struct RolloutExecution: Sendable {
     /// started once the rollout is interrupted, unless it completes work already done
     /// (`evenIfInterrupted`). Returns whether it ran and succeeded (or, in a dry run, was planned).
     @discardableResult
-    func step(_ action: String, _ target: String, command: [String]?, evenIfInterrupted: Bool = false,
+    func step(_ action: StepAction, _ target: String, command: [String]?, evenIfInterrupted: Bool = false,
               _ body: @Sendable () async throws -> String?) async -> Bool {
         let began = Date()
         if dryRun {
@@ -378,7 +291,9 @@ struct RolloutExecution: Sendable {
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .ok, detail: detail))
             return true
         } catch {
-            logger.warning("rollout step failed", metadata: ["step.action": "\(action)", "step.target": "\(target)", "error": "\(error)"])
+            logger.warning("rollout step failed", metadata: [
+                "step.action": "\(action.rawValue)", "step.target": "\(target)", "error": "\(error)",
+            ])
             await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .failed,
                                      detail: (error as? CommandError).map { "exit status \($0.status.map(String.init) ?? "?")" } ?? "\(error)",
                                      stderr: (error as? CommandError)?.stderr))
@@ -388,7 +303,7 @@ struct RolloutExecution: Sendable {
 
     /// One podman command as a step; `then` runs after it succeeds (recording, detail).
     @discardableResult
-    func podmanStep(_ action: String, _ target: String, _ arguments: [String],
+    func podmanStep(_ action: StepAction, _ target: String, _ arguments: [String],
                     then: @escaping @Sendable (ProcessResult) async throws -> String?) async -> Bool {
         await step(action, target, command: ["podman"] + arguments) {
             let result = try await engine.execute(arguments)
@@ -396,10 +311,12 @@ struct RolloutExecution: Sendable {
         }
     }
 
+    /// One `systemctl` action as a step: `systemd.<verb>`, unless `action` says what it does to a container.
     @discardableResult
-    func serviceStep(_ service: ServiceAction, target: String, action: String? = nil, evenIfInterrupted: Bool = false) async -> Bool {
+    func serviceStep(_ service: ServiceAction, target: String, action: StepAction? = nil,
+                     evenIfInterrupted: Bool = false) async -> Bool {
         guard let serviceManager else { return true }
-        let name = action ?? "systemd.\(service.arguments[0])"
+        let name = action ?? .systemd(service)
         return await step(name, target, command: ["systemctl"] + service.arguments, evenIfInterrupted: evenIfInterrupted) {
             try await serviceManager.perform(service)
             return nil
@@ -410,98 +327,10 @@ struct RolloutExecution: Sendable {
     func record(_ body: @Sendable () async throws -> Void) async {
         guard !dryRun else { return }
         do { try await body() } catch {
-            await log.add(StepRecord(action: "state.write", target: AppliedState.path(in: recorder.stateDirectory), command: nil, started: Date(),
-                                     ended: Date(), result: .failed, detail: "\(error)"))
+            let path = AppliedState.path(in: recorder.stateDirectory)
+            await log.add(StepRecord(action: .stateWrite, target: path, command: nil, started: Date(), ended: Date(),
+                                     result: .failed, detail: "\(error)"))
         }
-    }
-
-    static func bare(_ name: String) -> String { name.hasPrefix("/") ? String(name.dropFirst()) : name }
-}
-
-/// The steps of one rollout as they happen: kept for the result and appended to the journal.
-actor RolloutLog {
-    let rollout: String?
-    let journal: Journal?
-    private(set) var steps: [StepRecord] = []
-    private(set) var failure: String?
-    /// Set when the rollout stopped early on purpose; the first reason wins.
-    private(set) var interruption: RolloutInterruption?
-    /// Journal writes that failed (the rollout goes on; the result says so).
-    private(set) var journalErrors: [String] = []
-
-    init(rollout: String?, journal: Journal?) {
-        self.rollout = rollout
-        self.journal = journal
-    }
-
-    /// Whether to go on: no failure and no interruption.
-    var ok: Bool { failure == nil && interruption == nil }
-
-    func interrupt(_ why: RolloutInterruption) {
-        if interruption == nil { interruption = why }
-    }
-
-    func add(_ step: StepRecord, failsRollout: Bool = true) {
-        steps.append(step)
-        if step.result == .failed, failsRollout, failure == nil {
-            failure = "\(step.action) \(step.target): \(step.detail ?? "failed")" + (step.stderr.map { $0.isEmpty ? "" : " (\($0))" } ?? "")
-        }
-        guard let journal, let rollout else { return }
-        var record = JournalRecord(type: .step, rollout: rollout, time: step.ended)
-        record.step = step
-        do { try journal.append(record) } catch { journalErrors.append("\(error)") }
-    }
-}
-
-/// `applied.json`, rewritten atomically after every change, so a crash leaves an accurate record.
-actor AppliedRecorder {
-    let stateDirectory: String
-    let persist: Bool
-    private(set) var state: AppliedState
-
-    init(state: AppliedState, stateDirectory: String, persist: Bool) {
-        self.state = state
-        self.stateDirectory = stateDirectory
-        self.persist = persist
-    }
-
-    func container(_ name: String, _ record: AppliedState.AppliedContainer?) throws {
-        state.containers[name] = record
-        try save()
-    }
-
-    func containerID(_ name: String, _ id: String) throws {
-        guard state.containers[name] != nil, state.containers[name]?.containerID != id else { return }
-        state.containers[name]?.containerID = id
-        try save()
-    }
-
-    func files(_ paths: [String]) throws {
-        let sorted = Array(Set(paths)).sorted()
-        guard sorted != state.files else { return }
-        state.files = sorted
-        try save()
-    }
-
-    /// Mailu's migrations run when a newer version starts: the record keeps the highest version started.
-    func raiseVersion(_ version: String?) throws {
-        guard let version, state.applicationVersion != version else { return }
-        if let current = state.applicationVersion, ApplicationVersion.compare(version, current) != .newer { return }
-        state.applicationVersion = version
-        try save()
-    }
-
-    func finish(commit: String, rollout: String) throws {
-        state.commit = commit
-        state.rolloutID = rollout
-        try save()
-    }
-
-    private func save() throws {
-        guard persist else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(state), to: AppliedState.path(in: stateDirectory), mode: 0o600)
     }
 }
 
@@ -519,6 +348,7 @@ func forEachConcurrently<T: Sendable>(_ items: [T], limit: Int, _ body: @escapin
     }
 }
 
+/// `1.5 s`, `42 s`: a duration for people.
 func formatSeconds(_ seconds: Double) -> String {
     seconds < 10 ? String(format: "%.1f s", seconds) : "\(Int(seconds.rounded())) s"
 }

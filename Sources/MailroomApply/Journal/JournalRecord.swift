@@ -74,9 +74,8 @@ public struct StepRecord: Sendable, Equatable, Codable {
         case cancelled
     }
 
-    /// `network.create`, `directory.create`, `file.write`, `file.delete`, `systemd.daemon-reload`,
-    /// `container.create|recreate|start|adopt|remove`, `container.wait`, `container.reload`, `container.restart`.
-    public var action: String
+    /// Written as its raw value: `container.create`, `container.wait`, `systemd.daemon-reload`, ….
+    public var action: StepAction
     public var target: String
     /// The command it ran, when it ran one (argv).
     public var command: [String]?
@@ -89,7 +88,7 @@ public struct StepRecord: Sendable, Equatable, Codable {
     /// The command's stderr, on failure.
     public var stderr: String?
 
-    public init(action: String, target: String, command: [String]?, started: Date, ended: Date, result: Result,
+    public init(action: StepAction, target: String, command: [String]?, started: Date, ended: Date, result: Result,
                 detail: String? = nil, stderr: String? = nil) {
         self.action = action
         self.target = target

@@ -13,7 +13,7 @@ struct AgentBehaviourTests {
     typealias Running = AgentHarness.Running
 
     /// Steps that change a container (a reload is not one).
-    static let containerChanges: Set<String> = ["container.create", "container.recreate", "container.start", "container.remove", "container.restart"]
+    static let containerChanges: Set<StepAction> = [.containerCreate, .containerRecreate, .containerStart, .containerRemove, .containerRestart]
 
     /// mailu-webdav with a health check that passes once /tmp/ok exists: after `seconds`, or never (nil).
     static func webdav(healthyAfter seconds: Int?) -> [String: [String: String]] {
@@ -49,8 +49,8 @@ struct AgentBehaviourTests {
             #expect(envRollouts.count == 1, "\(envRollouts.map { "\($0.status?.rawValue ?? "-") \($0.changes)" })")
             let envSteps = envRollouts.flatMap(\.steps)
             #expect(envRollouts.allSatisfy { $0.status == .succeeded && $0.commit == first && $0.trigger?.rawValue == "agent-files" })
-            #expect(envSteps.contains { $0.action == "file.write" && $0.target == env && $0.result == .ok })
-            #expect(!envSteps.contains { Self.containerChanges.contains($0.action) || $0.action == "container.reload" },
+            #expect(envSteps.contains { $0.action == .fileWrite && $0.target == env && $0.result == .ok })
+            #expect(!envSteps.contains { Self.containerChanges.contains($0.action) || $0.action == .containerReload },
                     "\(envSteps.map { "\($0.action) \($0.target)" })")
             #expect((try FileManager.default.attributesOfItem(atPath: env)[.posixPermissions] as? Int) == 0o600)
             var status = try await a.status()
@@ -70,8 +70,8 @@ struct AgentBehaviourTests {
             let siteRollouts = Self.rollouts(a, after: journaled)
             #expect(siteRollouts.count == 1)
             let siteSteps = siteRollouts.flatMap(\.steps)
-            #expect(siteSteps.contains { $0.action == "file.write" && $0.target == site && $0.result == .ok })
-            #expect(siteSteps.filter { $0.action == "container.reload" }.map { "\($0.target) \($0.result)" } == ["\(a.name("caddy2")) ok"])
+            #expect(siteSteps.contains { $0.action == .fileWrite && $0.target == site && $0.result == .ok })
+            #expect(siteSteps.filter { $0.action == .containerReload }.map { "\($0.target) \($0.result)" } == ["\(a.name("caddy2")) ok"])
             #expect(!siteSteps.contains { Self.containerChanges.contains($0.action) }, "\(siteSteps.map { "\($0.action) \($0.target)" })")
             status = try await a.status()
             #expect(status.lastRollout?.rollout == siteRollouts.first?.id && status.lastRollout?.trigger == "agent-files")
@@ -273,7 +273,7 @@ struct AgentBehaviourTests {
             let rollouts = Self.rollouts(a, after: journaled)
             #expect(rollouts.map { "\($0.commit ?? "-") \($0.trigger?.rawValue ?? "-") \($0.status?.rawValue ?? "-")" }
                     == ["\(bad) agent-git failed", "\(first) auto-rollback succeeded"])
-            #expect(rollouts.first?.steps.contains { $0.action == "container.wait" && $0.target == webdav && $0.result == .failed
+            #expect(rollouts.first?.steps.contains { $0.action == .containerWait && $0.target == webdav && $0.result == .failed
                 && $0.detail?.contains("still unhealthy") == true } == true)
             #expect(rollouts.last?.rollbackTo == good.id)
             #expect(Journal.unfinishedRollout(stateDirectory: a.deployment.host.stateDirectory) == nil)
@@ -315,7 +315,7 @@ struct AgentBehaviourTests {
             let slow = try a.repo.commitAndPush(["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdav(healthyAfter: 30))], message: "slow")
             try await waitFor(.seconds(20), "A's rollout waiting for mailu-webdav") {
                 guard let r = Self.rollouts(a, after: journaled).first, r.commit == slow, r.status == nil else { return false }
-                return r.steps.contains { $0.action == "container.recreate" && $0.target == webdav && $0.result == .ok }
+                return r.steps.contains { $0.action == .containerRecreate && $0.target == webdav && $0.result == .ok }
             }
             // B fixes it.
             let pushed = Date()
@@ -328,7 +328,7 @@ struct AgentBehaviourTests {
             let ended = try #require(superseded.ended)
             #expect(ended.timeIntervalSince(pushed) < 8, "A ended \(ended.timeIntervalSince(pushed)) s after B was pushed")
             #expect((superseded.durationMs ?? .max) < 20_000)
-            #expect(superseded.steps.contains { $0.action == "container.wait" && $0.target == webdav && $0.result == .cancelled
+            #expect(superseded.steps.contains { $0.action == .containerWait && $0.target == webdav && $0.result == .cancelled
                 && $0.detail?.contains("supersedes") == true }, "\(superseded.steps.map { "\($0.action) \($0.target) \($0.detail ?? "")" })")
             #expect(superseded.error?.contains("newer commit") == true && !superseded.steps.contains { $0.result == .failed })
             #expect(!a.history.rollouts.contains { $0.trigger == .autoRollback })

@@ -222,7 +222,7 @@ struct AgentScenarioTests {
             #expect(history.rollouts.count == 1)
             let stopped = try #require(history.rollouts.first)
             #expect(stopped.status == .interrupted && (stopped.error ?? "").contains("SIGTERM"), "\(stopped)")
-            #expect(stopped.steps.contains { $0.action == "container.wait" && $0.target == deployment.prefix + "mailu-front" && $0.result == .cancelled })
+            #expect(stopped.steps.contains { $0.action == .containerWait && $0.target == deployment.prefix + "mailu-front" && $0.result == .cancelled })
             #expect(!stopped.steps.contains { $0.result == .failed })
             #expect(Journal.unfinishedRollout(stateDirectory: state) == nil)
             let created = try await TestPodman.podman().listContainers().filter { $0.name.hasPrefix(deployment.prefix) }

@@ -46,7 +46,7 @@ struct ApplyCrashTests {
         // Wait until the journal shows mailu-front created, then kill -9 the pid the lock file names.
         let front = h.name("mailu-front")
         let deadline = Date().addingTimeInterval(300)  // generous: podman is slow on a loaded machine
-        while Date() < deadline, !h.history.rollouts.contains(where: { $0.steps.contains { $0.action == "container.create" && $0.target == front } }) {
+        while Date() < deadline, !h.history.rollouts.contains(where: { $0.steps.contains { $0.action == .containerCreate && $0.target == front } }) {
             try await Task.sleep(for: .milliseconds(50))
         }
         let lockText = try String(contentsOfFile: ApplyLock.path(in: host.stateDirectory), encoding: .utf8)
@@ -63,7 +63,7 @@ struct ApplyCrashTests {
         let next = try await h.apply(spec)
         #expect(next.status == .succeeded, "\(next.error ?? "")")
         #expect(next.resumed == killed.id)
-        #expect(!next.steps.contains { $0.target == front && $0.action.hasPrefix("container.") && $0.action != "container.wait" })
+        #expect(!next.steps.contains { $0.target == front && $0.action.rawValue.hasPrefix("container.") && $0.action != .containerWait })
         let containers = try await h.containers()
         #expect(containers.count == 13 && containers.values.allSatisfy { $0.state == "running" })
         let history = h.history
@@ -115,7 +115,7 @@ struct ApplyInterruptionTests {
             let stopped = try await h.apply(slow, commit: "second", options: options)
             watcher.cancel()
             #expect(stopped.status == .interrupted && stopped.autoRollback == nil)
-            #expect(stopped.steps.contains { $0.action == "container.wait" && $0.target == webdav && $0.result == .cancelled })
+            #expect(stopped.steps.contains { $0.action == .containerWait && $0.target == webdav && $0.result == .cancelled })
             #expect(try h.applied.commit == "first")  // not recorded as applied before its checks ran
             #expect(h.history.rollouts.last?.status == .interrupted)
             #expect(Journal.stoppedRollout(stateDirectory: h.deployment.host.stateDirectory) == stopped.rollout)
@@ -125,8 +125,8 @@ struct ApplyInterruptionTests {
             let completed = try await h.apply(slow, commit: "second", options: ApplyOptions(healthTimeout: .seconds(30)))
             #expect(completed.status == .succeeded && completed.resumed == stopped.rollout)
             #expect(completed.plan?.hasChanges == false)
-            #expect(completed.steps.contains { $0.action == "container.wait" && $0.target == webdav && $0.result == .ok })
-            #expect(!completed.steps.contains { $0.action.hasPrefix("container.") && $0.action != "container.wait" && $0.action != "container.reload" })
+            #expect(completed.steps.contains { $0.action == .containerWait && $0.target == webdav && $0.result == .ok })
+            #expect(!completed.steps.contains { $0.action.rawValue.hasPrefix("container.") && $0.action != .containerWait && $0.action != .containerReload })
             #expect(try h.applied.commit == "second")
             #expect(h.history.rollouts.last?.resumes == stopped.rollout)
             #expect(Journal.stoppedRollout(stateDirectory: h.deployment.host.stateDirectory) == nil)

@@ -21,7 +21,7 @@ struct ApplyScenarioTests {
         let dry = try await h.applier(ApplyOptions(dryRun: true)).apply(try SpecText.directory(h.deployment.specDirectory), logger: ApplyHarness.logger)
         #expect(dry.status == .dryRun)
         #expect(dry.steps.allSatisfy { $0.result == .planned })
-        #expect(dry.steps.filter { $0.action == "container.create" }.count == 13)
+        #expect(dry.steps.filter { $0.action == .containerCreate }.count == 13)
         #expect(h.recorder.mutatingPodmanCalls.isEmpty)
         #expect(try await h.containers().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: Journal.path(in: h.deployment.host.stateDirectory)))
@@ -39,7 +39,7 @@ struct ApplyScenarioTests {
         #expect(stat(envFile, &info) == 0 && info.st_mode & 0o777 == 0o600)
         #expect(FileManager.default.fileExists(atPath: h.deployment.root + "/mailu/overrides/rspamd"))
         // Waves: nothing starts before its dependencies.
-        let order = first.steps.filter { $0.action == "container.create" }.map(\.target)
+        let order = first.steps.filter { $0.action == .containerCreate }.map(\.target)
         #expect(order.firstIndex(of: h.name("mailu-resolver"))! < order.firstIndex(of: h.name("mailu-front"))!)
         #expect(order.last == h.name("mailu-fetchmail"))
         let ids = containers.mapValues(\.id)
@@ -91,7 +91,7 @@ struct ApplyScenarioTests {
         let envChanged = h.deployment.standInSpec(mailu: ["timezone: Etc/UTC"], overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])
         let readers = try await h.apply(envChanged)
         #expect(readers.status == .succeeded, "\(readers.error ?? "")")
-        let recreated = Set(readers.steps.filter { $0.action == "container.recreate" }.map(\.target))
+        let recreated = Set(readers.steps.filter { $0.action == .containerRecreate }.map(\.target))
         #expect(recreated == Set(mailuEnvReaders.map(h.name)))
         containers = try await h.containers()
         for (name, id) in before { #expect((containers[name]?.id != id) == recreated.contains(name), "\(name)") }
@@ -114,7 +114,7 @@ struct ApplyScenarioTests {
         let withSite = dropped.replacingOccurrences(of: "  tls: internal", with: "  tls: internal\n  sites: [{host: extra.example.com}]")
         let site = try await h.apply(withSite)
         #expect(site.status == .succeeded, "\(site.error ?? "")")
-        #expect(site.steps.contains { $0.action == "container.reload" && $0.target == h.name("caddy2") && $0.result == .ok })
+        #expect(site.steps.contains { $0.action == .containerReload && $0.target == h.name("caddy2") && $0.result == .ok })
         #expect(try await h.containers()[h.name("caddy2")]?.id == caddyID)
 
         // History: every rollout, in order.
@@ -141,11 +141,11 @@ extension ApplyScenarioTests {
         let failed = try await h.apply(exits, options: options)
         #expect(failed.status == .failed)
         #expect(failed.error?.contains("exited") == true, "\(failed.error ?? "")")
-        #expect(!failed.steps.contains { $0.action == "container.recreate" && $0.target != h.name("mailu-webdav") })
+        #expect(!failed.steps.contains { $0.action == .containerRecreate && $0.target != h.name("mailu-webdav") })
         let failedID = try #require(failed.rollout)
         let record = try #require(h.history.rollout(failedID))
         #expect(record.status == .failed)
-        #expect(record.steps.contains { $0.action == "container.wait" && $0.target == h.name("mailu-webdav") && $0.result == .failed
+        #expect(record.steps.contains { $0.action == .containerWait && $0.target == h.name("mailu-webdav") && $0.result == .failed
             && ($0.detail ?? "").contains("exited") })
         let rollback = try #require(failed.autoRollback)
         #expect(rollback.status == .succeeded, "\(rollback.error ?? "")")
@@ -162,7 +162,7 @@ extension ApplyScenarioTests {
         let sick = try await h.apply(unhealthy, options: options)
         #expect(sick.status == .failed)
         #expect(sick.error?.contains("unhealthy") == true, "\(sick.error ?? "")")
-        #expect(sick.steps.filter { $0.action == "container.recreate" }.map(\.target) == [h.name("mailu-admin")])
+        #expect(sick.steps.filter { $0.action == .containerRecreate }.map(\.target) == [h.name("mailu-admin")])
         #expect(sick.autoRollback?.status == .succeeded, "\(sick.autoRollback?.error ?? "")")
         after = try await h.containers()
         #expect(after[h.name("mailu-admin")]?.labels["mailroom.config-hash"] == before[h.name("mailu-admin")]?.labels["mailroom.config-hash"])

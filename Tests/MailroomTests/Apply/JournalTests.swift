@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MailroomApply
+import MailroomHost
 @testable import MailroomSupport
 @testable import MailroomSpec
 
@@ -20,7 +21,7 @@ struct JournalTests {
         try journal.append(start)
         for index in 0..<steps {
             var record = JournalRecord(type: .step, rollout: id)
-            record.step = StepRecord(action: "container.create", target: "c\(index)", command: ["podman", "container", "run"], started: Date(),
+            record.step = StepRecord(action: .containerCreate, target: "c\(index)", command: ["podman", "container", "run"], started: Date(),
                                      ended: Date(), result: .ok)
             try journal.append(record)
         }
@@ -135,5 +136,24 @@ struct JournalTests {
         held.release()
         #expect(!ApplyLock.isHeld(stateDirectory: state))
         _ = try ApplyLock.acquire(stateDirectory: state)
+    }
+
+    @Test("step actions are written as the journal's words, which never change")
+    func stepActionWords() throws {
+        #expect(StepAction.allCases.map(\.rawValue) == [
+            "network.create", "directory.create", "file.write", "file.delete", "unit.write", "unit.delete",
+            "systemd.daemon-reload", "systemd.enable", "systemd.start", "systemd.restart", "systemd.disable",
+            "container.create", "container.recreate", "container.start", "container.adopt", "container.remove",
+            "container.wait", "container.reload", "container.restart", "state.write",
+        ])
+        for service in [ServiceAction.daemonReload, .enable("u"), .start("u"), .restart("u"), .disableNow("u")] {
+            #expect(StepAction.systemd(service).rawValue == "systemd." + service.arguments[0])
+        }
+        let time = Date(timeIntervalSince1970: 1_767_225_600)
+        let step = StepRecord(action: .containerWait, target: "c", command: nil, started: time, ended: time,
+                              result: .ok)
+        let line = String(decoding: try JournalCoding.encoder().encode(step), as: UTF8.self)
+        #expect(line.contains(#""action":"container.wait""#))
+        #expect(try JournalCoding.decoder().decode(StepRecord.self, from: Data(line.utf8)) == step)
     }
 }
