@@ -98,10 +98,10 @@ struct AgentBehaviourTests {
             // The CLI, against the agent's state directory, while the agent runs.
             // The agent holds the apply lock for every reconcile, even one that changes nothing
             // (podman's events of the last rollout can come late): 75 means "try again".
-            var rollback = try await mailroomCLI(["rollback", "--to", first, "--yes"], host: a.deployment.host)
+            var rollback = try await MailroomBinary.run(["rollback", "--to", first, "--yes"], host: a.deployment.host)
             for _ in 0..<50 where rollback.status == 75 {
                 try await Task.sleep(for: .milliseconds(200))
-                rollback = try await mailroomCLI(["rollback", "--to", first, "--yes"], host: a.deployment.host)
+                rollback = try await MailroomBinary.run(["rollback", "--to", first, "--yes"], host: a.deployment.host)
             }
             #expect(rollback.status == 0, "\(rollback.stdoutText)\(rollback.stderrText)")
             #expect(rollback.stderrText.contains("Pinned at \(first.prefix(12))"), "\(rollback.stderrText)")
@@ -122,10 +122,10 @@ struct AgentBehaviourTests {
             #expect(status.suspended && status.pinnedCommit == first)
             #expect(status.sync.hasPrefix("pinned at \(first.prefix(12))"))
             #expect(status.appliedCommit == first)
-            let text = try await mailroomCLI(["status", "--listen", "127.0.0.1:\(a.port)"])
+            let text = try await MailroomBinary.run(["status", "--listen", "127.0.0.1:\(a.port)"])
             #expect(text.stdoutText.contains("sync:       pinned at \(first.prefix(12))"), "\(text.stdoutText)")
             #expect(text.stdoutText.contains("applied:    \(first.prefix(12))"), "\(text.stdoutText)")
-            let json = try await mailroomCLI(["status", "--listen", "127.0.0.1:\(a.port)", "--output", "json"])
+            let json = try await MailroomBinary.run(["status", "--listen", "127.0.0.1:\(a.port)", "--output", "json"])
             let shown = try AgentStatus.decode(json.stdout)
             #expect(shown.suspended && shown.pinnedCommit == first && shown.currentCommit == second)
 
@@ -179,7 +179,7 @@ struct AgentBehaviourTests {
             // READY=1 after the first reconcile, then WATCHDOG=1 every 200 ms.
             let ready = try await Self.waitReady(agent, notes, timeout: .seconds(60))
             try await Task.sleep(for: .milliseconds(1500))
-            let pings = notes.all.filter { $0.text == "WATCHDOG=1" && $0.at > ready.at && $0.at <= ready.at + .milliseconds(1500) }
+            let pings = notes.all.filter { $0.text == "WATCHDOG=1" && $0.sent > ready.sent && $0.sent <= ready.sent + 1.5 }
             #expect(pings.count >= 2, "\(notes.all.map(\.text))")
             #expect(pings.count <= 10, "pings much faster than WATCHDOG_USEC/2: \(pings.count) in 1.5 s")
             #expect(Set(notes.all.map(\.text)) == ["READY=1", "WATCHDOG=1"])
@@ -241,7 +241,7 @@ struct AgentBehaviourTests {
 
     /// Waits for READY=1 among the datagrams after index `after`; fails early, with the log, if the agent exits.
     static func waitReady(_ agent: ChildAgent, _ notes: NotifyRecorder, after: Int = 0, timeout: Duration) async throws
-        -> (at: ContinuousClock.Instant, text: String) {
+        -> NotifyListener.Datagram {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let ready = notes.since(after).first(where: { $0.text == "READY=1" }) { return ready }

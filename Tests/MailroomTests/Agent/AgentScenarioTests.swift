@@ -111,7 +111,7 @@ struct AgentScenarioTests {
 
             // mailroom suspend: nothing is put back; `mailroom status` says so; resume heals.
             let suspend = try await MailroomBinary.run(["suspend", "--reason", "test"], host: a.deployment.host)
-            #expect(suspend.status == 0, "\(suspend.stderr)")
+            #expect(suspend.status == 0, "\(suspend.stderrText)")
             try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
             try await waitFor(.seconds(15), "suspended") { try await a.status().suspended }
             try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-imap")])
@@ -137,14 +137,10 @@ struct AgentScenarioTests {
         let deployment = try await TestDeployment.make("agent-dry")
         let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec()])
         defer { repo.remove() }
-        var config = AgentConfiguration(repository: repo.origin)
-        config.stateDirectory = deployment.host.stateDirectory
-        config.secretsFile = deployment.host.secretsFile
-        config.listenPort = 0
+        var config = deployment.agentConfiguration(repository: repo.origin)
         config.dryRun = true
         let podman = try TestPodman.podman()
-        let agent = try Agent(configuration: config, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable, serviceManager: nil,
-                              logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }), notify: SystemdNotify(environment: [:]))
+        let agent = try TestAgent.make(config, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
         let task = Task { try await agent.run() }
         defer { task.cancel() }
         let plans = deployment.host.stateDirectory + "/dry-run.jsonl"
@@ -214,7 +210,7 @@ struct AgentScenarioTests {
                 guard history.rollouts.count == 1, history.rollouts[0].status == nil else { return false }
                 return try await TestPodman.podman().listContainers().contains { $0.name == deployment.prefix + "mailu-front" }
             }
-            #expect(notifySocket.receive(timeout: 0) == nil)  // not ready before the first reconcile
+            #expect(notifySocket.receive() == nil)  // not ready before the first reconcile
             // Well before mailu-front turns healthy: the wait ends, no later wave starts.
             let exit = await terminate(within: .seconds(3))
             #expect(exit.map { ($0 & 0x7f) == 0 && ($0 >> 8) & 0xff == 0 } == true, "exit status \(String(describing: exit)); log:\n\(agentLog())")
@@ -227,7 +223,7 @@ struct AgentScenarioTests {
             #expect(Journal.unfinishedRollout(stateDirectory: state) == nil)
             let created = try await TestPodman.podman().listContainers().filter { $0.name.hasPrefix(deployment.prefix) }
             #expect(created.count < 13, "later waves must not start after SIGTERM")
-            #expect(notifySocket.receive(timeout: 2) == "READY=1")
+            #expect(notifySocket.receive(timeout: .seconds(2))?.text == "READY=1")
 
             // The next start re-plans and completes the rollout.
             agent = try ChildAgent.start(config: config, log: log + ".2")
@@ -247,41 +243,5 @@ struct AgentScenarioTests {
             throw error
         }
         await deployment.cleanup()
-    }
-}
-
-/// A unix datagram socket standing in for systemd's notify socket.
-final class NotifyListener: @unchecked Sendable {
-    // The descriptor is used by one test at a time.
-    private var fd: Int32
-    private let path: String
-
-    init(path: String) throws {
-        self.path = path
-        unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSetupError("socket: \(errno)") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else { throw TestSetupError("bind \(path): \(errno)") }
-    }
-
-    /// The next datagram, or nil after `timeout` seconds.
-    func receive(timeout: Int) -> String? {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, Int32(timeout * 1000)) == 1 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
-    }
-
-    func close() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
-        unlink(path)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import MailroomAgent
 @testable import MailroomHost
+@testable import MailroomTestSupport
 
 /// Self-heal backoff with a real agent, podman events and the 13 stand-ins; the agent listens
 /// on IPv6 loopback here, to cover that too.

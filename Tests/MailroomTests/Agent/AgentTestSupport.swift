@@ -58,11 +58,7 @@ enum AgentHarness {
     /// Starts an agent on `repo`; `configure` adjusts the test defaults.
     static func start(repo: ScratchRepository, deployment: TestDeployment,
                       configure: (inout AgentConfiguration) -> Void = { _ in }) async throws -> Running {
-        var config = AgentConfiguration(repository: repo.origin)
-        config.stateDirectory = deployment.host.stateDirectory
-        config.unitsDirectory = deployment.host.unitsDirectory
-        config.secretsFile = deployment.host.secretsFile
-        config.listenPort = 0
+        var config = deployment.agentConfiguration(repository: repo.origin)
         config.debounce = .milliseconds(200)
         config.healthTimeout = .seconds(5)
         config.selfHealRestarts = 2
@@ -70,9 +66,7 @@ enum AgentHarness {
         try "webhook-test-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
         config.webhookSecretFile = secretFile
         configure(&config)
-        let podman = try TestPodman.podman()
-        let agent = try Agent(configuration: config, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable, serviceManager: nil,
-                              logger: testLogger("mailroom.agent.test"), notify: SystemdNotify(environment: [:]))
+        let agent = try TestAgent.make(config, logger: testLogger("mailroom.agent.test"))
         let task = Task { try await agent.run() }
         var port: UInt16?
         for _ in 0..<250 where port == nil {
@@ -121,77 +115,27 @@ enum AgentHarness {
     }
 }
 
-/// `mailroom agent --config` as a child process (signals, sd_notify), its stderr kept in a log file.
-struct ChildAgent {
-    let pid: pid_t
-    let log: String
-
-    /// Starts the agent through `env` (same pid), with `environment` added to an isolated one.
-    static func start(config: String, log: String, environment: [String: String] = [:]) throws -> ChildAgent {
-        let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        let child = try ProcessRunner().start(["/bin/sh", "-c", "log=$1; shift; exec \"$@\" 2>\"$log\"", "sh", log]
-                                              + isolatedEnvironment + assignments + [try MailroomBinary.path, "agent", "--config", config])
-        return ChildAgent(pid: child.pid, log: log)
-    }
-
-    var logText: String { String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self) }
-
-    /// Whether it still runs (an exited child is reaped here).
-    var stillRunning: Bool {
-        var status: Int32 = 0
-        return waitpid(pid, &status, WNOHANG) == 0
-    }
-
-    /// SIGTERM, then waits up to `timeout`; the exit status, or nil if it is still running.
-    func terminate(timeout: Duration = .seconds(20)) async -> Int32? {
-        kill(pid, SIGTERM)
-        let deadline = ContinuousClock.now + timeout
-        var status: Int32 = 0
-        while ContinuousClock.now < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid { return status }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return nil
-    }
-
-    /// SIGKILL and reap: the cleanup when a test failed.
-    func kill9() {
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-    }
-}
-
-/// `env` without the variables other suites set process-wide while they run (a podman socket
-/// that goes away with its test, a notify socket): children started meanwhile would inherit them.
-let isolatedEnvironment = ["/usr/bin/env", "-u", "MAILROOM_PODMAN_SOCKET", "-u", "NOTIFY_SOCKET", "-u", "WATCHDOG_USEC", "-u", "WATCHDOG_PID"]
-
-/// Runs the `mailroom` CLI in the isolated environment; `host` adds the deployment's paths.
-func mailroomCLI(_ arguments: [String], host: HostPaths? = nil) async throws -> ProcessResult {
-    let hostFlags = host.map { ["--state-dir", $0.stateDirectory, "--units-dir", $0.unitsDirectory, "--secrets-file", $0.secretsFile] } ?? []
-    return try await ProcessRunner().run(isolatedEnvironment + [try MailroomBinary.path] + arguments + hostFlags)
-}
-
 /// Drains a ``NotifyListener`` as datagrams arrive: its kernel queue holds only
 /// `net.unix.max_dgram_qlen` (10) datagrams, and a full one blocks the agent's `sendto`.
 final class NotifyRecorder: Sendable {
-    private let messages = LockedValue<[(at: ContinuousClock.Instant, text: String)]>([])
+    private let messages = LockedValue<[NotifyListener.Datagram]>([])
     private let task: Task<Void, Never>
 
     init(_ listener: NotifyListener) {
         let messages = messages
         task = Task {
             while !Task.isCancelled {
-                while let text = listener.receive(timeout: 0) { messages.withLock { $0.append((ContinuousClock.now, text)) } }
+                while let datagram = listener.receive() { messages.withLock { $0.append(datagram) } }
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
     }
 
-    var all: [(at: ContinuousClock.Instant, text: String)] { messages.current }
+    /// Every datagram so far, in the order they were sent.
+    var all: [NotifyListener.Datagram] { messages.current }
 
     /// Datagrams received after index `from`.
-    func since(_ from: Int) -> [(at: ContinuousClock.Instant, text: String)] { Array(all.dropFirst(from)) }
+    func since(_ from: Int) -> [NotifyListener.Datagram] { Array(all.dropFirst(from)) }
 
     func stop() async {
         task.cancel()

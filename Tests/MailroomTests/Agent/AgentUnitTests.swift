@@ -4,6 +4,7 @@ import Testing
 @testable import MailroomAgent
 @testable import MailroomHost
 @testable import MailroomSupport
+@testable import MailroomTestSupport
 
 @Suite("Agent parts")
 struct AgentUnitTests {
@@ -223,37 +224,17 @@ struct AgentUnitTests {
 
     @Test("sd_notify: READY=1 and WATCHDOG=1 arrive as datagrams on NOTIFY_SOCKET")
     func notify() throws {
-        let path = NSTemporaryDirectory() + "mr-notify-\(getpid()).sock"
-        unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        try #require(fd >= 0)
-        defer {
-            close(fd)
-            unlink(path)
-        }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        try #require(bound == 0)
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-
-        let notify = SystemdNotify(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "4000000"])
+        let listener = try NotifyListener(path: NSTemporaryDirectory() + "mr-notify-\(getpid()).sock")
+        defer { listener.close() }
+        let notify = SystemdNotify(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "4000000"])
         #expect(notify.watchdogInterval == .seconds(2))
         #expect(notify.send("READY=1"))
         #expect(notify.send("WATCHDOG=1"))
-        var buffer = [UInt8](repeating: 0, count: 256)
-        var received: [String] = []
-        for _ in 0..<2 {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n > 0 { received.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
-        }
+        // `sendto` has queued both by now: a bound for a datagram that never comes, not a speed.
+        let received = [listener.receive(timeout: .seconds(60)), listener.receive(timeout: .seconds(60))].map { $0?.text }
         #expect(received == ["READY=1", "WATCHDOG=1"])
         #expect(!SystemdNotify(environment: [:]).send("READY=1"))
-        #expect(SystemdNotify(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
+        #expect(SystemdNotify(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
     }
 
     @Test("directory watch: recursive, new subdirectories, debounced into one batch, state dir excluded")

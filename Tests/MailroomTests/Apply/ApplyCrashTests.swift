@@ -3,26 +3,7 @@ import Testing
 @testable import MailroomApply
 @testable import MailroomHost
 @testable import MailroomSupport
-
-/// The built `mailroom` executable, next to the test binary (`swift test` builds it too).
-enum MailroomBinary {
-    static var path: String {
-        get throws {
-            let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-            for candidate in [directory + "/mailroom", directory + "/../mailroom"] where FileManager.default.isExecutableFile(atPath: candidate) {
-                return candidate
-            }
-            throw TestSetupError("the mailroom executable is not built next to \(directory); run swift build first")
-        }
-    }
-
-    /// Runs the CLI with the deployment's host paths; returns its exit status and output.
-    static func run(_ arguments: [String], host: HostPaths) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let hostFlags = ["--state-dir", host.stateDirectory, "--units-dir", host.unitsDirectory, "--secrets-file", host.secretsFile]
-        let result = try await ProcessRunner().run(isolatedEnvironment + [try path] + arguments + hostFlags)
-        return (result.status, result.stdoutText, result.stderrText)
-    }
-}
+@testable import MailroomTestSupport
 
 @Suite("Apply interrupted by SIGKILL", .serialized)
 struct ApplyCrashTests {
@@ -74,15 +55,15 @@ struct ApplyCrashTests {
         // The CLI shows it too.
         let listed = try await MailroomBinary.run(["history"], host: host)
         #expect(listed.status == 0)
-        #expect(listed.stdout.contains("\(killed.id)"))
-        #expect(listed.stdout.contains("interrupted"))
-        #expect(listed.stdout.contains("succeeded (completes \(killed.id))"))
+        #expect(listed.stdoutText.contains("\(killed.id)"))
+        #expect(listed.stdoutText.contains("interrupted"))
+        #expect(listed.stdoutText.contains("succeeded (completes \(killed.id))"))
         let shown = try await MailroomBinary.run(["show", killed.id], host: host)
         #expect(shown.status == 0)
-        #expect(shown.stdout.contains("result    interrupted"))
-        #expect(shown.stdout.contains("container.create \(front)"))
+        #expect(shown.stdoutText.contains("result    interrupted"))
+        #expect(shown.stdoutText.contains("container.create \(front)"))
         let json = try await MailroomBinary.run(["show", killed.id, "--output", "json"], host: host)
-        #expect(json.stdout.contains("\"result\" : \"interrupted\""))
+        #expect(json.stdoutText.contains("\"result\" : \"interrupted\""))
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MailroomApply
+@testable import MailroomTestSupport
 
 @Suite("Apply refuses, changing nothing", .serialized)
 struct ApplyRefusalTests {
@@ -49,7 +50,7 @@ struct ApplyRefusalTests {
         await #expect(throws: ApplyError(.locked, "")) { try await h.apply(good) }
         let cli = try await MailroomBinary.run(["apply", h.deployment.specDirectory, "--yes"], host: h.deployment.host)
         #expect(cli.status == 75)
-        #expect(cli.stderr.contains("process \(getpid()) is applying"))
+        #expect(cli.stderrText.contains("process \(getpid()) is applying"))
         lock.release()
 
         // Flag misuse is a usage error (64), before anything runs.

@@ -3,6 +3,7 @@ import Testing
 @testable import MailroomApply
 @testable import MailroomHost
 @testable import MailroomSupport
+@testable import MailroomTestSupport
 
 /// Apply against real podman with the 13 stand-ins. One deployment per scenario, reused
 /// across its steps; serialized so health timeouts are not measured on a starved machine.
@@ -53,19 +54,12 @@ struct ApplyScenarioTests {
         #expect(h.history.rollouts.count == 1)
 
         // The same over podman's REST socket: reads are HTTP requests, no podman process at all.
-        let socketPath = h.deployment.root + "/podman.sock"
-        let service = try ProcessRunner().start([try h.podman.executable, "system", "service", "--time=0", "unix://" + socketPath])
+        let started = try await TestPodman.startService(socket: h.deployment.root + "/podman.sock", cli: try h.podman)
         defer {
-            service.stop()
+            started?.service.stop()
             unsetenv("MAILROOM_PODMAN_SOCKET")
         }
-        var socket: PodmanSocket?
-        for _ in 0..<50 where socket == nil {
-            try await Task.sleep(for: .milliseconds(100))
-            setenv("MAILROOM_PODMAN_SOCKET", socketPath, 1)
-            socket = await PodmanSocket.locate(cli: try h.podman)
-        }
-        let rest = try #require(socket)
+        let rest = try #require(started?.socket, "podman system service did not answer")
         #expect(Set(try await rest.listContainers().map(\.name).filter { $0.hasPrefix(h.deployment.prefix) }) == Set(ids.keys))
         #expect(try await rest.inspectContainers([h.name("mailu-front"), h.name("nope")]).map(\.imageName) == ["localhost/mailu-standin/nginx:2.0"])
         h.recorder.reset()

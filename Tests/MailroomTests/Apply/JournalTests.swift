@@ -3,6 +3,7 @@ import Testing
 @testable import MailroomApply
 @testable import MailroomSupport
 @testable import MailroomSpec
+@testable import MailroomTestSupport
 
 /// The journal on its own: no podman.
 @Suite("Journal")
@@ -59,8 +60,8 @@ struct JournalTests {
         // The CLI lists the rollouts and warns on stderr, with exit 0.
         let cli = try await MailroomBinary.run(["history"], host: HostPaths(stateDirectory: state))
         #expect(cli.status == 0)
-        #expect(cli.stdout.contains("20260101-000000-0003"))
-        #expect(cli.stderr.contains("journal.jsonl:5"))
+        #expect(cli.stdoutText.contains("20260101-000000-0003"))
+        #expect(cli.stderrText.contains("journal.jsonl:5"))
     }
 
     @Test("rotation by size happens between rollouts, so a rollout never spans two files")

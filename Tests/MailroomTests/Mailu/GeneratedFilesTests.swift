@@ -5,6 +5,7 @@ import Testing
 @testable import MailroomRender
 @testable import MailroomSpec
 @testable import MailroomMailu
+@testable import MailroomTestSupport
 
 
 /// Generated Caddyfiles and units checked by the real tools: `caddy validate`, `caddy run`

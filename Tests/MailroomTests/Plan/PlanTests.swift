@@ -3,6 +3,7 @@ import Testing
 @testable import MailroomPlan
 @testable import MailroomSupport
 @testable import MailroomMailu
+@testable import MailroomTestSupport
 
 
 /// `plan` against an empty host, against files that differ, against override directories
