@@ -8,7 +8,7 @@ import Testing
 /// stand-ins; the CLI and the agent as child processes where signals and sd_notify matter.
 /// The only fake is systemd's notify socket (``NotifyListener``): systemd is not PID 1 here.
 /// A time limit per test, so that a hang (a request to a listener nobody serves) fails the run.
-@Suite("Agent behaviours: restore, pin, SIGHUP, watchdog, rollback, supersede", .serialized, .timeLimit(.minutes(3)))
+@Suite("Agent behaviours: restore, pin, SIGHUP, watchdog, rollback, supersede", .serialized, .tags(.podman, .git), .timeLimit(.minutes(3)))
 struct AgentBehaviourTests {
     typealias Running = AgentHarness.Running
 

@@ -10,7 +10,7 @@ import Testing
 /// The agent against real git (a local bare repository), real inotify and real podman with the
 /// 13 stand-ins. One agent run per scenario, reused across its steps (CI time); the in-process
 /// harness is ``AgentHarness``.
-@Suite("Agent with real git, inotify and podman", .serialized)
+@Suite("Agent with real git, inotify and podman", .serialized, .tags(.podman, .git))
 struct AgentScenarioTests {
     @Test("push converges; webhook 401/202; override edit recreates only its container; rm -f heals; revert; bad commit refused")
     func lifecycle() async throws {

@@ -6,7 +6,7 @@ import Testing
 
 /// Self-heal backoff with a real agent, podman events and the 13 stand-ins; the agent listens
 /// on IPv6 loopback here, to cover that too.
-@Suite("Agent self-heal backoff", .serialized)
+@Suite("Agent self-heal backoff", .serialized, .tags(.podman, .git))
 struct AgentSelfHealTests {
     @Test("a container in self-heal backoff waits its turn without holding up other put-backs; the listener serves [::1]")
     func backoffDoesNotBlock() async throws {

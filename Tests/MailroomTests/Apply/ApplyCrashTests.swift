@@ -5,7 +5,7 @@ import Testing
 @testable import MailroomSupport
 @testable import MailroomTestSupport
 
-@Suite("Apply interrupted by SIGKILL", .serialized)
+@Suite("Apply interrupted by SIGKILL", .serialized, .tags(.podman))
 struct ApplyCrashTests {
     @Test("a rollout killed mid-way is recognised and completed by the next run; history shows the interruption")
     func killedMidRollout() async throws {
@@ -67,7 +67,7 @@ struct ApplyCrashTests {
     }
 }
 
-@Suite("Apply stopped after a step", .serialized)
+@Suite("Apply stopped after a step", .serialized, .tags(.podman))
 struct ApplyInterruptionTests {
     @Test("a rollout stopped during its last health wait ends `interrupted`; the next run, with nothing to change, completes it")
     func stoppedThenCompleted() async throws {

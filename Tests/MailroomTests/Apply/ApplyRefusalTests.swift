@@ -3,7 +3,7 @@ import Testing
 @testable import MailroomApply
 @testable import MailroomTestSupport
 
-@Suite("Apply refuses, changing nothing", .serialized)
+@Suite("Apply refuses, changing nothing", .serialized, .tags(.podman))
 struct ApplyRefusalTests {
     @Test("an invalid spec, missing secrets, a conflicting network, a held lock")
     func refusals() async throws {

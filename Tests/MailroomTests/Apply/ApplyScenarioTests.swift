@@ -7,7 +7,7 @@ import Testing
 
 /// Apply against real podman with the 13 stand-ins. One deployment per scenario, reused
 /// across its steps; serialized so health timeouts are not measured on a starved machine.
-@Suite("Apply with real podman", .serialized)
+@Suite("Apply with real podman", .serialized, .tags(.podman))
 struct ApplyScenarioTests {
     @Test("first apply creates 13; no-op; one env; mailu.env readers; drop; unmanaged untouched; caddy reload")
     func lifecycle() async throws {

@@ -3,7 +3,7 @@ import Testing
 @testable import MailroomHost
 @testable import MailroomTestSupport
 
-@Suite("Apply through systemd units (fake systemd)", .serialized)
+@Suite("Apply through systemd units (fake systemd)", .serialized, .tags(.podman))
 struct ApplySystemdTests {
     @Test("units written with the config hash, daemon-reload, changed containers restarted through their units")
     func unitsOwnTheContainers() async throws {

@@ -6,7 +6,7 @@ import Testing
 @testable import MailroomTestSupport
 
 /// The journal on its own: no podman.
-@Suite("Journal")
+@Suite("Journal", .tags(.os))
 struct JournalTests {
     func temporaryStateDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "mailroom-journal-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

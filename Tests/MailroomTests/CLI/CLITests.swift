@@ -7,7 +7,7 @@ import Testing
 
 
 /// The `mailroom` executable as people run it: exit codes, output, help text.
-@Suite("CLI", .serialized)
+@Suite("CLI", .serialized, .tags(.podman, .git))
 struct CLITests {
     /// The built `mailroom`, in an environment without other suites' process-wide variables.
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessResult {
@@ -29,7 +29,7 @@ struct CLITests {
     @Test func validateReportsEveryProblemAndExitsOne() async throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try ValidationTests.base.replacingOccurrences(of: "domains: [example.org]", with: "domains: [\"bad domain\"]")
+        try PureTests.ValidationTests.base.replacingOccurrences(of: "domains: [example.org]", with: "domains: [\"bad domain\"]")
             .appending("containers:\n  mailu-smtp:\n    imagee: x\n")
             .write(toFile: dir + "/mailroom.yaml", atomically: true, encoding: .utf8)
         let result = try await Self.run(["validate", dir, "--secrets-file", "/dev/null"])

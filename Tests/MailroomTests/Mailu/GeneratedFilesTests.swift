@@ -10,7 +10,7 @@ import Testing
 
 /// Generated Caddyfiles and units checked by the real tools: `caddy validate`, `caddy run`
 /// behind a stand-in front, `systemd-analyze verify`, and `podman generate systemd --new`.
-@Suite(.serialized) struct GeneratedFilesTests {
+@Suite(.serialized, .tags(.podman)) struct GeneratedFilesTests {
     /// Writes every file of `desired` under `root` (or at its own path when `root` is empty).
     static func write(_ files: [FileDefinition], under root: String = "") throws {
         for file in files {

@@ -151,7 +151,7 @@ final class SSHServer {
     }
 }
 
-@Suite("Source: SSH transport against a real sshd", .serialized)
+@Suite("Source: SSH transport against a real sshd", .serialized, .tags(.sshd, .git))
 struct SourceSSHTests {
     /// Runs `body` with a fresh origin and sshd; sshd is stopped whatever happens.
     func withServer(_ body: (SourceFixture, SSHServer) throws -> Void) throws {
