@@ -120,7 +120,7 @@ struct AgentOSTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let watch = try DirectoryWatch(directories: [root], debounce: .milliseconds(50)) { _ in }
         defer { watch.stop() }
-        try await waitFor(.seconds(5), "a mailroom-files thread") {
+        try await waitFor("a mailroom-files thread") {
             let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
             return tasks.contains { (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) == "mailroom-files\n" }
         }

@@ -17,7 +17,7 @@ struct AgentScenarioTests {
         try await AgentHarness.with(spec: { $0.standInSpec() }) { a in
             // First reconcile: the initial commit, 13 containers.
             let first = try a.repo.head()
-            try await a.waitApplied(first, timeout: .seconds(60))
+            try await a.waitApplied(first)
             var containers = try await a.containers()
             #expect(containers.count == 13)
             #expect(containers.values.allSatisfy { $0.state == "running" && $0.labels["mailroom.commit"] == first })
@@ -39,22 +39,22 @@ struct AgentScenarioTests {
             let overrides = a.deployment.root + "/mailu/overrides/postfix"
             try FileManager.default.createDirectory(atPath: overrides, withIntermediateDirectories: true)
             try "smtpd_banner = test\n".write(toFile: overrides + "/postfix.cf", atomically: true, encoding: .utf8)
-            try await waitFor(.seconds(15), "mailu-smtp recreated") {
+            try await waitFor("mailu-smtp recreated") {
                 let now = try await a.containers()
                 return now[a.name("mailu-smtp")].map { $0.id != ids[a.name("mailu-smtp")] && $0.state == "running" } ?? false
             }
-            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            try await waitFor("idle") { !(try await a.status().reconciling) }
             containers = try await a.containers()
             let recreated = containers.filter { ids[$0.key] != $0.value.id }.map(\.key)
             #expect(recreated == [a.name("mailu-smtp")])
 
             // podman rm -f of a managed container: the agent puts it back.
             try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
-            try await waitFor(.seconds(15), "mailu-webdav back") {
+            try await waitFor("mailu-webdav back") {
                 try await a.containers()[a.name("mailu-webdav")]?.state == "running"
             }
-            try await waitFor(.seconds(15), "drift counted") {
-                let metrics = try await AgentClient.get(URL(string: "http://127.0.0.1:\(a.port)/metrics")!)
+            try await waitFor("drift counted") {
+                let metrics = try await TestHTTP.get(URL(string: "http://127.0.0.1:\(a.port)/metrics")!)
                 return String(decoding: metrics, as: UTF8.self).contains("mailroom_drift_corrections_total 2\n")
             }
 
@@ -62,18 +62,18 @@ struct AgentScenarioTests {
             #expect(webdavHash != nil)
             // Self-heal budget (2 here): a second put-back, then the third removal is left alone.
             try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
-            try await waitFor(.seconds(15), "mailu-webdav back again") {
+            try await waitFor("mailu-webdav back again") {
                 try await a.containers()[a.name("mailu-webdav")]?.state == "running"
             }
-            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            try await waitFor("idle") { !(try await a.status().reconciling) }
             try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
-            try await waitFor(.seconds(15), "mailu-webdav degraded") { try await a.status().degraded == [a.name("mailu-webdav")] }
+            try await waitFor("mailu-webdav degraded") { try await a.status().degraded == [a.name("mailu-webdav")] }
             try await Task.sleep(for: .seconds(1))
             #expect(try await a.containers()[a.name("mailu-webdav")] == nil)
             // A resync leaves it alone too.
-            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
+            try await TestHTTP.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
             try await Task.sleep(for: .milliseconds(500))
-            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            try await waitFor("idle") { !(try await a.status().reconciling) }
             #expect(try await a.containers()[a.name("mailu-webdav")] == nil)
 
             // A push changing one container's env converges (and ends the degraded state);
@@ -94,16 +94,16 @@ struct AgentScenarioTests {
             // A bad commit (invalid spec) is refused; the host keeps running and it is not retried.
             let before = try await a.containers().mapValues(\.id)
             let broken = try a.repo.commitAndPush(["mailroom.yaml": "prefix: [this is not a spec\n"], message: "broken")
-            try await waitFor(.seconds(15), "refusal") { try await a.status().badCommit == broken }
+            try await waitFor("refusal") { try await a.status().badCommit == broken }
             let status = try await a.status()
             #expect(status.appliedCommit == reverted)
             #expect(status.lastRollout?.status == "refused")
             #expect(a.history.rollouts.last?.status == .refused && a.history.rollouts.last?.commit == broken)
             let refusals = a.history.rollouts.filter { $0.status == .refused }.count
             // A resync does not retry it: the host stays at the last good commit.
-            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
+            try await TestHTTP.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
             try await Task.sleep(for: .milliseconds(500))
-            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
+            try await waitFor("idle") { !(try await a.status().reconciling) }
             #expect(a.history.rollouts.filter { $0.status == .refused }.count == refusals)
             let after = try await a.containers()
             #expect(after.mapValues(\.id) == before)
@@ -112,8 +112,8 @@ struct AgentScenarioTests {
             // mailroom suspend: nothing is put back; `mailroom status` says so; resume heals.
             let suspend = try await MailroomBinary.run(["suspend", "--reason", "test"], host: a.deployment.host)
             #expect(suspend.status == 0, "\(suspend.stderrText)")
-            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
-            try await waitFor(.seconds(15), "suspended") { try await a.status().suspended }
+            try await TestHTTP.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
+            try await waitFor("suspended") { try await a.status().suspended }
             try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-imap")])
             try await Task.sleep(for: .seconds(1))
             #expect(try await a.containers()[a.name("mailu-imap")] == nil)
@@ -125,7 +125,7 @@ struct AgentScenarioTests {
             let resume = try await ProcessRunner().run([try MailroomBinary.path, "resume", "--state-dir", a.deployment.host.stateDirectory,
                                                         "--listen", "127.0.0.1:\(a.port)"])
             #expect(resume.status == 0 && resume.stdoutText.contains("resyncing"), "\(resume.stdoutText)\(resume.stderrText)")
-            try await waitFor(.seconds(15), "mailu-imap back after resume") {
+            try await waitFor("mailu-imap back after resume") {
                 try await a.containers()[a.name("mailu-imap")]?.state == "running"
             }
         }
@@ -145,7 +145,7 @@ struct AgentScenarioTests {
         defer { task.cancel() }
         let plans = deployment.host.stateDirectory + "/dry-run.jsonl"
         do {
-            try await waitFor(.seconds(15), "a dry-run plan") { FileManager.default.fileExists(atPath: plans) }
+            try await waitFor("a dry-run plan") { FileManager.default.fileExists(atPath: plans) }
             let line = try #require(String(decoding: FileManager.default.contents(atPath: plans) ?? Data(), as: UTF8.self).split(separator: "\n").first)
             #expect(line.contains(#""commit":"\#(try repo.head())""#))
             #expect(line.contains(#""create":13"#))
@@ -205,7 +205,7 @@ struct AgentScenarioTests {
 
             agent = try ChildAgent.start(config: config, log: log, environment: ["NOTIFY_SOCKET": notifyPath])
             // Wait until the rollout has started and mailu-front waits to be healthy.
-            try await waitFor(.seconds(20), "rollout start") {
+            try await waitFor("rollout start") {
                 let history = RolloutHistory.load(stateDirectory: state)
                 guard history.rollouts.count == 1, history.rollouts[0].status == nil else { return false }
                 return try await TestPodman.podman().listContainers().contains { $0.name == deployment.prefix + "mailu-front" }
@@ -228,8 +228,8 @@ struct AgentScenarioTests {
             // The next start re-plans and completes the rollout.
             agent = try ChildAgent.start(config: config, log: log + ".2")
             let head = try repo.head()
-            try await waitFor(.seconds(40), "the restarted agent converges") {
-                let status = try? AgentStatus.decode(try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/status")!))
+            try await waitFor("the restarted agent converges") {
+                let status = try? AgentStatus.decode(try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/status")!))
                 return status?.appliedCommit == head && status?.reconciling == false
             }
             history = RolloutHistory.load(stateDirectory: state)

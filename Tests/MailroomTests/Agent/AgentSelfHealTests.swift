@@ -18,11 +18,11 @@ struct AgentSelfHealTests {
 
     static func backoffScenario(_ a: AgentHarness.Running) async throws {
         let listen = ListenAddress(host: "::1", port: a.port)
-        func status() async throws -> AgentStatus { try AgentStatus.decode(try await AgentClient.get(listen, path: "/status")) }
+        func status() async throws -> AgentStatus { try AgentStatus.decode(try await TestHTTP.get(listen, path: "/status")) }
         func idle() async throws -> Bool { !(try await status().reconciling) }
         let webdav = a.name("mailu-webdav"), imap = a.name("mailu-imap")
         let head = try a.repo.head()
-        try await waitFor(.seconds(60), "first rollout over [::1]") {
+        try await waitFor("first rollout over [::1]") {
             let s = try await status()
             return s.appliedCommit == head && !s.reconciling
         }
@@ -31,11 +31,11 @@ struct AgentSelfHealTests {
         for round in 1...4 {
             let before = try await a.containers()[webdav]?.id
             try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
-            try await waitFor(.seconds(20), "mailu-webdav back (\(round))") {
+            try await waitFor("mailu-webdav back (\(round))") {
                 guard let now = try await a.containers()[webdav] else { return false }
                 return now.id != before && now.state == "running"
             }
-            try await waitFor(.seconds(15), "idle", idle)
+            try await waitFor("idle", idle)
         }
         let fourth = try #require(a.history.rollouts.last { $0.changes.contains { $0.contains(webdav) } })
 
@@ -43,11 +43,11 @@ struct AgentSelfHealTests {
         let journaled = a.history.rollouts.count
         try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
         try await TestPodman.run(["rm", "-f", "-t", "0", imap])
-        try await waitFor(.seconds(30), "both back") {
+        try await waitFor("both back") {
             let now = try await a.containers()
             return now[webdav]?.state == "running" && now[imap]?.state == "running"
         }
-        try await waitFor(.seconds(15), "idle", idle)
+        try await waitFor("idle", idle)
         let later = a.history.rollouts.dropFirst(journaled).filter { $0.status == .succeeded }
         let imapRollout = try #require(later.first { $0.changes.contains { $0.contains(imap) } })
         let webdavRollout = try #require(later.first { $0.changes.contains { $0.contains(webdav) } })

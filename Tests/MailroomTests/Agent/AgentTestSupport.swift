@@ -22,7 +22,7 @@ enum AgentHarness {
         func name(_ profileName: String) -> String { deployment.prefix + profileName }
 
         func status() async throws -> AgentStatus {
-            try AgentStatus.decode(try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/status")!))
+            try AgentStatus.decode(try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/status")!))
         }
 
         func containers() async throws -> [String: ContainerSummary] {
@@ -36,8 +36,8 @@ enum AgentHarness {
         func reconciles(_ reason: String) async -> Int { await agent.reconciler.metrics.reconciles[reason] ?? 0 }
 
         /// Waits until the agent has applied `commit` and is idle.
-        func waitApplied(_ commit: String, timeout: Duration = .seconds(15)) async throws {
-            try await waitFor(timeout, "applied commit \(commit.prefix(12))") {
+        func waitApplied(_ commit: String, timeout: Duration = .minutes(5)) async throws {
+            try await waitFor("applied commit \(commit.prefix(12))", timeout: timeout) {
                 let s = try await status()
                 return s.appliedCommit == commit && !s.reconciling
             }
@@ -47,8 +47,8 @@ enum AgentHarness {
         /// `reconciling` change in one actor turn, so "counted and not reconciling" is "done".
         func resync() async throws {
             let before = await reconciles("control")
-            try await AgentClient.post(URL(string: "http://127.0.0.1:\(port)/resync")!)
-            try await waitFor(.seconds(15), "the resync reconcile") {
+            try await TestHTTP.post(URL(string: "http://127.0.0.1:\(port)/resync")!)
+            try await waitFor("the resync reconcile") {
                 await reconciles("control") > before
                     ? !(try await status().reconciling) : false
             }
@@ -67,9 +67,15 @@ enum AgentHarness {
         config.webhookSecretFile = secretFile
         configure(&config)
         let agent = try TestAgent.make(config, logger: testLogger("mailroom.agent.test"))
-        let task = Task { try await agent.run() }
+        let ended = LockedValue(false)
+        let task = Task {
+            defer { ended.withLock { $0 = true } }
+            try await agent.run()
+        }
+        // Bounded for a listener that will never come up (the agent ended), not for a slow one.
         var port: UInt16?
-        for _ in 0..<250 where port == nil {
+        let deadline = ContinuousClock.now + .minutes(3)
+        while port == nil, !ended.current, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
             port = await agent.http.port()
         }
@@ -143,9 +149,47 @@ final class NotifyRecorder: Sendable {
     }
 }
 
+/// Requests to an agent's listener from tests: `AgentClient`'s own 10 s limit is for
+/// `mailroom status` in a terminal; a test on a loaded machine waits minutes before calling a
+/// listener dead.
+enum TestHTTP {
+    static let timeout: Duration = .minutes(2)
+
+    /// GET `url` (`http://HOST:PORT/path`); throws on a status other than 2xx.
+    static func get(_ url: URL) async throws -> Data {
+        try await send("GET", url)
+    }
+
+    /// POST an empty body to `url`; throws on a status other than 2xx.
+    @discardableResult
+    static func post(_ url: URL) async throws -> Data {
+        try await send("POST", url)
+    }
+
+    /// GET `path` from the listener at `address` (IPv6 included).
+    static func get(_ address: ListenAddress, path: String) async throws -> Data {
+        try await send("GET", host: address.host, port: address.port, path: path)
+    }
+
+    static func send(_ method: String, _ url: URL) async throws -> Data {
+        guard let host = url.host, let port = url.port.flatMap({ UInt16(exactly: $0) }) else {
+            throw TestSetupError("expected http://HOST:PORT/path, not \(url)")
+        }
+        return try await send(method, host: host, port: port, path: url.path.isEmpty ? "/" : url.path)
+    }
+
+    static func send(_ method: String, host: String, port: UInt16, path: String) async throws -> Data {
+        let response = try await AgentClient.send(host: host, port: port, method: method, path: path, timeout: timeout)
+        guard (200..<300).contains(response.status) else {
+            throw TestSetupError("\(method) \(path): status \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+        }
+        return response.body
+    }
+}
+
 /// Reads `/metrics` of an agent on `port` and returns `name{labels} value` as a number (0 when absent).
 func metricValue(port: Int, _ series: String) async throws -> Double {
-    let text = String(decoding: try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/metrics")!), as: UTF8.self)
+    let text = String(decoding: try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/metrics")!), as: UTF8.self)
     for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
         return Double(line.dropFirst(series.count + 1)) ?? 0
     }

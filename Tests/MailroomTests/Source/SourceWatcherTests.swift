@@ -10,9 +10,10 @@ actor UpdateLog {
 
     func append(_ update: SourceWatcher.Update) { updates.append(update) }
 
-    /// Waits, polling every 5 ms for at most `timeout`, until `predicate` holds for some update.
+    /// Waits, polling every 5 ms, until `predicate` holds for some update; nil after `timeout`
+    /// (minutes: a bound for an update that never comes, not for a slow one).
     func first(
-        after index: Int = 0, within timeout: Duration = .seconds(5), where predicate: (SourceWatcher.Update) -> Bool
+        after index: Int = 0, within timeout: Duration = .minutes(5), where predicate: (SourceWatcher.Update) -> Bool
     ) async -> SourceWatcher.Update? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
