@@ -34,7 +34,7 @@ struct AgentBehaviourTests {
             let ids = try await a.containers().mapValues(\.id)
             #expect(ids.count == 13)
 
-            // mailu.env edited in place, as `echo >>` does. The containers read it only at
+            // Step 1: mailu.env edited in place, as `echo >>` does. The containers read it only at
             // start, so they still run with the rendered content: putting it back recreates nothing.
             let env = a.deployment.root + "/mailu/mailu.env"
             let renderedEnv = try #require(FileManager.default.contents(atPath: env))
@@ -59,7 +59,7 @@ struct AgentBehaviourTests {
             #expect(status.lastRollout?.trigger == "agent-files" && status.lastRollout?.status == "succeeded")
             #expect(try await a.containers().mapValues(\.id) == ids)
 
-            // A Caddy site file replaced by an editor (write and rename): put back, and Caddy,
+            // Step 2: a Caddy site file replaced by an editor (write and rename): put back, and Caddy,
             // which reads it without a restart, reloads; caddy2 itself is not recreated.
             let site = a.deployment.root + "/caddy2/config/site/mail.example.com.Caddyfile"
             let renderedSite = try #require(FileManager.default.contents(atPath: site))
@@ -95,7 +95,7 @@ struct AgentBehaviourTests {
             try await a.waitApplied(second)
             #expect(try await a.containers()[webdav]?.labels["mailroom.commit"] == second)
 
-            // The CLI, against the agent's state directory, while the agent runs.
+            // Step 1: `mailroom rollback`, against the agent's state directory, while the agent runs.
             // The agent holds the apply lock for every reconcile, even one that changes nothing
             // (podman's events of the last rollout can come late): 75 means "try again".
             var rollback = try await MailroomBinary.run(["rollback", "--to", first, "--yes"], host: a.deployment.host)
@@ -117,7 +117,7 @@ struct AgentBehaviourTests {
             let journaled = a.history.rollouts.count
             #expect(a.history.rollouts.last?.trigger == .rollback && a.history.rollouts.last?.status == .succeeded)
 
-            // The agent says so (once it has reconciled: the rollback's own podman events, or this resync).
+            // Step 2: the agent says so (once it has reconciled: the rollback's own podman events, or this resync).
             try await a.resync()
             var status = try await a.status()
             #expect(status.suspended && status.pinnedCommit == first)
@@ -130,12 +130,12 @@ struct AgentBehaviourTests {
             let shown = try AgentStatus.decode(json.stdout)
             #expect(shown.suspended && shown.pinnedCommit == first && shown.currentCommit == second)
 
-            // A push-free resync does not move it back.
+            // Step 3: a push-free resync does not move it back.
             try await a.resync()
             #expect(try await a.containers().mapValues(\.id) == pinned)
             #expect(a.history.rollouts.count == journaled)
 
-            // A new commit ends the pin; the agent converges on it.
+            // Step 4: a new commit ends the pin; the agent converges on it.
             let third = try a.repo.commitAndPush(
                 ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"two\"}"]])], message: "webdav two")
             try await a.waitApplied(third)
@@ -177,7 +177,7 @@ struct AgentBehaviourTests {
                                          environment: ["NOTIFY_SOCKET": deployment.root + "/notify.sock", "WATCHDOG_USEC": "400000"])
             let agent = child!
 
-            // READY=1 after the first reconcile; WATCHDOG=1 keeps coming, every WATCHDOG_USEC/2
+            // Step 1: READY=1 after the first reconcile; WATCHDOG=1 keeps coming, every WATCHDOG_USEC/2
             // (200 ms) at most: the agent sleeps that long between pings. The times are the
             // kernel's, taken when the agent sent each datagram, so a slow reader (or a slow
             // machine, which only spaces the pings out) cannot bring two closer together.
@@ -190,7 +190,7 @@ struct AgentBehaviourTests {
             #expect(gaps.allSatisfy { $0 >= 0.15 }, "pings closer than WATCHDOG_USEC/2 (0.2 s): \(gaps)")
             #expect(Set(notes.all.map(\.text)) == ["READY=1", "WATCHDOG=1"])
 
-            // SIGHUP: an immediate full resync (its own trigger in the metrics; nothing else
+            // Step 2: SIGHUP: an immediate full resync (its own trigger in the metrics; nothing else
             // resyncs here), and the agent keeps running. (A drift that no podman event reports
             // cannot be made reliably: podman 4.3 may report a renamed container's death under
             // its old name.)
@@ -213,7 +213,7 @@ struct AgentBehaviourTests {
             #expect(exit == 0, "exit status \(exit.map(String.init) ?? "none"); log:\n\(agent.logText.suffix(3000))")
             if exit != nil { child = nil }
 
-            // The same host again, without WATCHDOG_USEC: READY=1 (nothing to change), no pings.
+            // Step 3: the same host again, without WATCHDOG_USEC: READY=1 (nothing to change), no pings.
             // Its listen address is free again although the containers the first run started
             // still run (their conmon once inherited the listening socket).
             let seen = notes.all.count
@@ -270,6 +270,7 @@ struct AgentBehaviourTests {
             let goodHash = try #require(try await a.containers()[webdav]?.labels["mailroom.config-hash"])
             let journaled = a.history.rollouts.count
 
+            // Step 1: a commit whose webdav never turns healthy fails and is rolled back.
             let bad = try a.repo.commitAndPush(["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavUnhealthy)], message: "never healthy")
             try await waitFor("the failure recorded") {
                 let s = try await a.status()
@@ -290,13 +291,13 @@ struct AgentBehaviourTests {
             #expect(containers[webdav]?.labels["mailroom.config-hash"] == goodHash)
             #expect(containers.count == 13 && containers.values.allSatisfy { $0.state == "running" })
 
-            // A resync does not try the bad commit again.
+            // Step 2: a resync does not try the bad commit again.
             let settled = a.history.rollouts.count
             try await a.resync()
             #expect(a.history.rollouts.count == settled)
             #expect(try await a.status().badCommit == bad)
 
-            // A newer, good commit applies; the bad one is history.
+            // Step 3: a newer, good commit applies; the bad one is history.
             let fixed = try a.repo.commitAndPush(["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavHealthy)], message: "healthy")
             try await a.waitApplied(fixed)
             status = try await a.status()
@@ -320,14 +321,14 @@ struct AgentBehaviourTests {
             let webdav = a.name("mailu-webdav")
             let journaled = a.history.rollouts.count
 
-            // A: webdav never healthy on its own. Wait until A's rollout waits for it: the new
+            // Step 1: A: webdav never healthy on its own. Wait until A's rollout waits for it: the new
             // webdav runs and a health check has run in it.
             let slow = try a.repo.commitAndPush(["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavUnhealthy)], message: "slow")
             try await waitFor("A's rollout waiting for mailu-webdav") {
                 guard let r = Self.rollouts(a, after: journaled).first, r.commit == slow, r.status == nil else { return false }
                 return await HealthGate.checked(webdav)
             }
-            // B fixes it.
+            // Step 2: B fixes it; A's wait ends for it, without a rollback.
             let fixed = try a.repo.commitAndPush(["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavHealthy)], message: "fixed")
             try await a.waitApplied(fixed)
 

@@ -15,6 +15,7 @@ struct ApplySystemdTests {
         let systemd = RecordingServiceManager(unitsDirectory: units, runtimeDirectory: h.deployment.root)
         let base = h.deployment.standInSpec()
 
+        // Step 1: the first apply writes 13 units, reloads systemd, starts each through its unit.
         let first = try await h.apply(base, serviceManager: systemd)
         #expect(first.status == .succeeded, "\(first.error ?? "")")
         #expect(first.runner == .systemd)
@@ -31,19 +32,19 @@ struct ApplySystemdTests {
         #expect(containers.count == 13 && containers.values.allSatisfy { $0.state == "running" && $0.labels["mailroom.config-hash"] != nil })
         #expect(try h.applied.files.filter { $0.hasSuffix(".service") }.count == 13)
 
-        // systemd's own check of the units, where its tools exist.
+        // Step 2: systemd's own check of the units, where its tools exist.
         if let analyze = ProcessRunner.which("systemd-analyze") {
             let unit = "\(units)/container-\(h.name("mailu-admin")).service"
             let verify = try await ProcessRunner().run([analyze, "verify", unit])
             #expect(verify.status == 0, "\(verify.stderrText)")
         }
 
-        // No-op: nothing asked of systemd.
+        // Step 3: no-op: nothing asked of systemd.
         systemd.reset()
         #expect(try await h.apply(base, serviceManager: systemd).status == .noChanges)
         #expect(systemd.actions.isEmpty)
 
-        // One container changes: its unit is rewritten, daemon-reload, that unit alone restarted.
+        // Step 4: one container changes: its unit is rewritten, daemon-reload, that unit alone restarted.
         let ids = containers.mapValues(\.id)
         let changed = h.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])
         let webdavUnit = "container-\(h.name("mailu-webdav")).service"
@@ -54,7 +55,7 @@ struct ApplySystemdTests {
         for (name, id) in ids { #expect((containers[name]?.id == id) == (name != h.name("mailu-webdav")), "\(name)") }
         #expect(try String(contentsOfFile: "\(units)/\(webdavUnit)", encoding: .utf8).contains("--env=FEATURE=on"))
 
-        // A container leaves: its unit is disabled, stopped and deleted.
+        // Step 5: a container leaves: its unit is disabled, stopped and deleted.
         systemd.reset()
         let dropped = h.deployment.standInSpec(overrides: ["mailu-webdav": ["enabled": "false"]])
         let drop = try await h.apply(dropped, serviceManager: systemd)
