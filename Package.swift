@@ -90,7 +90,7 @@ let package = Package(
         // Stand-in images, scratch repositories and fakes for the tests and the benchmarks.
         .target(
             name: "MailroomTestSupport",
-            dependencies: ["MailroomAgent", "MailroomMailu"],
+            dependencies: ["MailroomAgent", "MailroomMailu", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

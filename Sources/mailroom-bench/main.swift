@@ -46,10 +46,8 @@ if wants("apply") {
 }
 if wants("agent") {
     failed = !(await section("agent (push and override edit to rollout, idle agent)") {
-        // The agent runs as a child process: the `mailroom` built next to this benchmark.
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("mailroom").path
-        return try await AgentBenchmark.run(mailroomExecutable: executable).description
+        // The idle agent runs as a child process: the `mailroom` built next to this benchmark.
+        return try await AgentBenchmark.run(idleAgent: true).description
     }) || failed
 }
 exit(failed ? 1 : 0)

@@ -85,37 +85,35 @@ public struct IdleAgentFigures: Sendable {
 
 /// Runs the agent in-process in dry-run mode (every trigger and the reconciler as in
 /// production; the rollout observes podman, plans and records the plan, and changes nothing)
-/// against a scratch bare repository, and, with `mailroomExecutable`, an idle child agent.
+/// against a scratch bare repository, and, with `idleAgent` and a built `mailroom` beside the
+/// benchmark (``MailroomBinary``), an idle child agent.
 public enum AgentBenchmark {
-    public static func run(mailroomExecutable: String? = nil, iterations: Int = 20, debounce: Duration = .milliseconds(200),
+    public static func run(idleAgent: Bool = true, iterations: Int = 20, debounce: Duration = .milliseconds(200),
                            idleSeconds: Double = 10) async throws -> AgentBenchmarkResult {
-        let root = NSTemporaryDirectory() + "mailroom-agent-bench-\(getpid())"
-        try? FileManager.default.removeItem(atPath: root)
-        try AtomicFile.makeDirectory(root)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try StandInImages.useContainersConf(in: root)
-        guard let podman = PodmanCLI.locate() else { throw StandInError("podman is not installed") }
-        try await StandInImages.ensureBuilt(podman: podman)
-        let prefix = "mrb\(getpid() % 10000)-"
-        let spec = { (n: Int) in
-            StandInImages.spec(prefix: prefix, index: 251, root: root, portBase: 29000) + "# revision \(n)\n"
+        try await TestPodman.ensureImages()
+        let deployment = try await TestDeployment.make("agent-bench", stem: "mrb")
+        do {
+            let result = try await run(deployment, idleAgent: idleAgent, iterations: iterations, debounce: debounce, idleSeconds: idleSeconds)
+            await deployment.cleanup()
+            return result
+        } catch {
+            await deployment.cleanup()
+            throw error
         }
+    }
+
+    static func run(_ deployment: TestDeployment, idleAgent: Bool, iterations: Int, debounce: Duration,
+                    idleSeconds: Double) async throws -> AgentBenchmarkResult {
+        let spec = { (n: Int) in deployment.standInSpec() + "# revision \(n)\n" }
         let repo = try ScratchRepository(files: ["mailroom.yaml": spec(0)])
         defer { repo.remove() }
-        let overrides = root + "/mailu/overrides/postfix"
+        let overrides = deployment.root + "/mailu/overrides/postfix"
         try FileManager.default.createDirectory(atPath: overrides, withIntermediateDirectories: true)
-        try "SECRET_KEY=bench\n".write(toFile: root + "/secrets.env", atomically: true, encoding: .utf8)
-        chmod(root + "/secrets.env", 0o600)
 
-        var config = AgentConfiguration(repository: repo.origin)
-        config.stateDirectory = root + "/state"
-        config.unitsDirectory = root + "/units"
-        config.secretsFile = root + "/secrets.env"
-        config.listenPort = 0
+        var config = deployment.agentConfiguration(repository: repo.origin)
         config.debounce = debounce
         config.dryRun = true
-        let agent = try Agent(configuration: config, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable, serviceManager: nil,
-                              logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }), notify: SystemdNotify(environment: [:]))
+        let agent = try TestAgent.make(config, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
         let starts = LockedValue<[(commit: String, files: Bool, at: ContinuousClock.Instant)]>([])
         await agent.reconciler.setRolloutObserver { commit, reasons in
             starts.withLock { $0.append((commit, reasons.contains(.files), .now)) }
@@ -167,8 +165,8 @@ public enum AgentBenchmark {
         _ = try? await task.value
 
         var idle: IdleAgentFigures?
-        if let mailroomExecutable {
-            idle = try await idleChild(executable: mailroomExecutable, repository: repo.origin, root: root, idleSeconds: idleSeconds)
+        if idleAgent, (try? MailroomBinary.path) != nil {
+            idle = try await idleChild(deployment: deployment, repository: repo.origin, idleSeconds: idleSeconds)
         }
         return AgentBenchmarkResult(pushToRollout: .init(push), overrideToRollout: .init(edits), debounceMs: debounce.milliseconds,
                                     missed: missed, idle: idle, idleSeconds: idleSeconds)
@@ -177,25 +175,27 @@ public enum AgentBenchmark {
     /// Starts `mailroom agent --dry-run` on the repository, waits for it to settle, then reads
     /// its memory and counts its threads' context switches over `idleSeconds`; the same for
     /// its `podman events` child, reported apart.
-    static func idleChild(executable: String, repository: String, root: String, idleSeconds: Double) async throws -> IdleAgentFigures? {
-        let port = 29000 + Int(getpid() % 500)
-        let config = root + "/agent-idle.yaml"
-        try """
-            repository: \(repository)
-            state-dir: \(root)/state-idle
-            units-dir: \(root)/units
-            secrets-file: \(root)/secrets.env
-            listen: 127.0.0.1:\(port)
-            dry-run: true
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+    static func idleChild(deployment: TestDeployment, repository: String, idleSeconds: Double) async throws -> IdleAgentFigures? {
+        let config = try deployment.writeAgentConfig(repository: repository, port: deployment.portBase + 5, ["dry-run: true"],
+                                                     stateDirectory: deployment.root + "/state-idle", file: "agent-idle.yaml")
         // Readiness as systemd learns it, READY=1 after the first reconcile: polling /status
         // would leave each request's 15 s FlyingFox timeout to fire inside the window.
-        let notify = try NotifySocket(path: root + "/notify.sock")
+        let notify = try NotifyListener(path: deployment.root + "/notify.sock")
         defer { notify.close() }
-        let child = try ProcessRunner().start([executable, "agent", "--config", config, "--log-level", "error"],
-                                              environment: ["NOTIFY_SOCKET": notify.path])
-        defer { child.stop() }
-        guard await notify.wait(for: "READY=1", timeout: .seconds(10)) else { return nil }
+        let child = try ChildAgent.start(config: config, log: deployment.root + "/agent-idle.log", environment: ["NOTIFY_SOCKET": notify.path],
+                                         arguments: ["--log-level", "error"])
+        let figures: IdleAgentFigures?
+        do { figures = try await idleFigures(child, notify: notify, idleSeconds: idleSeconds) } catch {
+            child.kill9()
+            throw error
+        }
+        if await child.terminate() == nil { child.kill9() }
+        return figures
+    }
+
+    /// Once `child` is ready and settled, its memory and its threads' wake-ups over `idleSeconds`.
+    static func idleFigures(_ child: ChildAgent, notify: NotifyListener, idleSeconds: Double) async throws -> IdleAgentFigures? {
+        guard await notify.wait(for: "READY=1", timeout: .seconds(60)) else { return nil }
         // Debounced follow-ups settle, and libdispatch ends worker threads idle for 5 s: the
         // window then sees the steady state, not the start-up winding down.
         try await Task.sleep(for: .seconds(6))
@@ -206,48 +206,6 @@ public enum AgentBenchmark {
         guard let agent = after.agent.figures(since: before.agent) else { return nil }
         let podmanFigures = after.podman.flatMap { after in before.podman.flatMap { after.figures(since: $0) } }
         return IdleAgentFigures(agent: agent, podman: podmanFigures)
-    }
-}
-
-/// The receiving end of a `NOTIFY_SOCKET`: a unix datagram socket, read without blocking.
-struct NotifySocket {
-    let path: String
-    private let fd: Int32
-
-    init(path: String) throws {
-        self.path = path
-        unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw StandInError("cannot create a notify socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let fits = path.utf8.count < MemoryLayout.size(ofValue: address.sun_path)
-        if fits { withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } } }
-        let bound = fits && withUnsafePointer(to: &address) { [fd] in
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
-        guard bound else {
-            let reason = fits ? String(cString: strerror(errno)) : "path too long"
-            Glibc.close(fd)
-            throw StandInError("cannot bind the notify socket \(path): \(reason)")
-        }
-    }
-
-    /// True once a datagram carrying `state` (one of its lines) arrives within `timeout`.
-    func wait(for state: String, timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while ContinuousClock.now < deadline {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count > 0, String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").contains(Substring(state)) { return true }
-            if count <= 0 { try? await Task.sleep(for: .milliseconds(20)) }
-        }
-        return false
-    }
-
-    func close() {
-        Glibc.close(fd)
-        unlink(path)
     }
 }
 

@@ -83,44 +83,28 @@ public enum ApplyBenchmark {
                            progress: @Sendable (String) -> Void = { _ in }) async throws -> ApplyBenchmarkResult {
         let root = "\(workDirectory.trimmingTrailingSlash)/mailroom-bench-\(getpid())"
         try AtomicFile.makeDirectory(root)
-        try StandInImages.useContainersConf(in: root)
-        let counter = CallCounter()
-        guard let podman = PodmanCLI.locate(runner: ProcessRunner(observer: counter.observer)) else {
-            throw StandInError("podman is not installed")
-        }
-        progress("building stand-in images (once)")
-        try await StandInImages.ensureBuilt(podman: podman)
-
-        let used = Set(try await podman.listNetworks().flatMap { $0.subnets.map(\.subnet) })
-        let free = (20..<250).filter { !used.contains("10.213.\($0).0/24") }
-        guard free.count >= 2 else { throw StandInError("no free 10.213.N.0/24 test subnet") }
-        let guide = Sandbox(prefix: "mrb\(getpid() % 10000)-g-", index: free[0], root: root + "/guide")
-        let mine = Sandbox(prefix: "mrb\(getpid() % 10000)-m-", index: free[1], root: root + "/mailroom")
         defer { try? FileManager.default.removeItem(atPath: root) }
+        let counter = CallRecorder()
+        let podman = try TestPodman.podman(runner: ProcessRunner(observer: counter.observer))
+        progress("building stand-in images (once)")
+        try await TestPodman.ensureImages()
+
+        let guide = try await TestDeployment.make("bench-guide", stem: "mrb", in: root)
+        let mine = try await TestDeployment.make("bench-mailroom", stem: "mrb", in: root)
         do {
             let result = try await measure(podman: podman, counter: counter, guide: guide, mine: mine, noOpRuns: noOpRuns,
                                            changeRuns: changeRuns, progress: progress)
-            await cleanup(podman, guide.prefix)
-            await cleanup(podman, mine.prefix)
+            await guide.cleanup()
+            await mine.cleanup()
             return result
         } catch {
-            await cleanup(podman, guide.prefix)
-            await cleanup(podman, mine.prefix)
+            await guide.cleanup()
+            await mine.cleanup()
             throw error
         }
     }
 
-    struct Sandbox {
-        var prefix: String
-        var index: Int
-        var root: String
-        var host: HostPaths { HostPaths(stateDirectory: root + "/state", unitsDirectory: root + "/units", secretsFile: root + "/secrets.env") }
-        func spec(overrides: [String: [String: String]] = [:]) -> String {
-            StandInImages.spec(prefix: prefix, index: index, root: root, portBase: 20000 + index * 20, overrides: overrides)
-        }
-    }
-
-    static func measure(podman: PodmanCLI, counter: CallCounter, guide: Sandbox, mine: Sandbox, noOpRuns: Int, changeRuns: Int,
+    static func measure(podman: PodmanCLI, counter: CallRecorder, guide: TestDeployment, mine: TestDeployment, noOpRuns: Int, changeRuns: Int,
                         progress: @Sendable (String) -> Void) async throws -> ApplyBenchmarkResult {
         let clock = ContinuousClock()
 
@@ -128,20 +112,19 @@ public enum ApplyBenchmark {
         progress("guide: network create + 13 podman container run, one after another")
         let secrets = SecretValues(path: "(bench)", values: ["SECRET_KEY": "bench"])
         let compiler = SpecCompiler(profile: MailuProfile(), unitsDirectory: guide.host.unitsDirectory)
-        let desired = try compiler.compile(SpecText(guide.spec(), file: "mailroom.yaml"), secrets: .values(secrets)).desired
+        let desired = try compiler.compile(SpecText(guide.standInSpec(), file: "mailroom.yaml"), secrets: .values(secrets)).desired
         for directory in desired.directories { try AtomicFile.makeDirectory(directory) }
         for file in desired.files { try AtomicFile.write(file.content, to: file.path, mode: file.mode) }
         let guideTime = try await clock.measure {
             try await podman.execute(desired.network.arguments)
             for container in desired.containers { try await podman.execute(container.arguments) }
         }
-        await cleanup(podman, guide.prefix)
+        // Its containers go; its directories stay: the bare runs below mount them.
+        await TestPodman.cleanup(prefix: guide.prefix)
 
         // Mailroom: first rollout, no-ops, one-container changes.
-        try AtomicFile.makeDirectory(mine.host.stateDirectory)
-        try AtomicFile.write("SECRET_KEY=bench\n", to: mine.host.secretsFile, mode: 0o600)
         progress("mailroom: first rollout")
-        let (_, first) = try await timedApply(mine.spec(), engine: podman, mine: mine)
+        let (_, first) = try await timedApply(mine.standInSpec(), engine: podman, mine: mine)
 
         let cli = try await loops(engine: podman, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
                                   label: "podman CLI", progress: progress)
@@ -150,28 +133,22 @@ public enum ApplyBenchmark {
             noOpMutatingCalls: cli.mutating, oneChangeMs: cli.changes, bareRunMs: cli.bare)
 
         // The same over the REST socket, against a service of our own.
-        let socketPath = mine.root + "/podman.sock"
-        if let service = try? ProcessRunner().start([podman.executable, "system", "service", "--time=0", "unix://" + socketPath]) {
-            defer { service.stop() }
-            var socket: PodmanSocket?
-            for _ in 0..<50 where socket == nil {
-                try await Task.sleep(for: .milliseconds(100))
-                setenv("MAILROOM_PODMAN_SOCKET", socketPath, 1)
-                socket = await PodmanSocket.locate(cli: podman)
+        if let started = try await TestPodman.startService(socket: mine.root + "/podman.sock", cli: podman) {
+            defer {
+                started.service.stop()
+                unsetenv("MAILROOM_PODMAN_SOCKET")
             }
-            if let socket {
-                let rest = try await loops(engine: socket, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
-                                           label: "REST socket", progress: progress)
-                result.socketNoOpMs = rest.noOps
-                result.socketOneChangeMs = rest.changes
-                result.socketBareRunMs = rest.bare
-            }
+            let rest = try await loops(engine: started.socket, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
+                                       label: "REST socket", progress: progress)
+            result.socketNoOpMs = rest.noOps
+            result.socketOneChangeMs = rest.changes
+            result.socketBareRunMs = rest.bare
         }
         return result
     }
 
     /// One apply of `text`, timed in milliseconds; throws unless it succeeded.
-    static func timedApply(_ text: String, engine: any ContainerEngine, mine: Sandbox) async throws -> (ApplyResult, Double) {
+    static func timedApply(_ text: String, engine: any ContainerEngine, mine: TestDeployment) async throws -> (ApplyResult, Double) {
         let logger = Logger(label: "mailroom.bench", factory: { _ in SwiftLogNoOpLogHandler() })
         let applier = Applier(host: mine.host, engine: engine, profile: MailuProfile(), serviceManager: nil,
                               options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(30)))
@@ -188,24 +165,23 @@ public enum ApplyBenchmark {
     }
 
     /// Timed no-op applies, then one-container changes alternated with bare `podman run --replace`.
-    static func loops(engine: any ContainerEngine, counter: CallCounter, mine: Sandbox, desired: DesiredState, runs: (noOp: Int, change: Int),
+    static func loops(engine: any ContainerEngine, counter: CallRecorder, mine: TestDeployment, desired: DesiredState, runs: (noOp: Int, change: Int),
                       label: String, progress: @Sendable (String) -> Void) async throws -> Loops {
         let clock = ContinuousClock()
         func apply(_ text: String) async throws -> (ApplyResult, Double) { try await timedApply(text, engine: engine, mine: mine) }
         var loops = Loops()
         // Back to the base spec (the previous loop left a changed env behind).
-        _ = try await apply(mine.spec())
+        _ = try await apply(mine.standInSpec())
 
         progress("\(label): \(runs.noOp) no-op applies")
         for _ in 0..<runs.noOp {
             counter.reset()
-            let (result, time) = try await apply(mine.spec())
+            let (result, time) = try await apply(mine.standInSpec())
             guard result.status == .noChanges else { throw StandInError("the no-op apply changed something: \(result.status)") }
             loops.noOps.append(time)
             loops.calls = counter.podmanCalls
+            loops.mutating = counter.mutatingPodmanCalls.count
         }
-        let readOnly: [[String]] = [["ps"], ["network", "ls"], ["container", "inspect"]]
-        loops.mutating = loops.calls.filter { call in !readOnly.contains { Array(call.prefix($0.count)) == $0 } }.count
 
         progress("\(label): \(runs.change) one-container changes vs bare podman run --replace")
         let webdav = desired.containers.first { $0.name.hasSuffix("mailu-webdav") }!.definition
@@ -216,7 +192,7 @@ public enum ApplyBenchmark {
         bare.network = mine.prefix + "net"
         try await engine.execute(PodmanArguments.run(bare))
         for run in 0..<runs.change {
-            let (result, time) = try await apply(mine.spec(overrides: ["mailu-webdav": ["env": "{BENCH: \"\(label)-\(run)\"}"]]))
+            let (result, time) = try await apply(mine.standInSpec(overrides: ["mailu-webdav": ["env": "{BENCH: \"\(label)-\(run)\"}"]]))
             guard result.plan?.summary.recreate == 1 else { throw StandInError("expected one recreate, got \(String(describing: result.plan?.summary))") }
             loops.changes.append(time)
             bare.env = [KeyValue("BENCH", "\(run)")]
@@ -225,23 +201,4 @@ public enum ApplyBenchmark {
         }
         return loops
     }
-
-    static func cleanup(_ podman: PodmanCLI, _ prefix: String) async {
-        if let names = try? await podman.listContainers().map(\.name).filter({ $0.hasPrefix(prefix) }), !names.isEmpty {
-            _ = try? await podman.execute(["container", "rm", "--force", "--time", "0"] + names)
-        }
-        for network in (try? await podman.listNetworks()) ?? [] where network.name.hasPrefix(prefix) {
-            _ = try? await podman.execute(["network", "rm", "--force", network.name])
-        }
-    }
-}
-
-/// Counts the podman calls a `ProcessRunner` makes.
-final class CallCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var calls: [[String]] = []
-
-    var observer: @Sendable ([String]) -> Void { { [self] arguments in lock.withLock { calls.append(arguments) } } }
-    func reset() { lock.withLock { calls.removeAll() } }
-    var podmanCalls: [[String]] { lock.withLock { calls.filter { ($0.first ?? "").hasSuffix("podman") }.map { Array($0.dropFirst()) } } }
 }

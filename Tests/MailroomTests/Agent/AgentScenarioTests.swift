@@ -10,124 +10,19 @@ import Testing
 /// The agent against real git (a local bare repository), real inotify and real podman with the
 /// 13 stand-ins. One agent run per scenario, reused across its steps (CI time); the in-process
 /// harness is ``AgentHarness``.
-@Suite("Agent with real git, inotify and podman", .serialized)
+@Suite("Agent with real git, inotify and podman", .serialized, .tags(.podman, .git))
 struct AgentScenarioTests {
     @Test("push converges; webhook 401/202; override edit recreates only its container; rm -f heals; revert; bad commit refused")
     func lifecycle() async throws {
         try await AgentHarness.with(spec: { $0.standInSpec() }) { a in
-            // First reconcile: the initial commit, 13 containers.
-            let first = try a.repo.head()
-            try await a.waitApplied(first, timeout: .seconds(60))
-            var containers = try await a.containers()
-            #expect(containers.count == 13)
-            #expect(containers.values.allSatisfy { $0.state == "running" && $0.labels["mailroom.commit"] == first })
-
-            // Webhook: a bad or missing signature is 401 and fetches nothing; a good one is 202.
-            let body = Data(#"{"ref":"refs/heads/main"}"#.utf8)
-            let bad = try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook",
-                                                 headers: ["X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64)], body: body)
-            #expect(bad.status == 401)
-            let missing = try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook", body: body)
-            #expect(missing.status == 401)
-            let signature = WebhookSignature(secret: Data(a.secret.utf8)).sign(body)
-            let good = try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook",
-                                                  headers: ["X-Hub-Signature-256": signature], body: body)
-            #expect(good.status == 202)
-
-            // An override file edit recreates mailu-smtp and nothing else.
-            let ids = containers.mapValues(\.id)
-            let overrides = a.deployment.root + "/mailu/overrides/postfix"
-            try FileManager.default.createDirectory(atPath: overrides, withIntermediateDirectories: true)
-            try "smtpd_banner = test\n".write(toFile: overrides + "/postfix.cf", atomically: true, encoding: .utf8)
-            try await waitFor(.seconds(15), "mailu-smtp recreated") {
-                let now = try await a.containers()
-                return now[a.name("mailu-smtp")].map { $0.id != ids[a.name("mailu-smtp")] && $0.state == "running" } ?? false
-            }
-            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
-            containers = try await a.containers()
-            let recreated = containers.filter { ids[$0.key] != $0.value.id }.map(\.key)
-            #expect(recreated == [a.name("mailu-smtp")])
-
-            // podman rm -f of a managed container: the agent puts it back.
-            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
-            try await waitFor(.seconds(15), "mailu-webdav back") {
-                try await a.containers()[a.name("mailu-webdav")]?.state == "running"
-            }
-            try await waitFor(.seconds(15), "drift counted") {
-                let metrics = try await AgentClient.get(URL(string: "http://127.0.0.1:\(a.port)/metrics")!)
-                return String(decoding: metrics, as: UTF8.self).contains("mailroom_drift_corrections_total 2\n")
-            }
-
-            let webdavHash = try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"]
-            #expect(webdavHash != nil)
-            // Self-heal budget (2 here): a second put-back, then the third removal is left alone.
-            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
-            try await waitFor(.seconds(15), "mailu-webdav back again") {
-                try await a.containers()[a.name("mailu-webdav")]?.state == "running"
-            }
-            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
-            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-webdav")])
-            try await waitFor(.seconds(15), "mailu-webdav degraded") { try await a.status().degraded == [a.name("mailu-webdav")] }
-            try await Task.sleep(for: .seconds(1))
-            #expect(try await a.containers()[a.name("mailu-webdav")] == nil)
-            // A resync leaves it alone too.
-            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
-            try await Task.sleep(for: .milliseconds(500))
-            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
-            #expect(try await a.containers()[a.name("mailu-webdav")] == nil)
-
-            // A push changing one container's env converges (and ends the degraded state);
-            // its revert restores the first state.
-            let changed = try a.repo.commitAndPush(
-                ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])], message: "webdav feature")
-            try await a.waitApplied(changed)
-            #expect(try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"] != webdavHash)
-            #expect(try await a.status().degraded.isEmpty)
-            try a.repo.git("revert", "--no-edit", "HEAD")
-            try a.repo.git("push", "--quiet", "origin", "main")
-            let reverted = try a.repo.head()
-            try await a.waitApplied(reverted)
-            #expect(try await a.containers()[a.name("mailu-webdav")]?.labels["mailroom.config-hash"] == webdavHash)
-            let rollouts = a.history.rollouts.filter { $0.status == .succeeded }.compactMap(\.commit)
-            #expect(rollouts.contains(changed) && rollouts.contains(reverted))
-
-            // A bad commit (invalid spec) is refused; the host keeps running and it is not retried.
-            let before = try await a.containers().mapValues(\.id)
-            let broken = try a.repo.commitAndPush(["mailroom.yaml": "prefix: [this is not a spec\n"], message: "broken")
-            try await waitFor(.seconds(15), "refusal") { try await a.status().badCommit == broken }
-            let status = try await a.status()
-            #expect(status.appliedCommit == reverted)
-            #expect(status.lastRollout?.status == "refused")
-            #expect(a.history.rollouts.last?.status == .refused && a.history.rollouts.last?.commit == broken)
-            let refusals = a.history.rollouts.filter { $0.status == .refused }.count
-            // A resync does not retry it: the host stays at the last good commit.
-            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
-            try await Task.sleep(for: .milliseconds(500))
-            try await waitFor(.seconds(15), "idle") { !(try await a.status().reconciling) }
-            #expect(a.history.rollouts.filter { $0.status == .refused }.count == refusals)
-            let after = try await a.containers()
-            #expect(after.mapValues(\.id) == before)
-            #expect(after.values.allSatisfy { $0.state == "running" })
-
-            // mailroom suspend: nothing is put back; `mailroom status` says so; resume heals.
-            let suspend = try await MailroomBinary.run(["suspend", "--reason", "test"], host: a.deployment.host)
-            #expect(suspend.status == 0, "\(suspend.stderr)")
-            try await AgentClient.post(URL(string: "http://127.0.0.1:\(a.port)/resync")!)
-            try await waitFor(.seconds(15), "suspended") { try await a.status().suspended }
-            try await TestPodman.run(["rm", "-f", "-t", "0", a.name("mailu-imap")])
-            try await Task.sleep(for: .seconds(1))
-            #expect(try await a.containers()[a.name("mailu-imap")] == nil)
-            let shown = try await ProcessRunner().run([try MailroomBinary.path, "status", "--listen", "127.0.0.1:\(a.port)"])
-            #expect(shown.status == 0 && shown.stdoutText.contains("sync:       suspended"), "\(shown.stdoutText)\(shown.stderrText)")
-            #expect(shown.stdoutText.contains("refused:    \(broken.prefix(12))"))
-            let json = try await ProcessRunner().run([try MailroomBinary.path, "status", "--listen", "127.0.0.1:\(a.port)", "--output", "json"])
-            #expect(try AgentStatus.decode(json.stdout).suspended)
-            let resume = try await ProcessRunner().run([try MailroomBinary.path, "resume", "--state-dir", a.deployment.host.stateDirectory,
-                                                        "--listen", "127.0.0.1:\(a.port)"])
-            #expect(resume.status == 0 && resume.stdoutText.contains("resyncing"), "\(resume.stdoutText)\(resume.stderrText)")
-            try await waitFor(.seconds(15), "mailu-imap back after resume") {
-                try await a.containers()[a.name("mailu-imap")]?.state == "running"
-            }
+            try await Self.firstReconcile(a)
+            try await Self.webhook(a)
+            try await Self.overrideEditRecreatesItsReader(a)
+            let webdavHash = try await Self.removedContainerPutBack(a)
+            try await Self.selfHealBudgetSpent(a)
+            let reverted = try await Self.pushThenRevert(a, webdavHash: webdavHash)
+            let broken = try await Self.badCommitRefused(a, lastGood: reverted)
+            try await Self.suspendThenResume(a, refused: broken)
         }
     }
 
@@ -137,19 +32,15 @@ struct AgentScenarioTests {
         let deployment = try await TestDeployment.make("agent-dry")
         let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec()])
         defer { repo.remove() }
-        var config = AgentConfiguration(repository: repo.origin)
-        config.stateDirectory = deployment.host.stateDirectory
-        config.secretsFile = deployment.host.secretsFile
-        config.listenPort = 0
+        var config = deployment.agentConfiguration(repository: repo.origin)
         config.dryRun = true
         let podman = try TestPodman.podman()
-        let agent = try Agent(configuration: config, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable, serviceManager: nil,
-                              logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }), notify: SystemdNotify(environment: [:]))
+        let agent = try TestAgent.make(config, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
         let task = Task { try await agent.run() }
         defer { task.cancel() }
         let plans = deployment.host.stateDirectory + "/dry-run.jsonl"
         do {
-            try await waitFor(.seconds(15), "a dry-run plan") { FileManager.default.fileExists(atPath: plans) }
+            try await waitFor("a dry-run plan") { FileManager.default.fileExists(atPath: plans) }
             let line = try #require(String(decoding: FileManager.default.contents(atPath: plans) ?? Data(), as: UTF8.self).split(separator: "\n").first)
             #expect(line.contains(#""commit":"\#(try repo.head())""#))
             #expect(line.contains(#""create":13"#))
@@ -171,17 +62,15 @@ struct AgentScenarioTests {
     func sigterm() async throws {
         try await TestPodman.ensureImages()
         let deployment = try await TestDeployment.make("agent-term")
-        let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec(overrides: ["mailu-front": [
-            // Healthy after 4 s: SIGTERM lands while the rollout waits for it.
-            "command": "[sh, -c, \"sleep 4; echo ok > /tmp/ok; exec sleep 100000\"]",
-            "healthcheck": "{command: \"test -f /tmp/ok\", interval: disable}",
-        ]])])
-        let notifyPath = deployment.root + "/notify.sock"
-        let notifySocket = try NotifyListener(path: notifyPath)
+        let front = deployment.prefix + "mailu-front"
+        // mailu-front (wave 1) passes its health check only once the test opens its gate: the
+        // rollout waits for it until then, and SIGTERM lands in that wait.
+        let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec(overrides: ["mailu-front": HealthGate.overrides])])
+        let notify = try NotifyListener(path: deployment.root + "/notify.sock")
         var agent: ChildAgent?
         defer {
             agent?.kill9()
-            notifySocket.close()
+            notify.close()
             repo.remove()
         }
         let state = deployment.host.stateDirectory
@@ -189,58 +78,57 @@ struct AgentScenarioTests {
         func agentLog() -> String {
             String([log, log + ".2"].map { String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self) }.joined().suffix(3000))
         }
+        /// SIGTERM, then its wait status (nil: it did not exit within minutes).
+        func terminate() async -> Int32? {
+            let status = await agent?.terminate()
+            if status != nil { agent = nil }
+            return status
+        }
         do {
-            let config = deployment.root + "/agent.yaml"
             let port = deployment.portBase + 5
-            try """
-                repository: \(repo.origin)
-                state-dir: \(state)
-                units-dir: \(deployment.host.unitsDirectory)
-                secrets-file: \(deployment.host.secretsFile)
-                listen: 127.0.0.1:\(port)
-                health-timeout: 30s
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            /// SIGTERM, then the exit status within `limit` (nil: still running).
-            func terminate(within limit: Duration) async -> Int32? {
-                let status = await agent?.terminate(timeout: limit)
-                if status != nil { agent = nil }
-                return status
-            }
+            // Longer than ChildAgent.terminate waits: only SIGTERM can end the wait in time.
+            let config = try deployment.writeAgentConfig(repository: repo.origin, port: port, ["health-timeout: 30m"])
 
-            agent = try ChildAgent.start(config: config, log: log, environment: ["NOTIFY_SOCKET": notifyPath])
-            // Wait until the rollout has started and mailu-front waits to be healthy.
-            try await waitFor(.seconds(20), "rollout start") {
+            // Step 1: the first rollout runs until it waits for mailu-front to turn healthy
+            // (a health check has run in it).
+            agent = try ChildAgent.start(config: config, log: log, environment: ["NOTIFY_SOCKET": notify.path])
+            try await waitFor("the first rollout waiting for mailu-front's health") {
                 let history = RolloutHistory.load(stateDirectory: state)
                 guard history.rollouts.count == 1, history.rollouts[0].status == nil else { return false }
-                return try await TestPodman.podman().listContainers().contains { $0.name == deployment.prefix + "mailu-front" }
+                return await HealthGate.checked(front)
             }
-            #expect(notifySocket.receive(timeout: 0) == nil)  // not ready before the first reconcile
-            // Well before mailu-front turns healthy: the wait ends, no later wave starts.
-            let exit = await terminate(within: .seconds(3))
+            #expect(notify.receive() == nil)  // not ready before the first reconcile
+
+            // Step 2: SIGTERM. The wait ends at its next check, the rollout ends `interrupted`,
+            // no later wave starts, the agent exits 0.
+            let exit = await terminate()
             #expect(exit.map { ($0 & 0x7f) == 0 && ($0 >> 8) & 0xff == 0 } == true, "exit status \(String(describing: exit)); log:\n\(agentLog())")
             var history = RolloutHistory.load(stateDirectory: state)
             #expect(history.rollouts.count == 1)
             let stopped = try #require(history.rollouts.first)
             #expect(stopped.status == .interrupted && (stopped.error ?? "").contains("SIGTERM"), "\(stopped)")
-            #expect(stopped.steps.contains { $0.action == .containerWait && $0.target == deployment.prefix + "mailu-front" && $0.result == .cancelled })
+            #expect(stopped.steps.contains { $0.action == .containerWait && $0.target == front && $0.result == .cancelled }, "\(stopped.steps)")
             #expect(!stopped.steps.contains { $0.result == .failed })
             #expect(Journal.unfinishedRollout(stateDirectory: state) == nil)
             let created = try await TestPodman.podman().listContainers().filter { $0.name.hasPrefix(deployment.prefix) }
             #expect(created.count < 13, "later waves must not start after SIGTERM")
-            #expect(notifySocket.receive(timeout: 2) == "READY=1")
+            // Queued before it exited; the bound is for a datagram that never came.
+            #expect(notify.receive(timeout: .seconds(60))?.text == "READY=1")
 
-            // The next start re-plans and completes the rollout.
+            // Step 3: mailu-front can pass now; the next start re-plans and completes the rollout.
+            try await HealthGate.open(front)
             agent = try ChildAgent.start(config: config, log: log + ".2")
             let head = try repo.head()
-            try await waitFor(.seconds(40), "the restarted agent converges") {
-                let status = try? AgentStatus.decode(try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/status")!))
+            try await waitFor("the restarted agent converges") {
+                let status = try? AgentStatus.decode(try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/status")!))
                 return status?.appliedCommit == head && status?.reconciling == false
             }
             history = RolloutHistory.load(stateDirectory: state)
             #expect(history.rollouts.map(\.status) == [.interrupted, .succeeded])
             #expect(try await TestPodman.podman().listContainers().filter { $0.name.hasPrefix(deployment.prefix) && $0.state == "running" }.count == 13)
-            // Idle: SIGTERM exits at once.
-            let idleExit = await terminate(within: .seconds(3))
+
+            // Step 4: idle, SIGTERM exits 0.
+            let idleExit = await terminate()
             #expect(idleExit == 0, "log:\n\(agentLog())")
         } catch {
             await deployment.cleanup()
@@ -250,38 +138,132 @@ struct AgentScenarioTests {
     }
 }
 
-/// A unix datagram socket standing in for systemd's notify socket.
-final class NotifyListener: @unchecked Sendable {
-    // The descriptor is used by one test at a time.
-    private var fd: Int32
-    private let path: String
+extension AgentScenarioTests {
+    typealias Running = AgentHarness.Running
 
-    init(path: String) throws {
-        self.path = path
-        unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSetupError("socket: \(errno)") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    /// Step 1: the first reconcile applies the initial commit, 13 containers.
+    static func firstReconcile(_ a: Running) async throws {
+        let first = try a.repo.head()
+        try await a.waitApplied(first)
+        let containers = try await a.containers()
+        #expect(containers.count == 13)
+        #expect(containers.values.allSatisfy { $0.state == "running" && $0.labels["mailroom.commit"] == first })
+    }
+
+    /// Step 2: a webhook with a bad or missing signature is 401 and fetches nothing; a good one is 202.
+    static func webhook(_ a: Running) async throws {
+        let body = Data(#"{"ref":"refs/heads/main"}"#.utf8)
+        func post(_ headers: [String: String]) async throws -> Int {
+            try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook", headers: headers, body: body,
+                                       timeout: TestHTTP.timeout).status
         }
-        guard bound == 0 else { throw TestSetupError("bind \(path): \(errno)") }
+        #expect(try await post(["X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64)]) == 401)
+        #expect(try await post([:]) == 401)
+        #expect(try await post(["X-Hub-Signature-256": WebhookSignature(secret: Data(a.secret.utf8)).sign(body)]) == 202)
     }
 
-    /// The next datagram, or nil after `timeout` seconds.
-    func receive(timeout: Int) -> String? {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, Int32(timeout * 1000)) == 1 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+    /// Step 3: an override file edit recreates mailu-smtp and nothing else.
+    static func overrideEditRecreatesItsReader(_ a: Running) async throws {
+        let ids = try await a.containers().mapValues(\.id)
+        let smtp = a.name("mailu-smtp")
+        let overrides = a.deployment.root + "/mailu/overrides/postfix"
+        try FileManager.default.createDirectory(atPath: overrides, withIntermediateDirectories: true)
+        try "smtpd_banner = test\n".write(toFile: overrides + "/postfix.cf", atomically: true, encoding: .utf8)
+        try await waitFor("mailu-smtp recreated") {
+            try await a.containers()[smtp].map { $0.id != ids[smtp] && $0.state == "running" } ?? false
+        }
+        try await waitFor("idle") { !(try await a.status().reconciling) }
+        let recreated = try await a.containers().filter { ids[$0.key] != $0.value.id }.map(\.key)
+        #expect(recreated == [smtp])
     }
 
-    func close() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
-        unlink(path)
+    /// Step 4: `podman rm -f` of a managed container: the agent puts it back and counts the
+    /// drift. Returns mailu-webdav's config hash.
+    static func removedContainerPutBack(_ a: Running) async throws -> String? {
+        let webdav = a.name("mailu-webdav")
+        try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
+        try await waitFor("mailu-webdav back") { try await a.containers()[webdav]?.state == "running" }
+        try await waitFor("drift counted") {
+            let metrics = try await TestHTTP.get(URL(string: "http://127.0.0.1:\(a.port)/metrics")!)
+            return String(decoding: metrics, as: UTF8.self).contains("mailroom_drift_corrections_total 2\n")
+        }
+        let hash = try await a.containers()[webdav]?.labels["mailroom.config-hash"]
+        #expect(hash != nil)
+        return hash
+    }
+
+    /// Step 5: the self-heal budget (2 here): a second put-back, then the third removal is left
+    /// alone, also by a resync.
+    static func selfHealBudgetSpent(_ a: Running) async throws {
+        let webdav = a.name("mailu-webdav")
+        try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
+        try await waitFor("mailu-webdav back again") { try await a.containers()[webdav]?.state == "running" }
+        try await waitFor("idle") { !(try await a.status().reconciling) }
+        try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
+        try await waitFor("mailu-webdav degraded") { try await a.status().degraded == [webdav] }
+        #expect(try await a.containers()[webdav] == nil)
+        // A resync, run to its end, leaves it alone too.
+        try await a.resync()
+        #expect(try await a.containers()[webdav] == nil)
+    }
+
+    /// Step 6: a push changing one container's env converges (and ends the degraded state); its
+    /// revert restores the first state. Returns the revert's commit.
+    static func pushThenRevert(_ a: Running, webdavHash: String?) async throws -> String {
+        let webdav = a.name("mailu-webdav")
+        let changed = try a.repo.commitAndPush(
+            ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])], message: "webdav feature")
+        try await a.waitApplied(changed)
+        #expect(try await a.containers()[webdav]?.labels["mailroom.config-hash"] != webdavHash)
+        #expect(try await a.status().degraded.isEmpty)
+        try a.repo.git("revert", "--no-edit", "HEAD")
+        try a.repo.git("push", "--quiet", "origin", "main")
+        let reverted = try a.repo.head()
+        try await a.waitApplied(reverted)
+        #expect(try await a.containers()[webdav]?.labels["mailroom.config-hash"] == webdavHash)
+        let rollouts = a.history.rollouts.filter { $0.status == .succeeded }.compactMap(\.commit)
+        #expect(rollouts.contains(changed) && rollouts.contains(reverted))
+        return reverted
+    }
+
+    /// Step 7: a bad commit (invalid spec) is refused; the host keeps running at `lastGood`, and
+    /// a resync does not retry it. Returns the bad commit.
+    static func badCommitRefused(_ a: Running, lastGood: String) async throws -> String {
+        let before = try await a.containers().mapValues(\.id)
+        let broken = try a.repo.commitAndPush(["mailroom.yaml": "prefix: [this is not a spec\n"], message: "broken")
+        try await waitFor("refusal") { try await a.status().badCommit == broken }
+        let status = try await a.status()
+        #expect(status.appliedCommit == lastGood)
+        #expect(status.lastRollout?.status == "refused")
+        #expect(a.history.rollouts.last?.status == .refused && a.history.rollouts.last?.commit == broken)
+        let refusals = a.history.rollouts.filter { $0.status == .refused }.count
+        try await a.resync()
+        #expect(a.history.rollouts.filter { $0.status == .refused }.count == refusals)
+        let after = try await a.containers()
+        #expect(after.mapValues(\.id) == before)
+        #expect(after.values.allSatisfy { $0.state == "running" })
+        return broken
+    }
+
+    /// Step 8: `mailroom suspend`: nothing is put back, not even by a resync; `mailroom status`
+    /// says so (and names the `refused` commit); `mailroom resume` heals.
+    static func suspendThenResume(_ a: Running, refused broken: String) async throws {
+        let imap = a.name("mailu-imap")
+        let listen = "127.0.0.1:\(a.port)"
+        let suspend = try await MailroomBinary.run(["suspend", "--reason", "test"], host: a.deployment.host)
+        #expect(suspend.status == 0, "\(suspend.stderrText)")
+        try await a.resync()
+        #expect(try await a.status().suspended)
+        try await TestPodman.run(["rm", "-f", "-t", "0", imap])
+        try await a.resync()
+        #expect(try await a.containers()[imap] == nil)
+        let shown = try await MailroomBinary.run(["status", "--listen", listen])
+        #expect(shown.status == 0 && shown.stdoutText.contains("sync:       suspended"), "\(shown.stdoutText)\(shown.stderrText)")
+        #expect(shown.stdoutText.contains("refused:    \(broken.prefix(12))"))
+        let json = try await MailroomBinary.run(["status", "--listen", listen, "--output", "json"])
+        #expect(try AgentStatus.decode(json.stdout).suspended)
+        let resume = try await MailroomBinary.run(["resume", "--state-dir", a.deployment.host.stateDirectory, "--listen", listen])
+        #expect(resume.status == 0 && resume.stdoutText.contains("resyncing"), "\(resume.stdoutText)\(resume.stderrText)")
+        try await waitFor("mailu-imap back after resume") { try await a.containers()[imap]?.state == "running" }
     }
 }

@@ -22,7 +22,7 @@ enum AgentHarness {
         func name(_ profileName: String) -> String { deployment.prefix + profileName }
 
         func status() async throws -> AgentStatus {
-            try AgentStatus.decode(try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/status")!))
+            try AgentStatus.decode(try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/status")!))
         }
 
         func containers() async throws -> [String: ContainerSummary] {
@@ -36,8 +36,8 @@ enum AgentHarness {
         func reconciles(_ reason: String) async -> Int { await agent.reconciler.metrics.reconciles[reason] ?? 0 }
 
         /// Waits until the agent has applied `commit` and is idle.
-        func waitApplied(_ commit: String, timeout: Duration = .seconds(15)) async throws {
-            try await waitFor(timeout, "applied commit \(commit.prefix(12))") {
+        func waitApplied(_ commit: String, timeout: Duration = .minutes(5)) async throws {
+            try await waitFor("applied commit \(commit.prefix(12))", timeout: timeout) {
                 let s = try await status()
                 return s.appliedCommit == commit && !s.reconciling
             }
@@ -47,8 +47,8 @@ enum AgentHarness {
         /// `reconciling` change in one actor turn, so "counted and not reconciling" is "done".
         func resync() async throws {
             let before = await reconciles("control")
-            try await AgentClient.post(URL(string: "http://127.0.0.1:\(port)/resync")!)
-            try await waitFor(.seconds(15), "the resync reconcile") {
+            try await TestHTTP.post(URL(string: "http://127.0.0.1:\(port)/resync")!)
+            try await waitFor("the resync reconcile") {
                 await reconciles("control") > before
                     ? !(try await status().reconciling) : false
             }
@@ -58,11 +58,7 @@ enum AgentHarness {
     /// Starts an agent on `repo`; `configure` adjusts the test defaults.
     static func start(repo: ScratchRepository, deployment: TestDeployment,
                       configure: (inout AgentConfiguration) -> Void = { _ in }) async throws -> Running {
-        var config = AgentConfiguration(repository: repo.origin)
-        config.stateDirectory = deployment.host.stateDirectory
-        config.unitsDirectory = deployment.host.unitsDirectory
-        config.secretsFile = deployment.host.secretsFile
-        config.listenPort = 0
+        var config = deployment.agentConfiguration(repository: repo.origin)
         config.debounce = .milliseconds(200)
         config.healthTimeout = .seconds(5)
         config.selfHealRestarts = 2
@@ -70,12 +66,16 @@ enum AgentHarness {
         try "webhook-test-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
         config.webhookSecretFile = secretFile
         configure(&config)
-        let podman = try TestPodman.podman()
-        let agent = try Agent(configuration: config, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable, serviceManager: nil,
-                              logger: testLogger("mailroom.agent.test"), notify: SystemdNotify(environment: [:]))
-        let task = Task { try await agent.run() }
+        let agent = try TestAgent.make(config, logger: testLogger("mailroom.agent.test"))
+        let ended = LockedValue(false)
+        let task = Task {
+            defer { ended.withLock { $0 = true } }
+            try await agent.run()
+        }
+        // Bounded for a listener that will never come up (the agent ended), not for a slow one.
         var port: UInt16?
-        for _ in 0..<250 where port == nil {
+        let deadline = ContinuousClock.now + .minutes(3)
+        while port == nil, !ended.current, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
             port = await agent.http.port()
         }
@@ -121,77 +121,27 @@ enum AgentHarness {
     }
 }
 
-/// `mailroom agent --config` as a child process (signals, sd_notify), its stderr kept in a log file.
-struct ChildAgent {
-    let pid: pid_t
-    let log: String
-
-    /// Starts the agent through `env` (same pid), with `environment` added to an isolated one.
-    static func start(config: String, log: String, environment: [String: String] = [:]) throws -> ChildAgent {
-        let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        let child = try ProcessRunner().start(["/bin/sh", "-c", "log=$1; shift; exec \"$@\" 2>\"$log\"", "sh", log]
-                                              + isolatedEnvironment + assignments + [try MailroomBinary.path, "agent", "--config", config])
-        return ChildAgent(pid: child.pid, log: log)
-    }
-
-    var logText: String { String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self) }
-
-    /// Whether it still runs (an exited child is reaped here).
-    var stillRunning: Bool {
-        var status: Int32 = 0
-        return waitpid(pid, &status, WNOHANG) == 0
-    }
-
-    /// SIGTERM, then waits up to `timeout`; the exit status, or nil if it is still running.
-    func terminate(timeout: Duration = .seconds(20)) async -> Int32? {
-        kill(pid, SIGTERM)
-        let deadline = ContinuousClock.now + timeout
-        var status: Int32 = 0
-        while ContinuousClock.now < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid { return status }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return nil
-    }
-
-    /// SIGKILL and reap: the cleanup when a test failed.
-    func kill9() {
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-    }
-}
-
-/// `env` without the variables other suites set process-wide while they run (a podman socket
-/// that goes away with its test, a notify socket): children started meanwhile would inherit them.
-let isolatedEnvironment = ["/usr/bin/env", "-u", "MAILROOM_PODMAN_SOCKET", "-u", "NOTIFY_SOCKET", "-u", "WATCHDOG_USEC", "-u", "WATCHDOG_PID"]
-
-/// Runs the `mailroom` CLI in the isolated environment; `host` adds the deployment's paths.
-func mailroomCLI(_ arguments: [String], host: HostPaths? = nil) async throws -> ProcessResult {
-    let hostFlags = host.map { ["--state-dir", $0.stateDirectory, "--units-dir", $0.unitsDirectory, "--secrets-file", $0.secretsFile] } ?? []
-    return try await ProcessRunner().run(isolatedEnvironment + [try MailroomBinary.path] + arguments + hostFlags)
-}
-
 /// Drains a ``NotifyListener`` as datagrams arrive: its kernel queue holds only
 /// `net.unix.max_dgram_qlen` (10) datagrams, and a full one blocks the agent's `sendto`.
 final class NotifyRecorder: Sendable {
-    private let messages = LockedValue<[(at: ContinuousClock.Instant, text: String)]>([])
+    private let messages = LockedValue<[NotifyListener.Datagram]>([])
     private let task: Task<Void, Never>
 
     init(_ listener: NotifyListener) {
         let messages = messages
         task = Task {
             while !Task.isCancelled {
-                while let text = listener.receive(timeout: 0) { messages.withLock { $0.append((ContinuousClock.now, text)) } }
+                while let datagram = listener.receive() { messages.withLock { $0.append(datagram) } }
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
     }
 
-    var all: [(at: ContinuousClock.Instant, text: String)] { messages.current }
+    /// Every datagram so far, in the order they were sent.
+    var all: [NotifyListener.Datagram] { messages.current }
 
     /// Datagrams received after index `from`.
-    func since(_ from: Int) -> [(at: ContinuousClock.Instant, text: String)] { Array(all.dropFirst(from)) }
+    func since(_ from: Int) -> [NotifyListener.Datagram] { Array(all.dropFirst(from)) }
 
     func stop() async {
         task.cancel()
@@ -199,9 +149,47 @@ final class NotifyRecorder: Sendable {
     }
 }
 
+/// Requests to an agent's listener from tests: `AgentClient`'s own 10 s limit is for
+/// `mailroom status` in a terminal; a test on a loaded machine waits minutes before calling a
+/// listener dead.
+enum TestHTTP {
+    static let timeout: Duration = .minutes(2)
+
+    /// GET `url` (`http://HOST:PORT/path`); throws on a status other than 2xx.
+    static func get(_ url: URL) async throws -> Data {
+        try await send("GET", url)
+    }
+
+    /// POST an empty body to `url`; throws on a status other than 2xx.
+    @discardableResult
+    static func post(_ url: URL) async throws -> Data {
+        try await send("POST", url)
+    }
+
+    /// GET `path` from the listener at `address` (IPv6 included).
+    static func get(_ address: ListenAddress, path: String) async throws -> Data {
+        try await send("GET", host: address.host, port: address.port, path: path)
+    }
+
+    static func send(_ method: String, _ url: URL) async throws -> Data {
+        guard let host = url.host, let port = url.port.flatMap({ UInt16(exactly: $0) }) else {
+            throw TestSetupError("expected http://HOST:PORT/path, not \(url)")
+        }
+        return try await send(method, host: host, port: port, path: url.path.isEmpty ? "/" : url.path)
+    }
+
+    static func send(_ method: String, host: String, port: UInt16, path: String) async throws -> Data {
+        let response = try await AgentClient.send(host: host, port: port, method: method, path: path, timeout: timeout)
+        guard (200..<300).contains(response.status) else {
+            throw TestSetupError("\(method) \(path): status \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+        }
+        return response.body
+    }
+}
+
 /// Reads `/metrics` of an agent on `port` and returns `name{labels} value` as a number (0 when absent).
 func metricValue(port: Int, _ series: String) async throws -> Double {
-    let text = String(decoding: try await AgentClient.get(URL(string: "http://127.0.0.1:\(port)/metrics")!), as: UTF8.self)
+    let text = String(decoding: try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/metrics")!), as: UTF8.self)
     for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
         return Double(line.dropFirst(series.count + 1)) ?? 0
     }

@@ -4,377 +4,224 @@ import Testing
 @testable import MailroomAgent
 @testable import MailroomHost
 @testable import MailroomSupport
+@testable import MailroomTestSupport
 
-@Suite("Agent parts")
-struct AgentUnitTests {
-    @Test("configuration: every key, defaults, file:line errors")
-    func configuration() throws {
-        let config = try AgentConfiguration.parse("""
-            repository: /srv/git/mail.git
-            branch: prod
-            path: deploy
-            poll-interval: 30s
-            resync-interval: 10m
-            debounce: 150ms
-            override-dirs: [/srv/mailu/overrides]
-            state-dir: /var/lib/mr
-            listen: 127.0.0.1:9400
-            webhook-secret-file: /etc/mailroom/webhook.secret
-            self-heal: {restarts: 3, window: 2m}
-            dry-run: true
-            """, file: "agent.yaml")
-        #expect(config.repository == "/srv/git/mail.git" && config.branch == "prod" && config.path == "deploy")
-        #expect(config.pollInterval == .seconds(30) && config.resyncInterval == .seconds(600) && config.debounce == .milliseconds(150))
-        #expect(config.overrideDirectories == ["/srv/mailu/overrides"] && config.stateDirectory == "/var/lib/mr")
-        #expect(config.listenHost == "127.0.0.1" && config.listenPort == 9400)
-        #expect(config.selfHealRestarts == 3 && config.selfHealWindow == .seconds(120) && config.dryRun)
+extension PureTests {
+    /// The agent's parts that decide from their inputs: configuration, signatures, the
+    /// self-heal budget, metrics and status text, listen addresses, log lines, time text.
+    @Suite("Agent parts", .tags(.pure))
+    struct AgentUnitTests {
+        @Test("configuration: every key, defaults, file:line errors")
+        func configuration() throws {
+            let config = try AgentConfiguration.parse("""
+                repository: /srv/git/mail.git
+                branch: prod
+                path: deploy
+                poll-interval: 30s
+                resync-interval: 10m
+                debounce: 150ms
+                override-dirs: [/srv/mailu/overrides]
+                state-dir: /var/lib/mr
+                listen: 127.0.0.1:9400
+                webhook-secret-file: /etc/mailroom/webhook.secret
+                self-heal: {restarts: 3, window: 2m}
+                dry-run: true
+                """, file: "agent.yaml")
+            #expect(config.repository == "/srv/git/mail.git" && config.branch == "prod" && config.path == "deploy")
+            #expect(config.pollInterval == .seconds(30) && config.resyncInterval == .seconds(600) && config.debounce == .milliseconds(150))
+            #expect(config.overrideDirectories == ["/srv/mailu/overrides"] && config.stateDirectory == "/var/lib/mr")
+            #expect(config.listenHost == "127.0.0.1" && config.listenPort == 9400)
+            #expect(config.selfHealRestarts == 3 && config.selfHealWindow == .seconds(120) && config.dryRun)
 
-        let defaults = try AgentConfiguration.parse("repository: https://git.example.org/mail.git\n", file: "a.yaml")
-        #expect(defaults.debounce == .milliseconds(200) && defaults.listenPort == 9321 && defaults.resyncInterval == .seconds(600))
-        #expect(defaults.selfHealRestarts == 5 && defaults.selfHealWindow == .seconds(300))
+            let defaults = try AgentConfiguration.parse("repository: https://git.example.org/mail.git\n", file: "a.yaml")
+            #expect(defaults.debounce == .milliseconds(200) && defaults.listenPort == 9321 && defaults.resyncInterval == .seconds(600))
+            #expect(defaults.selfHealRestarts == 5 && defaults.selfHealWindow == .seconds(300))
 
-        let unknown = #expect(throws: AgentConfigurationError.self) {
-            try AgentConfiguration.parse("repository: /r.git\n\npol-interval: 5s\n", file: "agent.yaml")
+            let unknown = #expect(throws: AgentConfigurationError.self) {
+                try AgentConfiguration.parse("repository: /r.git\n\npol-interval: 5s\n", file: "agent.yaml")
+            }
+            #expect(unknown?.description.hasPrefix("agent.yaml:3: error: unknown key 'pol-interval'") == true)
+            let badDuration = #expect(throws: AgentConfigurationError.self) {
+                try AgentConfiguration.parse("repository: /r.git\ndebounce: soon\n", file: "agent.yaml")
+            }
+            #expect(badDuration?.line == 2)
+            let missing = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("branch: main\n", file: "agent.yaml") }
+            #expect(missing?.message.contains("repository") == true)
+            #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\nlisten: nowhere\n", file: "x") }
+            let short = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1s\n", file: "x") }
+            #expect(short?.line == 2)
+            // Longer than the default backoff cap: the agent still starts.
+            #expect(try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1h\n", file: "x").pollInterval == .seconds(3600))
         }
-        #expect(unknown?.description.hasPrefix("agent.yaml:3: error: unknown key 'pol-interval'") == true)
-        let badDuration = #expect(throws: AgentConfigurationError.self) {
-            try AgentConfiguration.parse("repository: /r.git\ndebounce: soon\n", file: "agent.yaml")
+
+        @Test("contrib/agent.yaml parses")
+        func contribExample() throws {
+            let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../contrib/agent.yaml").path
+            let config = try AgentConfiguration.load(file: file)
+            #expect(config.listenHost == "127.0.0.1" && config.listenPort == 9321)
         }
-        #expect(badDuration?.line == 2)
-        let missing = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("branch: main\n", file: "agent.yaml") }
-        #expect(missing?.message.contains("repository") == true)
-        #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\nlisten: nowhere\n", file: "x") }
-        let short = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1s\n", file: "x") }
-        #expect(short?.line == 2)
-        // Longer than the default backoff cap: the agent still starts.
-        #expect(try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1h\n", file: "x").pollInterval == .seconds(3600))
-    }
 
-    @Test("contrib/agent.yaml parses")
-    func contribExample() throws {
-        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../contrib/agent.yaml").path
-        let config = try AgentConfiguration.load(file: file)
-        #expect(config.listenHost == "127.0.0.1" && config.listenPort == 9321)
-    }
-
-    @Test("contrib/mailroom.service passes systemd-analyze verify (Type=notify)")
-    func unitFile() async throws {
-        let unit = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../contrib/mailroom.service").path
-        let text = try String(contentsOfFile: unit, encoding: .utf8)
-        #expect(text.contains("Type=notify") && text.contains("WatchdogSec=") && text.contains("ExecReload=/bin/kill -HUP $MAINPID"))
-        // Verify against the built binary: the installed path does not exist here.
-        let directory = NSTemporaryDirectory() + "mailroom-unit-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try text.replacingOccurrences(of: "/usr/local/bin/mailroom", with: try MailroomBinary.path)
-            .write(toFile: directory + "/mailroom.service", atomically: true, encoding: .utf8)
-        let analyze = try #require(ProcessRunner.which("systemd-analyze"), "systemd-analyze is missing: apt-get install systemd")
-        let result = try await ProcessRunner().run([analyze, "verify", directory + "/mailroom.service"])
-        #expect(result.succeeded, "\(result.stderrText)")
-    }
-
-    @Test("webhook signature: GitHub and Gitea forms; wrong, missing and malformed refused")
-    func signature() {
-        let signature = WebhookSignature(secret: Data("It's a Secret to Everybody".utf8))
-        let body = Data("Hello, World!".utf8)
-        // GitHub's documented example.
-        let expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-        #expect(signature.sign(body) == expected)
-        #expect(signature.verify(expected, body: body))
-        #expect(signature.verify(String(expected.dropFirst(7)), body: body))
-        #expect(signature.verify(expected.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="), body: body))
-        #expect(!signature.verify(expected, body: Data("Hello, World?".utf8)))
-        #expect(!signature.verify(nil, body: body))
-        #expect(!signature.verify("sha256=zz", body: body))
-        #expect(!WebhookSignature(secret: Data("other".utf8)).verify(expected, body: body))
-    }
-
-    @Test("self-heal budget: 5 in the window, then degraded until reset; backoff grows")
-    func budget() {
-        var budget = SelfHealBudget(restarts: 5, window: .seconds(300))
-        let start = ContinuousClock.now
-        for i in 0..<5 {
-            let spent = budget.spend("smtp", at: start + .seconds(i))
-            #expect(spent)
+        @Test("webhook signature: GitHub and Gitea forms; wrong, missing and malformed refused")
+        func signature() {
+            let signature = WebhookSignature(secret: Data("It's a Secret to Everybody".utf8))
+            let body = Data("Hello, World!".utf8)
+            // GitHub's documented example.
+            let expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+            #expect(signature.sign(body) == expected)
+            #expect(signature.verify(expected, body: body))
+            #expect(signature.verify(String(expected.dropFirst(7)), body: body))
+            #expect(signature.verify(expected.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="), body: body))
+            #expect(!signature.verify(expected, body: Data("Hello, World?".utf8)))
+            #expect(!signature.verify(nil, body: body))
+            #expect(!signature.verify("sha256=zz", body: body))
+            #expect(!WebhookSignature(secret: Data("other".utf8)).verify(expected, body: body))
         }
-        #expect(budget.backoff(for: "smtp", at: start + .seconds(5)) == .seconds(8))
-        // Held until the last restart (at 4 s) plus the backoff; one restart holds nothing.
-        #expect(budget.held(at: start + .seconds(5)) == ["smtp": start + .seconds(12)])
-        #expect(budget.held(at: start + .seconds(12)).isEmpty)
-        var once = SelfHealBudget()
-        _ = once.spend("imap", at: start)
-        #expect(once.held(at: start).isEmpty)
-        let sixth = budget.spend("smtp", at: start + .seconds(6))
-        #expect(!sixth)
-        #expect(budget.degraded == ["smtp"])
-        let other = budget.spend("imap", at: start + .seconds(6))
-        #expect(other)
-        let later = budget.spend("smtp", at: start + .seconds(400))
-        #expect(!later)  // degraded stays until a change
-        budget.reset()
-        let afterReset = budget.spend("smtp", at: start + .seconds(401))
-        #expect(afterReset && budget.degraded.isEmpty)
-        // allows: checked before a put-back; exhausted means degraded.
-        var checked = SelfHealBudget(restarts: 1, window: .seconds(60))
-        let before = checked.allows("x", at: start)
-        _ = checked.spend("x", at: start)
-        let after = checked.allows("x", at: start + .seconds(1))
-        #expect(before && !after && checked.degraded == ["x"])
-        // Old restarts leave the window.
-        var windowed = SelfHealBudget(restarts: 2, window: .seconds(10))
-        let a1 = windowed.spend("a", at: start), a2 = windowed.spend("a", at: start + .seconds(1))
-        let a3 = windowed.spend("a", at: start + .seconds(20))
-        #expect(a1 && a2 && a3)
-    }
 
-    @Test("metrics: Prometheus text with counters, histogram and gauge")
-    func metrics() {
-        var metrics = AgentMetrics()
-        metrics.rollouts["succeeded"] = 2
-        metrics.rollouts["failed"] = 1
-        metrics.reconciles["git"] = 3
-        metrics.driftCorrections = 1
-        metrics.observeDuration(seconds: 0.7)
-        metrics.observeDuration(seconds: 12)
-        metrics.lastSuccessfulApply = Date(timeIntervalSince1970: 1_700_000_000)
-        let text = metrics.prometheusText
-        for line in [
-            "mailroom_rollouts_total{result=\"failed\"} 1", "mailroom_rollouts_total{result=\"succeeded\"} 2",
-            "mailroom_rollout_duration_seconds_bucket{le=\"0.5\"} 0", "mailroom_rollout_duration_seconds_bucket{le=\"1\"} 1",
-            "mailroom_rollout_duration_seconds_bucket{le=\"30\"} 2", "mailroom_rollout_duration_seconds_bucket{le=\"+Inf\"} 2",
-            "mailroom_rollout_duration_seconds_count 2", "mailroom_reconciles_total{trigger=\"git\"} 3", "mailroom_drift_corrections_total 1",
-            "mailroom_last_successful_apply_timestamp_seconds 1700000000", "# TYPE mailroom_rollout_duration_seconds histogram",
-        ] {
-            #expect(text.contains(line + "\n"), "\(line)")
+        @Test("self-heal budget: 5 in the window, then degraded until reset; backoff grows")
+        func budget() {
+            var budget = SelfHealBudget(restarts: 5, window: .seconds(300))
+            let start = ContinuousClock.now
+            for i in 0..<5 {
+                let spent = budget.spend("smtp", at: start + .seconds(i))
+                #expect(spent)
+            }
+            #expect(budget.backoff(for: "smtp", at: start + .seconds(5)) == .seconds(8))
+            // Held until the last restart (at 4 s) plus the backoff; one restart holds nothing.
+            #expect(budget.held(at: start + .seconds(5)) == ["smtp": start + .seconds(12)])
+            #expect(budget.held(at: start + .seconds(12)).isEmpty)
+            var once = SelfHealBudget()
+            _ = once.spend("imap", at: start)
+            #expect(once.held(at: start).isEmpty)
+            let sixth = budget.spend("smtp", at: start + .seconds(6))
+            #expect(!sixth)
+            #expect(budget.degraded == ["smtp"])
+            let other = budget.spend("imap", at: start + .seconds(6))
+            #expect(other)
+            let later = budget.spend("smtp", at: start + .seconds(400))
+            #expect(!later)  // degraded stays until a change
+            budget.reset()
+            let afterReset = budget.spend("smtp", at: start + .seconds(401))
+            #expect(afterReset && budget.degraded.isEmpty)
+            // allows: checked before a put-back; exhausted means degraded.
+            var checked = SelfHealBudget(restarts: 1, window: .seconds(60))
+            let before = checked.allows("x", at: start)
+            _ = checked.spend("x", at: start)
+            let after = checked.allows("x", at: start + .seconds(1))
+            #expect(before && !after && checked.degraded == ["x"])
+            // Old restarts leave the window.
+            var windowed = SelfHealBudget(restarts: 2, window: .seconds(10))
+            let a1 = windowed.spend("a", at: start), a2 = windowed.spend("a", at: start + .seconds(1))
+            let a3 = windowed.spend("a", at: start + .seconds(20))
+            #expect(a1 && a2 && a3)
         }
-    }
 
-    @Test("status: JSON round trip; text names pin and degraded")
-    func status() throws {
-        var status = AgentStatus()
-        status.startedAt = Date(timeIntervalSince1970: 1_700_000_000)  // ISO 8601 keeps whole seconds
-        status.currentCommit = "0123456789abcdef0123"
-        status.appliedCommit = "0123456789abcdef0123"
-        status.sync = AgentControl(pinnedCommit: "fedcba9876543210").summary
-        status.degraded = ["mrt-mailu-smtp"]
-        #expect(try AgentStatus.decode(status.encoded()) == status)
-        #expect(status.text.contains("pinned at fedcba987654"))
-        #expect(status.text.contains("degraded:   mrt-mailu-smtp"))
-    }
-
-    @Test("control file: saved atomically, loaded back; absent means syncing")
-    func control() throws {
-        let directory = NSTemporaryDirectory() + "mailroom-control-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(AgentControl.load(stateDirectory: directory) == AgentControl())
-        let pinned = AgentControl(pinnedCommit: "abc", branchTipAtPin: "def", reason: "test", since: Date(timeIntervalSince1970: 1000))
-        try pinned.save(stateDirectory: directory)
-        #expect(AgentControl.load(stateDirectory: directory) == pinned)
-    }
-
-    @Test("listen address: IPv4, IPv6 in brackets; names, bare IPv6 and bad ports refused")
-    func listenAddress() throws {
-        #expect(ListenAddress("127.0.0.1:9321") == ListenAddress(host: "127.0.0.1", port: 9321))
-        #expect(ListenAddress("[::1]:9321") == ListenAddress(host: "::1", port: 9321))
-        #expect(ListenAddress("[::1]:9321")?.description == "[::1]:9321")
-        for bad in ["::1:9321", "localhost:9321", "127.0.0.1", "127.0.0.1:65536", "[::1]", "[zz]:80", ""] {
-            #expect(ListenAddress(bad) == nil, "\(bad)")
-        }
-        let config = try AgentConfiguration.parse("repository: /r.git\nlisten: \"[::1]:9400\"\n", file: "x")
-        #expect(config.listenHost == "::1" && config.listenPort == 9400)
-        let error = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\nlisten: ::1:9400\n", file: "x") }
-        #expect(error?.description.contains("x:2") == true && error?.description.contains("[::1]:9321") == true, "\(String(describing: error))")
-    }
-
-    @Test("agent client: a listener that accepts and never answers fails within the timeout")
-    func clientTimeout() async throws {
-        // A listening socket nobody accepts on: the kernel completes the connection, no answer comes.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(bound && listen(fd, 4) == 0)
-        let port = UInt16(bigEndian: address.sin_port)
-        let began = ContinuousClock.now
-        await #expect(throws: AgentError.self) {
-            try await AgentClient.send(host: "127.0.0.1", port: port, method: "GET", path: "/status", timeout: .milliseconds(300))
-        }
-        #expect(ContinuousClock.now - began < .seconds(5))
-    }
-
-    @Test("log lines: a multi-line message or metadata value becomes one line")
-    func oneLineLogs() {
-        let events = LockedValue<[LogEvent]>([])
-        var logger = Logger(label: "t", factory: { _ in OneLineLogHandler(RecordingLogHandler(events: events)) })
-        logger.logLevel = .info
-        logger.error("Agent problem:\n  first\n\n  second", metadata: ["agent.error": "mailroom.yaml:3:1: bad\nmailroom.yaml:9:5: worse", "n": "\(3)"])
-        let event = events.current.first
-        #expect(event?.message.description == "Agent problem: | first | second")
-        #expect(event?.metadata?["agent.error"] == .string("mailroom.yaml:3:1: bad | mailroom.yaml:9:5: worse"))
-        #expect(event?.metadata?["n"]?.description == "3")
-        #expect(logger.handler.logLevel == .info)
-    }
-
-    @Test("sd_notify: READY=1 and WATCHDOG=1 arrive as datagrams on NOTIFY_SOCKET")
-    func notify() throws {
-        let path = NSTemporaryDirectory() + "mr-notify-\(getpid()).sock"
-        unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        try #require(fd >= 0)
-        defer {
-            close(fd)
-            unlink(path)
-        }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        try #require(bound == 0)
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-
-        let notify = SystemdNotify(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "4000000"])
-        #expect(notify.watchdogInterval == .seconds(2))
-        #expect(notify.send("READY=1"))
-        #expect(notify.send("WATCHDOG=1"))
-        var buffer = [UInt8](repeating: 0, count: 256)
-        var received: [String] = []
-        for _ in 0..<2 {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n > 0 { received.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
-        }
-        #expect(received == ["READY=1", "WATCHDOG=1"])
-        #expect(!SystemdNotify(environment: [:]).send("READY=1"))
-        #expect(SystemdNotify(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
-    }
-
-    @Test("directory watch: recursive, new subdirectories, debounced into one batch, state dir excluded")
-    func directoryWatch() async throws {
-        let root = NSTemporaryDirectory() + "mailroom-watch-\(getpid())"
-        try? FileManager.default.removeItem(atPath: root)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root + "/overrides/postfix", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true)
-        let batches = LockedValue<[[String]]>([])
-        let firstBatchAt = LockedValue<ContinuousClock.Instant?>(nil)
-        let watch = try DirectoryWatch(directories: [root, root + "/overrides"], excluding: [root + "/state"], debounce: .milliseconds(200)) { paths in
-            firstBatchAt.withLock { $0 = $0 ?? .now }
-            batches.withLock { $0.append(paths) }
-        }
-        defer { watch.stop() }
-        #expect(watch.roots == [root])
-
-        // Three writes back to back: one batch, not before the debounce has passed since the
-        // last write (a lower bound, so a loaded machine cannot make it flaky).
-        for i in 0..<3 {
-            try "x\(i)".write(toFile: root + "/overrides/postfix/main.cf", atomically: false, encoding: .utf8)
-        }
-        let lastWrite = ContinuousClock.now
-        try await waitFor { batches.current.count == 1 }
-        #expect(try #require(firstBatchAt.current) - lastWrite >= .milliseconds(190))
-        #expect(batches.current.first?.contains(root + "/overrides/postfix/main.cf") == true)
-
-        // A new subdirectory is watched, and a file in it seen.
-        try FileManager.default.createDirectory(atPath: root + "/overrides/dovecot", withIntermediateDirectories: true)
-        try await waitFor { batches.current.count == 2 }
-        try "y".write(toFile: root + "/overrides/dovecot/extra.conf", atomically: false, encoding: .utf8)
-        try await waitFor { batches.current.count == 3 }
-        #expect(batches.current.last == [root + "/overrides/dovecot/extra.conf"])
-
-        // The state directory is not watched.
-        try "j".write(toFile: root + "/state/journal.jsonl", atomically: false, encoding: .utf8)
-        try await Task.sleep(for: .milliseconds(400))
-        #expect(batches.current.count == 3)
-    }
-
-    @Test("directory watch: its thread is named in /proc, for strace and the idle benchmark")
-    func watchThreadName() async throws {
-        let root = NSTemporaryDirectory() + "mailroom-watch-name-\(getpid())"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let watch = try DirectoryWatch(directories: [root], debounce: .milliseconds(50)) { _ in }
-        defer { watch.stop() }
-        try await waitFor(.seconds(5), "a mailroom-files thread") {
-            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
-            return tasks.contains { (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) == "mailroom-files\n" }
-        }
-    }
-
-    @Test("podman events: podman filters to died and remove, so other events never wake the agent")
-    func podmanEventFilters() throws {
-        let seen = LockedValue<[[String]]>([])
-        let events = try PodmanEvents(podman: "/bin/true", runner: ProcessRunner { arguments in seen.withLock { $0.append(arguments) } }) { _ in }
-        events.stop()
-        let arguments = try #require(seen.current.first)
-        #expect(Array(arguments.dropFirst()) == ["events", "--format", "json", "--filter", "type=container",
-                                                 "--filter", "event=died", "--filter", "event=remove"])
-        #expect(PodmanEvents.threadName.utf8.count <= 15)
-    }
-
-    @Test("configuration: dry-run booleans as Node.bool reads them, with or without tag resolution")
-    func configurationBooleans() throws {
-        func dryRun(_ value: String) -> Bool? {
-            try? AgentConfiguration.parse("repository: /r.git\ndry-run: \(value)\n", file: "agent.yaml").dryRun
-        }
-        for word in ["true", "True", "TRUE", "tRuE", "yes", "Yes", "YES", "on", "On", "ON", "!!bool yes", "!!bool \"true\""] {
-            #expect(dryRun(word) == true, "\(word)")
-        }
-        for word in ["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"] {
-            #expect(dryRun(word) == false, "\(word)")
-        }
-        for word in ["\"true\"", "'yes'", "1", "0", "y", "~", "", "[true]"] {
-            #expect(dryRun(word) == nil, "\(word)")
-        }
-    }
-
-    @Test("internet time: Foundation's ISO 8601 text, written and read without its calendar")
-    func internetTime() throws {
-        let plain = Date.ISO8601FormatStyle(), fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        let encoder = JSONEncoder(), decoder = JSONDecoder()
-        encoder.dateEncodingStrategy = .iso8601
-        decoder.dateDecodingStrategy = .iso8601
-        var random = SystemRandomNumberGenerator()
-        for i in 0..<20_000 {
-            var seconds = Double.random(in: -1e9...3e9, using: &random)
-            if i % 3 == 0 { seconds = seconds.rounded(.down) + Double(Int.random(in: 0..<1000, using: &random)) / 1000 }
-            let date = Date(timeIntervalSince1970: seconds)
-            let text = InternetTime.string(from: date), precise = InternetTime.string(from: date, milliseconds: true)
-            #expect(text == date.formatted(plain) && precise == date.formatted(fractional), "\(seconds)")
-            #expect(try encoder.encode([date]) == Data("[\"\(text)\"]".utf8))
-            for written in [text, precise] {
-                let read = InternetTime.date(from: written)
-                #expect(read == (try? fractional.parse(written)) && read == (try? decoder.decode([Date].self, from: Data("[\"\(written)\"]".utf8)))?.first,
-                        "\(written)")
+        @Test("metrics: Prometheus text with counters, histogram and gauge")
+        func metrics() {
+            var metrics = AgentMetrics()
+            metrics.rollouts["succeeded"] = 2
+            metrics.rollouts["failed"] = 1
+            metrics.reconciles["git"] = 3
+            metrics.driftCorrections = 1
+            metrics.observeDuration(seconds: 0.7)
+            metrics.observeDuration(seconds: 12)
+            metrics.lastSuccessfulApply = Date(timeIntervalSince1970: 1_700_000_000)
+            let text = metrics.prometheusText
+            for line in [
+                "mailroom_rollouts_total{result=\"failed\"} 1", "mailroom_rollouts_total{result=\"succeeded\"} 2",
+                "mailroom_rollout_duration_seconds_bucket{le=\"0.5\"} 0", "mailroom_rollout_duration_seconds_bucket{le=\"1\"} 1",
+                "mailroom_rollout_duration_seconds_bucket{le=\"30\"} 2", "mailroom_rollout_duration_seconds_bucket{le=\"+Inf\"} 2",
+                "mailroom_rollout_duration_seconds_count 2", "mailroom_reconciles_total{trigger=\"git\"} 3", "mailroom_drift_corrections_total 1",
+                "mailroom_last_successful_apply_timestamp_seconds 1700000000", "# TYPE mailroom_rollout_duration_seconds histogram",
+            ] {
+                #expect(text.contains(line + "\n"), "\(line)")
             }
         }
-        #expect(InternetTime.string(from: Date(timeIntervalSince1970: 1_732_550_135.9996), milliseconds: true) == "2024-11-25T15:55:35.999Z")
-        #expect(InternetTime.date(from: "2026-11-25T15:55:35+01:00") == Date(timeIntervalSince1970: 1_795_618_535))
-        #expect(InternetTime.date(from: "2026-11-25T15:55:35.5+0100") == Date(timeIntervalSince1970: 1_795_618_535.5))
-        for bad in ["2026-11-25 15:55:35Z", "2026-11-25T15:55:35", "2026-11-25t15:55:35z", "20261125T155535Z", "2026-11-25T15:55:35.Z",
-                    "2026-11-25T15:55:35.1234567891Z", "2026-13-01T00:00:00Z", ""] {
-            #expect(InternetTime.date(from: bad) == nil, "\(bad)")
+
+        @Test("status: JSON round trip; text names pin and degraded")
+        func status() throws {
+            var status = AgentStatus()
+            status.startedAt = Date(timeIntervalSince1970: 1_700_000_000)  // ISO 8601 keeps whole seconds
+            status.currentCommit = "0123456789abcdef0123"
+            status.appliedCommit = "0123456789abcdef0123"
+            status.sync = AgentControl(pinnedCommit: "fedcba9876543210").summary
+            status.degraded = ["mrt-mailu-smtp"]
+            #expect(try AgentStatus.decode(status.encoded()) == status)
+            #expect(status.text.contains("pinned at fedcba987654"))
+            #expect(status.text.contains("degraded:   mrt-mailu-smtp"))
+        }
+
+        @Test("listen address: IPv4, IPv6 in brackets; names, bare IPv6 and bad ports refused")
+        func listenAddress() throws {
+            #expect(ListenAddress("127.0.0.1:9321") == ListenAddress(host: "127.0.0.1", port: 9321))
+            #expect(ListenAddress("[::1]:9321") == ListenAddress(host: "::1", port: 9321))
+            #expect(ListenAddress("[::1]:9321")?.description == "[::1]:9321")
+            for bad in ["::1:9321", "localhost:9321", "127.0.0.1", "127.0.0.1:65536", "[::1]", "[zz]:80", ""] {
+                #expect(ListenAddress(bad) == nil, "\(bad)")
+            }
+            let config = try AgentConfiguration.parse("repository: /r.git\nlisten: \"[::1]:9400\"\n", file: "x")
+            #expect(config.listenHost == "::1" && config.listenPort == 9400)
+            let error = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\nlisten: ::1:9400\n", file: "x") }
+            #expect(error?.description.contains("x:2") == true && error?.description.contains("[::1]:9321") == true, "\(String(describing: error))")
+        }
+
+        @Test("log lines: a multi-line message or metadata value becomes one line")
+        func oneLineLogs() {
+            let events = LockedValue<[LogEvent]>([])
+            var logger = Logger(label: "t", factory: { _ in OneLineLogHandler(RecordingLogHandler(events: events)) })
+            logger.logLevel = .info
+            logger.error("Agent problem:\n  first\n\n  second", metadata: ["agent.error": "mailroom.yaml:3:1: bad\nmailroom.yaml:9:5: worse", "n": "\(3)"])
+            let event = events.current.first
+            #expect(event?.message.description == "Agent problem: | first | second")
+            #expect(event?.metadata?["agent.error"] == .string("mailroom.yaml:3:1: bad | mailroom.yaml:9:5: worse"))
+            #expect(event?.metadata?["n"]?.description == "3")
+            #expect(logger.handler.logLevel == .info)
+        }
+
+        @Test("configuration: dry-run booleans as Node.bool reads them, with or without tag resolution")
+        func configurationBooleans() throws {
+            func dryRun(_ value: String) -> Bool? {
+                try? AgentConfiguration.parse("repository: /r.git\ndry-run: \(value)\n", file: "agent.yaml").dryRun
+            }
+            for word in ["true", "True", "TRUE", "tRuE", "yes", "Yes", "YES", "on", "On", "ON", "!!bool yes", "!!bool \"true\""] {
+                #expect(dryRun(word) == true, "\(word)")
+            }
+            for word in ["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"] {
+                #expect(dryRun(word) == false, "\(word)")
+            }
+            for word in ["\"true\"", "'yes'", "1", "0", "y", "~", "", "[true]"] {
+                #expect(dryRun(word) == nil, "\(word)")
+            }
+        }
+
+        @Test("internet time: Foundation's ISO 8601 text, written and read without its calendar")
+        func internetTime() throws {
+            let plain = Date.ISO8601FormatStyle(), fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+            let encoder = JSONEncoder(), decoder = JSONDecoder()
+            encoder.dateEncodingStrategy = .iso8601
+            decoder.dateDecodingStrategy = .iso8601
+            var random = SystemRandomNumberGenerator()
+            for i in 0..<20_000 {
+                var seconds = Double.random(in: -1e9...3e9, using: &random)
+                if i % 3 == 0 { seconds = seconds.rounded(.down) + Double(Int.random(in: 0..<1000, using: &random)) / 1000 }
+                let date = Date(timeIntervalSince1970: seconds)
+                let text = InternetTime.string(from: date), precise = InternetTime.string(from: date, milliseconds: true)
+                #expect(text == date.formatted(plain) && precise == date.formatted(fractional), "\(seconds)")
+                #expect(try encoder.encode([date]) == Data("[\"\(text)\"]".utf8))
+                for written in [text, precise] {
+                    let read = InternetTime.date(from: written)
+                    #expect(read == (try? fractional.parse(written)) && read == (try? decoder.decode([Date].self, from: Data("[\"\(written)\"]".utf8)))?.first,
+                            "\(written)")
+                }
+            }
+            #expect(InternetTime.string(from: Date(timeIntervalSince1970: 1_732_550_135.9996), milliseconds: true) == "2024-11-25T15:55:35.999Z")
+            #expect(InternetTime.date(from: "2026-11-25T15:55:35+01:00") == Date(timeIntervalSince1970: 1_795_618_535))
+            #expect(InternetTime.date(from: "2026-11-25T15:55:35.5+0100") == Date(timeIntervalSince1970: 1_795_618_535.5))
+            for bad in ["2026-11-25 15:55:35Z", "2026-11-25T15:55:35", "2026-11-25t15:55:35z", "20261125T155535Z", "2026-11-25T15:55:35.Z",
+                        "2026-11-25T15:55:35.1234567891Z", "2026-13-01T00:00:00Z", ""] {
+                #expect(InternetTime.date(from: bad) == nil, "\(bad)")
+            }
         }
     }
-}
-
-/// Polls `condition` every 20 ms until it holds; fails the test after `timeout`.
-func waitFor(_ timeout: Duration = .seconds(15), _ what: String = "condition", sourceLocation: Testing.SourceLocation = #_sourceLocation,
-             _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("timed out after \(timeout) waiting for \(what)", sourceLocation: sourceLocation)
-    throw TestSetupError("timed out waiting for \(what)")
 }
 
 /// A log handler that keeps what it is given (a real handler, not a stand-in for a part).

@@ -3,28 +3,9 @@ import Testing
 @testable import MailroomApply
 @testable import MailroomHost
 @testable import MailroomSupport
+@testable import MailroomTestSupport
 
-/// The built `mailroom` executable, next to the test binary (`swift test` builds it too).
-enum MailroomBinary {
-    static var path: String {
-        get throws {
-            let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-            for candidate in [directory + "/mailroom", directory + "/../mailroom"] where FileManager.default.isExecutableFile(atPath: candidate) {
-                return candidate
-            }
-            throw TestSetupError("the mailroom executable is not built next to \(directory); run swift build first")
-        }
-    }
-
-    /// Runs the CLI with the deployment's host paths; returns its exit status and output.
-    static func run(_ arguments: [String], host: HostPaths) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let hostFlags = ["--state-dir", host.stateDirectory, "--units-dir", host.unitsDirectory, "--secrets-file", host.secretsFile]
-        let result = try await ProcessRunner().run(isolatedEnvironment + [try path] + arguments + hostFlags)
-        return (result.status, result.stdoutText, result.stderrText)
-    }
-}
-
-@Suite("Apply interrupted by SIGKILL", .serialized)
+@Suite("Apply interrupted by SIGKILL", .serialized, .tags(.podman))
 struct ApplyCrashTests {
     @Test("a rollout killed mid-way is recognised and completed by the next run; history shows the interruption")
     func killedMidRollout() async throws {
@@ -32,34 +13,15 @@ struct ApplyCrashTests {
     }
 
     func killedMidRollout(_ h: ApplyHarness) async throws {
-        // mailu-front (wave 1) turns healthy after 3 s: the kill lands while apply waits for it.
-        let spec = h.deployment.standInSpec(overrides: ["mailu-front": [
-            "command": "[sh, -c, \"sleep 3; echo ok > /tmp/ok; exec sleep 100000\"]",
-            "healthcheck": "{command: \"test -f /tmp/ok\", interval: disable}",
-        ]])
-        try h.deployment.writeSpec(spec)
-        let host = h.deployment.host
-        let cli = Task {
-            try await MailroomBinary.run(["apply", h.deployment.specDirectory, "--yes", "--health-timeout", "30"], host: host)
-        }
-
-        // Wait until the journal shows mailu-front created, then kill -9 the pid the lock file names.
         let front = h.name("mailu-front")
-        let deadline = Date().addingTimeInterval(300)  // generous: podman is slow on a loaded machine
-        while Date() < deadline, !h.history.rollouts.contains(where: { $0.steps.contains { $0.action == .containerCreate && $0.target == front } }) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let lockText = try String(contentsOfFile: ApplyLock.path(in: host.stateDirectory), encoding: .utf8)
-        let pid = try #require(Int32(lockText.trimmingCharacters(in: .whitespacesAndNewlines)))
-        kill(pid, SIGKILL)
-        #expect(try await cli.value.status == 128 + SIGKILL)
-        let killed = try #require(h.history.rollouts.last)
-        #expect(killed.status == nil)
-        #expect(killed.steps.contains { $0.target == front })
-        #expect(!killed.steps.contains { $0.target == h.name("mailu-fetchmail") })
-        #expect(try await h.containers().count < 13)
+        // mailu-front (wave 1) turns healthy only once the test opens its gate: the rollout
+        // waits for it, and the kill lands in that wait however slow this machine is.
+        let spec = h.deployment.standInSpec(overrides: ["mailu-front": HealthGate.overrides])
+        let killed = try await killMidRollout(h, spec: spec, front: front)
 
-        // The next run notices, records the interruption and completes the rollout by re-planning.
+        // Step 2: the next run notices, records the interruption and completes the rollout by
+        // re-planning; mailu-front, created before the kill, is kept and only waited for.
+        try await HealthGate.open(front)
         let next = try await h.apply(spec)
         #expect(next.status == .succeeded, "\(next.error ?? "")")
         #expect(next.resumed == killed.id)
@@ -71,46 +33,69 @@ struct ApplyCrashTests {
         #expect(history.rollout(killed.id)?.error?.contains(try #require(next.rollout)) == true)
         #expect(history.rollouts.last?.resumes == killed.id)
 
-        // The CLI shows it too.
+        // Step 3: the CLI shows it too.
+        let host = h.deployment.host
         let listed = try await MailroomBinary.run(["history"], host: host)
         #expect(listed.status == 0)
-        #expect(listed.stdout.contains("\(killed.id)"))
-        #expect(listed.stdout.contains("interrupted"))
-        #expect(listed.stdout.contains("succeeded (completes \(killed.id))"))
+        #expect(listed.stdoutText.contains("\(killed.id)"))
+        #expect(listed.stdoutText.contains("interrupted"))
+        #expect(listed.stdoutText.contains("succeeded (completes \(killed.id))"))
         let shown = try await MailroomBinary.run(["show", killed.id], host: host)
         #expect(shown.status == 0)
-        #expect(shown.stdout.contains("result    interrupted"))
-        #expect(shown.stdout.contains("container.create \(front)"))
+        #expect(shown.stdoutText.contains("result    interrupted"))
+        #expect(shown.stdoutText.contains("container.create \(front)"))
         let json = try await MailroomBinary.run(["show", killed.id, "--output", "json"], host: host)
-        #expect(json.stdout.contains("\"result\" : \"interrupted\""))
+        #expect(json.stdoutText.contains("\"result\" : \"interrupted\""))
+    }
+
+    /// Step 1: `mailroom apply` of `spec` as a child process; once the journal shows `front`
+    /// created, kill -9 of the pid the lock file names. Returns the killed rollout.
+    func killMidRollout(_ h: ApplyHarness, spec: String, front: String) async throws -> RolloutSummary {
+        try h.deployment.writeSpec(spec)
+        let host = h.deployment.host
+        // The health timeout only has to outlast the test's reaction to the journal.
+        let cli = Task {
+            try await MailroomBinary.run(["apply", h.deployment.specDirectory, "--yes", "--health-timeout", "600"], host: host)
+        }
+        try await waitFor("mailu-front created, in the journal") {
+            h.history.rollouts.contains { $0.steps.contains { $0.action == .containerCreate && $0.target == front } }
+        }
+        let lockText = try String(contentsOfFile: ApplyLock.path(in: host.stateDirectory), encoding: .utf8)
+        let pid = try #require(Int32(lockText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(pid, SIGKILL)
+        #expect(try await cli.value.status == 128 + SIGKILL)
+        let killed = try #require(h.history.rollouts.last)
+        #expect(killed.status == nil)
+        #expect(killed.steps.contains { $0.target == front })
+        #expect(!killed.steps.contains { $0.target == h.name("mailu-fetchmail") })
+        #expect(try await h.containers().count < 13)
+        return killed
     }
 }
 
-@Suite("Apply stopped after a step", .serialized)
+@Suite("Apply stopped after a step", .serialized, .tags(.podman))
 struct ApplyInterruptionTests {
     @Test("a rollout stopped during its last health wait ends `interrupted`; the next run, with nothing to change, completes it")
     func stoppedThenCompleted() async throws {
         try await ApplyHarness.with { h in
             let webdav = h.name("mailu-webdav")
             #expect(try await h.apply(h.deployment.standInSpec(), commit: "first").status == .succeeded)
-            // webdav turns healthy 12 s after it starts (ample time, also on a loaded machine, for
-            // the watcher below); the rollout is stopped while it waits.
-            let slow = h.deployment.standInSpec(overrides: ["mailu-webdav": [
-                "command": "[sh, -c, \"sleep 12; echo ok > /tmp/ok; exec sleep 100000\"]",
-                "healthcheck": "{command: \"test -f /tmp/ok\", interval: disable}",
-            ]])
+            // The new webdav turns healthy only once the test opens its gate; the rollout is
+            // stopped while it waits (its timeout only has to outlast the watcher).
+            let slow = h.deployment.standInSpec(overrides: ["mailu-webdav": HealthGate.overrides])
             let stop = LockedValue(false)
             let watcher = Task {
-                // Stop once the new webdav runs: its health wait is all that is left.
+                // Stop once the new webdav's health check has run: the rollout is in its health
+                // wait, all that is left, and sees the stop at its next check.
                 while !Task.isCancelled {
-                    if (try? await h.containers()[webdav]?.labels["mailroom.commit"]) == "second" {
+                    if await HealthGate.checked(webdav) {
                         stop.withLock { $0 = true }
                         return
                     }
                     try? await Task.sleep(for: .milliseconds(50))
                 }
             }
-            var options = ApplyOptions(healthTimeout: .seconds(30))
+            var options = ApplyOptions(healthTimeout: .minutes(10))
             options.interruption = { stop.current ? .shutdown : nil }
             let stopped = try await h.apply(slow, commit: "second", options: options)
             watcher.cancel()
@@ -120,8 +105,10 @@ struct ApplyInterruptionTests {
             #expect(h.history.rollouts.last?.status == .interrupted)
             #expect(Journal.stoppedRollout(stateDirectory: h.deployment.host.stateDirectory) == stopped.rollout)
 
-            // Same spec again: the plan has no changes, but the owed health wait and the applied
-            // commit are completed by a rollout of their own that says what it completes.
+            // Same spec again, webdav now able to pass: the plan has no changes, but the owed
+            // health wait and the applied commit are completed by a rollout of their own that
+            // says what it completes.
+            try await HealthGate.open(webdav)
             let completed = try await h.apply(slow, commit: "second", options: ApplyOptions(healthTimeout: .seconds(30)))
             #expect(completed.status == .succeeded && completed.resumed == stopped.rollout)
             #expect(completed.plan?.hasChanges == false)

@@ -5,33 +5,7 @@ import Logging
 @testable import MailroomPlan
 @testable import MailroomSupport
 @testable import MailroomMailu
-
-/// Every command a `ProcessRunner` started, for asserting what apply ran.
-final class CallRecorder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var recorded: [[String]] = []
-
-    var observer: @Sendable ([String]) -> Void {
-        { [self] arguments in lock.withLock { recorded.append(arguments) } }
-    }
-
-    var calls: [[String]] { lock.withLock { recorded } }
-    func reset() { lock.withLock { recorded.removeAll() } }
-
-    /// podman calls, without the executable: `["ps", "-a", …]`.
-    var podmanCalls: [[String]] {
-        calls.filter { ($0.first ?? "").hasSuffix("/podman") }.map { Array($0.dropFirst()) }
-    }
-
-    /// podman calls that change something (anything but reading state and running health checks).
-    var mutatingPodmanCalls: [[String]] {
-        podmanCalls.filter { call in
-            let readOnly: [[String]] = [["ps"], ["network", "ls"], ["container", "inspect"], ["inspect"], ["healthcheck", "run"],
-                                        ["container", "logs"], ["image", "exists"]]
-            return !readOnly.contains { Array(call.prefix($0.count)) == $0 }
-        }
-    }
-}
+@testable import MailroomTestSupport
 
 /// A test deployment with an applier whose podman calls are recorded.
 struct ApplyHarness {

@@ -1,72 +1,9 @@
 import Foundation
 import Testing
 @testable import MailroomHost
+@testable import MailroomTestSupport
 
-/// A FAKE systemd for tests: systemd cannot be PID 1 on these machines. It records every
-/// action and, for start and restart, does what the unit would do: runs the podman command
-/// of its `ExecStart=` (with `%t`, `%n` and `%%` expanded), so the written units are run for real.
-final class RecordingServiceManager: ServiceManager, @unchecked Sendable {
-    let unitsDirectory: String
-    let runtimeDirectory: String
-    private let lock = NSLock()
-    private var recorded: [ServiceAction] = []
-
-    init(unitsDirectory: String, runtimeDirectory: String) {
-        self.unitsDirectory = unitsDirectory
-        self.runtimeDirectory = runtimeDirectory
-    }
-
-    var actions: [ServiceAction] { lock.withLock { recorded } }
-    func reset() { lock.withLock { recorded.removeAll() } }
-
-    func perform(_ action: ServiceAction) async throws {
-        lock.withLock { recorded.append(action) }
-        switch action {
-        case .start(let unit), .restart(let unit):
-            let text = try String(contentsOfFile: "\(unitsDirectory)/\(unit)", encoding: .utf8)
-            let argv = try #require(Self.execStart(text, unit: unit, runtime: runtimeDirectory))
-            try? FileManager.default.removeItem(atPath: "\(runtimeDirectory)/\(unit).ctr-id")  // ExecStartPre
-            try await TestPodman.podman().execute(Array(argv.dropFirst()))
-        case .disableNow(let unit):
-            let name = String(unit.dropFirst("container-".count).dropLast(".service".count))
-            try await TestPodman.podman().execute(["container", "rm", "--force", "--ignore", name])
-        case .daemonReload, .enable:
-            break
-        }
-    }
-
-    /// The words of `ExecStart=`, unquoted the way systemd does, specifiers expanded.
-    static func execStart(_ unit: String, unit name: String, runtime: String) -> [String]? {
-        var lines = unit.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard let start = lines.firstIndex(where: { $0.hasPrefix("ExecStart=") }) else { return nil }
-        lines = Array(lines[start...])
-        var command = ""
-        for line in lines {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasSuffix("\\") { command += trimmed.dropLast() + " " } else { command += trimmed; break }
-        }
-        command = String(command.dropFirst("ExecStart=".count))
-        var words: [String] = [], word = "", quoted = false, escaped = false, inWord = false
-        for character in command {
-            if escaped { word.append(character); escaped = false; continue }
-            if quoted && character == "\\" { escaped = true; continue }
-            if character == "\"" { quoted.toggle(); inWord = true; continue }
-            if !quoted && (character == " " || character == "\t") {
-                if inWord { words.append(word); word = ""; inWord = false }
-                continue
-            }
-            word.append(character)
-            inWord = true
-        }
-        if inWord { words.append(word) }
-        return words.map { w in
-            w.replacingOccurrences(of: "%%", with: "\u{0}").replacingOccurrences(of: "%t", with: runtime)
-                .replacingOccurrences(of: "%n", with: name).replacingOccurrences(of: "\u{0}", with: "%").replacingOccurrences(of: "$$", with: "$")
-        }
-    }
-}
-
-@Suite("Apply through systemd units (fake systemd)", .serialized)
+@Suite("Apply through systemd units (fake systemd)", .serialized, .tags(.podman))
 struct ApplySystemdTests {
     @Test("units written with the config hash, daemon-reload, changed containers restarted through their units")
     func unitsOwnTheContainers() async throws {
@@ -78,6 +15,7 @@ struct ApplySystemdTests {
         let systemd = RecordingServiceManager(unitsDirectory: units, runtimeDirectory: h.deployment.root)
         let base = h.deployment.standInSpec()
 
+        // Step 1: the first apply writes 13 units, reloads systemd, starts each through its unit.
         let first = try await h.apply(base, serviceManager: systemd)
         #expect(first.status == .succeeded, "\(first.error ?? "")")
         #expect(first.runner == .systemd)
@@ -94,19 +32,19 @@ struct ApplySystemdTests {
         #expect(containers.count == 13 && containers.values.allSatisfy { $0.state == "running" && $0.labels["mailroom.config-hash"] != nil })
         #expect(try h.applied.files.filter { $0.hasSuffix(".service") }.count == 13)
 
-        // systemd's own check of the units, where its tools exist.
+        // Step 2: systemd's own check of the units, where its tools exist.
         if let analyze = ProcessRunner.which("systemd-analyze") {
             let unit = "\(units)/container-\(h.name("mailu-admin")).service"
             let verify = try await ProcessRunner().run([analyze, "verify", unit])
             #expect(verify.status == 0, "\(verify.stderrText)")
         }
 
-        // No-op: nothing asked of systemd.
+        // Step 3: no-op: nothing asked of systemd.
         systemd.reset()
         #expect(try await h.apply(base, serviceManager: systemd).status == .noChanges)
         #expect(systemd.actions.isEmpty)
 
-        // One container changes: its unit is rewritten, daemon-reload, that unit alone restarted.
+        // Step 4: one container changes: its unit is rewritten, daemon-reload, that unit alone restarted.
         let ids = containers.mapValues(\.id)
         let changed = h.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])
         let webdavUnit = "container-\(h.name("mailu-webdav")).service"
@@ -117,7 +55,7 @@ struct ApplySystemdTests {
         for (name, id) in ids { #expect((containers[name]?.id == id) == (name != h.name("mailu-webdav")), "\(name)") }
         #expect(try String(contentsOfFile: "\(units)/\(webdavUnit)", encoding: .utf8).contains("--env=FEATURE=on"))
 
-        // A container leaves: its unit is disabled, stopped and deleted.
+        // Step 5: a container leaves: its unit is disabled, stopped and deleted.
         systemd.reset()
         let dropped = h.deployment.standInSpec(overrides: ["mailu-webdav": ["enabled": "false"]])
         let drop = try await h.apply(dropped, serviceManager: systemd)

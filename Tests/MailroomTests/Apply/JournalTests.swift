@@ -4,9 +4,10 @@ import Testing
 import MailroomHost
 @testable import MailroomSupport
 @testable import MailroomSpec
+@testable import MailroomTestSupport
 
 /// The journal on its own: no podman.
-@Suite("Journal")
+@Suite("Journal", .tags(.os))
 struct JournalTests {
     func temporaryStateDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "mailroom-journal-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -60,8 +61,8 @@ struct JournalTests {
         // The CLI lists the rollouts and warns on stderr, with exit 0.
         let cli = try await MailroomBinary.run(["history"], host: HostPaths(stateDirectory: state))
         #expect(cli.status == 0)
-        #expect(cli.stdout.contains("20260101-000000-0003"))
-        #expect(cli.stderr.contains("journal.jsonl:5"))
+        #expect(cli.stdoutText.contains("20260101-000000-0003"))
+        #expect(cli.stderrText.contains("journal.jsonl:5"))
     }
 
     @Test("rotation by size happens between rollouts, so a rollout never spans two files")

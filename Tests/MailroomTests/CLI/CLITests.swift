@@ -3,25 +3,15 @@ import Testing
 @testable import MailroomHost
 @testable import MailroomPlan
 @testable import MailroomSupport
+@testable import MailroomTestSupport
 
 
 /// The `mailroom` executable as people run it: exit codes, output, help text.
-@Suite("CLI", .serialized)
+@Suite("CLI", .serialized, .tags(.podman, .git))
 struct CLITests {
-    /// The built `mailroom`, next to the test bundle.
-    static let binary: String = {
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        for directory in [testBinary.deletingLastPathComponent(), testBinary.deletingLastPathComponent().deletingLastPathComponent()] {
-            let candidate = directory.appendingPathComponent("mailroom").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return Fixtures.repositoryRoot + "/.build/debug/mailroom"
-    }()
-
+    /// The built `mailroom`, in an environment without other suites' process-wide variables.
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessResult {
-        var command = ["/usr/bin/env"]
-        for (key, value) in environment { command.append("\(key)=\(value)") }
-        return try await ProcessRunner().run(command + [binary] + arguments)
+        try await MailroomBinary.run(arguments, environment: environment)
     }
 
     static func scratch() throws -> String { try GeneratedFilesTests.tempDirectory("cli") }
@@ -39,7 +29,7 @@ struct CLITests {
     @Test func validateReportsEveryProblemAndExitsOne() async throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try ValidationTests.base.replacingOccurrences(of: "domains: [example.org]", with: "domains: [\"bad domain\"]")
+        try PureTests.ValidationTests.base.replacingOccurrences(of: "domains: [example.org]", with: "domains: [\"bad domain\"]")
             .appending("containers:\n  mailu-smtp:\n    imagee: x\n")
             .write(toFile: dir + "/mailroom.yaml", atomically: true, encoding: .utf8)
         let result = try await Self.run(["validate", dir, "--secrets-file", "/dev/null"])

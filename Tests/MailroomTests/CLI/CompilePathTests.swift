@@ -29,7 +29,7 @@ struct CompilePathTests {
             let result = try await MailroomBinary.run(command + [deployment.specDirectory], host: deployment.host)
             let name = command.joined(separator: " ")
             // `apply` prints its refusal as its report (stdout); the others print the error (stderr).
-            let output = result.stdout + result.stderr
+            let output = result.stdoutText + result.stderrText
             #expect(result.status == 1, "\(name): exit \(result.status)")
             #expect(output.contains("\(file):11:1: prefx: unknown key 'prefx' (did you mean 'prefix'?)"), "\(name):\n\(output)")
             #expect(output.contains("\(file):14:9: containers.mailu-smtp.ip: 10.99.0.5 is outside"), "\(name):\n\(output)")

@@ -13,8 +13,8 @@ struct RenderCommandTests {
         let result = try await MailroomBinary.run(
             ["render", Fixtures.minimal, "--out", root + "/out"], host: host)
         #expect(result.status == 0)
-        #expect(result.stderr.contains("warning: secrets file \(root)/missing.env does not exist"))
-        #expect(result.stderr.contains("hold empty secrets"))
+        #expect(result.stderrText.contains("warning: secrets file \(root)/missing.env does not exist"))
+        #expect(result.stderrText.contains("hold empty secrets"))
         let env = try String(contentsOfFile: root + "/out/podmandirectory/mailu/mailu.env", encoding: .utf8)
         #expect(env.contains("SECRET_KEY=\n"))
     }
@@ -27,13 +27,13 @@ struct SpecArgumentTests {
         let host = HostPaths(stateDirectory: NSTemporaryDirectory() + "mailroom-arg-\(getpid())", unitsDirectory: "/u",
                              secretsFile: "/nonexistent")
         let file = try await MailroomBinary.run(["validate", Fixtures.minimal + "/mailroom.yaml"], host: host)
-        #expect(file.status == 0, "\(file.stderr)")
-        #expect(file.stdout.contains("mailroom.yaml: valid"))
+        #expect(file.status == 0, "\(file.stderrText)")
+        #expect(file.stdoutText.contains("mailroom.yaml: valid"))
         let missing = try await MailroomBinary.run(["validate", "/nonexistent-spec-directory"], host: host)
         #expect(missing.status == 1)
-        #expect(missing.stderr == "mailroom: there is no directory /nonexistent-spec-directory (pass the directory that holds mailroom.yaml)")
+        #expect(missing.stderrText == "mailroom: there is no directory /nonexistent-spec-directory (pass the directory that holds mailroom.yaml)")
         let empty = try await MailroomBinary.run(["validate", Fixtures.repositoryRoot + "/contrib"], host: host)
         #expect(empty.status == 1)
-        #expect(empty.stderr.contains("there is no mailroom.yaml in \(Fixtures.repositoryRoot)/contrib"))
+        #expect(empty.stderrText.contains("there is no mailroom.yaml in \(Fixtures.repositoryRoot)/contrib"))
     }
 }

@@ -5,11 +5,12 @@ import Testing
 @testable import MailroomRender
 @testable import MailroomSpec
 @testable import MailroomMailu
+@testable import MailroomTestSupport
 
 
 /// Generated Caddyfiles and units checked by the real tools: `caddy validate`, `caddy run`
 /// behind a stand-in front, `systemd-analyze verify`, and `podman generate systemd --new`.
-@Suite(.serialized) struct GeneratedFilesTests {
+@Suite(.serialized, .tags(.podman)) struct GeneratedFilesTests {
     /// Writes every file of `desired` under `root` (or at its own path when `root` is empty).
     static func write(_ files: [FileDefinition], under root: String = "") throws {
         for file in files {
@@ -125,15 +126,17 @@ import Testing
             let port = d.portBase + 2
             func fetch(_ host: String, _ path: String) async throws -> (status: String, body: String) {
                 let result = try await ProcessRunner().run([
-                    "/usr/bin/curl", "-sk", "--max-time", "3", "--resolve", "\(host):\(port):127.0.0.1",
+                    "/usr/bin/curl", "-sk", "--max-time", "60", "--resolve", "\(host):\(port):127.0.0.1",
                     "-w", "\n%{http_code}", "https://\(host):\(port)\(path)",
                 ])
                 let lines = result.stdoutText.split(separator: "\n", omittingEmptySubsequences: false)
                 return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
             }
-            // Caddy needs a moment to start and issue its internal certificates: poll, bounded.
+            // Caddy needs a moment to start and issue its internal certificates: poll until it
+            // answers (minutes: for a Caddy that never will, not for a slow machine).
             var xml = (status: "", body: "")
-            for _ in 0..<40 {
+            let deadline = ContinuousClock.now + .minutes(3)
+            while ContinuousClock.now < deadline {
                 xml = try await fetch("autoconfig.example.com", "/mail/config-v1.1.xml?emailaddress=a@example.com")
                 if xml.status == "200" { break }
                 try await Task.sleep(for: .milliseconds(250))

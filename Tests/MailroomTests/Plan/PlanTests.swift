@@ -3,11 +3,12 @@ import Testing
 @testable import MailroomPlan
 @testable import MailroomSupport
 @testable import MailroomMailu
+@testable import MailroomTestSupport
 
 
 /// `plan` against an empty host, against files that differ, against override directories
 /// that change, and against containers made by hand from the guide.
-@Suite("Plan", .serialized)
+@Suite("Plan", .serialized, .tags(.podman))
 struct PlanTests {
     static func seedGuide(root: String) throws -> String {
         try String(contentsOfFile: Fixtures.seedGuide + "/mailroom.yaml", encoding: .utf8)

@@ -4,7 +4,7 @@ import Testing
 @testable import MailroomSupport
 @testable import MailroomTestSupport
 
-@Suite("Source: git mirror and spec reading")
+@Suite("Source: git mirror and spec reading", .tags(.git))
 struct GitSourceTests {
     @Test("bare clone from a local path, then read and parse mailroom.yaml")
     func cloneLocalPath() throws {

@@ -10,9 +10,10 @@ actor UpdateLog {
 
     func append(_ update: SourceWatcher.Update) { updates.append(update) }
 
-    /// Waits, polling every 5 ms for at most `timeout`, until `predicate` holds for some update.
+    /// Waits, polling every 5 ms, until `predicate` holds for some update; nil after `timeout`
+    /// (minutes: a bound for an update that never comes, not for a slow one).
     func first(
-        after index: Int = 0, within timeout: Duration = .seconds(5), where predicate: (SourceWatcher.Update) -> Bool
+        after index: Int = 0, within timeout: Duration = .minutes(5), where predicate: (SourceWatcher.Update) -> Bool
     ) async -> SourceWatcher.Update? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -27,7 +28,7 @@ extension SourceWatcher.Update {
     var commitHex: String? { (try? result.get())?.commit.hex }
 }
 
-@Suite("Source: change detection")
+@Suite("Source: change detection", .tags(.git))
 struct SourceWatcherTests {
     /// Runs a watcher in a child task for `body`, then cancels it and waits for it to end.
     func withWatcher(
@@ -113,26 +114,32 @@ struct SourceWatcherTests {
             #expect(seen.reason == .poll)
         }
     }
+}
 
-    @Test("the poll interval is validated; delays back off and jitter stays in bounds")
-    func pollSchedule() throws {
-        #expect(gitError { try PollSchedule(interval: .seconds(4)) }?.code == .invalidConfiguration)
-        #expect(gitError { try PollSchedule(interval: .seconds(10), jitter: 0.9) }?.code == .invalidConfiguration)
-        #expect(gitError { try PollSchedule(interval: .seconds(60), maxBackoff: .seconds(30)) }?.code == .invalidConfiguration)
-        let schedule = try PollSchedule(interval: .seconds(5))
-        #expect(schedule.interval == .seconds(5))
-        #expect(try PollSchedule().interval == .seconds(60))
-        #expect(PollSchedule.standard == (try PollSchedule()))
+extension PureTests {
+    /// The poll schedule: interval bounds, backoff after failures, jitter.
+    @Suite("Source: poll schedule", .tags(.pure))
+    struct PollScheduleTests {
+        @Test("the poll interval is validated; delays back off and jitter stays in bounds")
+        func pollSchedule() throws {
+            #expect(gitError { try PollSchedule(interval: .seconds(4)) }?.code == .invalidConfiguration)
+            #expect(gitError { try PollSchedule(interval: .seconds(10), jitter: 0.9) }?.code == .invalidConfiguration)
+            #expect(gitError { try PollSchedule(interval: .seconds(60), maxBackoff: .seconds(30)) }?.code == .invalidConfiguration)
+            let schedule = try PollSchedule(interval: .seconds(5))
+            #expect(schedule.interval == .seconds(5))
+            #expect(try PollSchedule().interval == .seconds(60))
+            #expect(PollSchedule.standard == (try PollSchedule()))
 
-        #expect(schedule.delay(afterFailures: 0, random: 0.5) == .seconds(5))
-        #expect(schedule.delay(afterFailures: 0, random: 0) == .milliseconds(4500))
-        #expect(schedule.delay(afterFailures: 0, random: 1) == .milliseconds(5500))
-        #expect(schedule.delay(afterFailures: 1, random: 0.5) == .seconds(10))
-        #expect(schedule.delay(afterFailures: 3, random: 0.5) == .seconds(40))
-        #expect(schedule.delay(afterFailures: 50, random: 0.5) == .seconds(900))  // capped at maxBackoff
-        for _ in 0..<100 {
-            let delay = schedule.delay(afterFailures: 0)
-            #expect(delay >= .milliseconds(4500) && delay <= .milliseconds(5500))
+            #expect(schedule.delay(afterFailures: 0, random: 0.5) == .seconds(5))
+            #expect(schedule.delay(afterFailures: 0, random: 0) == .milliseconds(4500))
+            #expect(schedule.delay(afterFailures: 0, random: 1) == .milliseconds(5500))
+            #expect(schedule.delay(afterFailures: 1, random: 0.5) == .seconds(10))
+            #expect(schedule.delay(afterFailures: 3, random: 0.5) == .seconds(40))
+            #expect(schedule.delay(afterFailures: 50, random: 0.5) == .seconds(900))  // capped at maxBackoff
+            for _ in 0..<100 {
+                let delay = schedule.delay(afterFailures: 0)
+                #expect(delay >= .milliseconds(4500) && delay <= .milliseconds(5500))
+            }
         }
     }
 }

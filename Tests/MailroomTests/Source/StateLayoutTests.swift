@@ -9,16 +9,6 @@ import Testing
 /// `<state>/source/mirror.git` and the CLI in `<state>/mirror.git`: one host had two mirrors.
 @Suite("State directory layout", .tags(.git))
 struct StateLayoutTests {
-    @Test("the CLI's --repo and the agent use the same mirror and source state")
-    func cliAndAgentShareTheMirror() throws {
-        var agent = AgentConfiguration(repository: "/srv/git/mail.git")
-        agent.stateDirectory = "/var/lib/mr"
-        let cli = try SourceConfiguration(repository: "/srv/git/mail.git", stateDirectory: "/var/lib/mr")
-        let fromAgent = try SourceConfiguration(repository: agent.repository, stateDirectory: agent.stateDirectory)
-        #expect(cli.mirrorPath == "/var/lib/mr/mirror.git" && fromAgent.mirrorPath == cli.mirrorPath)
-        #expect(cli.statePath == "/var/lib/mr/source-state.json" && fromAgent.statePath == cli.statePath)
-    }
-
     @Test("an agent's older source/ layout is moved up on first use, and the mirror keeps working")
     func legacyAgentLayoutIsMigrated() async throws {
         let f = try SourceFixture()
@@ -60,5 +50,21 @@ struct StateLayoutTests {
         #expect(!files.fileExists(atPath: f.stateDirectory + "/source"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: state.sourceState)) == kept)
         #expect(try state.migrate() == nil)
+    }
+}
+
+extension PureTests {
+    /// The CLI and the agent compute the same paths in a state directory.
+    @Suite("State directory paths", .tags(.pure))
+    struct StatePathTests {
+        @Test("the CLI's --repo and the agent use the same mirror and source state")
+        func cliAndAgentShareTheMirror() throws {
+            var agent = AgentConfiguration(repository: "/srv/git/mail.git")
+            agent.stateDirectory = "/var/lib/mr"
+            let cli = try SourceConfiguration(repository: "/srv/git/mail.git", stateDirectory: "/var/lib/mr")
+            let fromAgent = try SourceConfiguration(repository: agent.repository, stateDirectory: agent.stateDirectory)
+            #expect(cli.mirrorPath == "/var/lib/mr/mirror.git" && fromAgent.mirrorPath == cli.mirrorPath)
+            #expect(cli.statePath == "/var/lib/mr/source-state.json" && fromAgent.statePath == cli.statePath)
+        }
     }
 }

@@ -9,6 +9,9 @@ extension Tag {
     @Tag static var git: Self
     /// Starts an sshd on loopback.
     @Tag static var sshd: Self
+    /// Uses this machine, but none of podman, git or sshd: temporary files, sockets, inotify,
+    /// threads, or child processes such as the built `mailroom` or `systemd-analyze`.
+    @Tag static var os: Self
 }
 
 /// Every `.pure` suite is nested in here (`extension PureTests { @Suite(.tags(.pure)) struct … }`).
