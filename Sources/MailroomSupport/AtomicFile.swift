@@ -43,37 +43,64 @@ public enum AtomicFile {
     /// point, every file holds its old content or its new one. Throws before the first rename
     /// if any temporary cannot be written (nothing is replaced then).
     public static func write(_ items: [Item]) throws {
-        var written: [(temporary: String, path: String)] = []
-        var done = false
-        defer { if !done { for item in written { unlink(item.temporary) } } }
-        var devices: [UInt64: String] = [:]
-        for item in items {
-            let directory = (item.path as NSString).deletingLastPathComponent
-            try makeDirectory(directory)
-            let temporary = temporaryPath(for: item.path)
-            try writeTemporary(item.data, at: temporary, replacing: item.path, mode: item.mode, sync: false)
-            written.append((temporary, item.path))
-            var info = stat()
-            if stat(directory, &info) == 0, devices[UInt64(info.st_dev)] == nil { devices[UInt64(info.st_dev)] = directory }
-        }
-        // One sync per file system makes every temporary's content durable before any rename.
-        for directory in devices.values {
-            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard fd >= 0, syncFileSystem(fd) == 0 else {
-                if fd >= 0 { close(fd) }
-                throw FileWriteError(path: directory, operation: "syncfs")
+        let batch = try Batch(items)
+        defer { batch.finish() }
+        for index in items.indices { try batch.commit(index) }
+    }
+
+    /// A batch write in two halves, for callers that record each file as its own step (apply):
+    /// `init` writes and syncs every temporary, `commit(_:)` renames one file into place,
+    /// `finish()` syncs the directories and removes the temporaries not committed.
+    public final class Batch: @unchecked Sendable {
+        // Used by one caller at a time, in order: init, commits, finish.
+        private var temporaries: [String?]
+        private let paths: [String]
+
+        public init(_ items: [Item]) throws {
+            paths = items.map(\.path)
+            temporaries = []
+            var devices: [UInt64: String] = [:]
+            do {
+                for item in items {
+                    let directory = (item.path as NSString).deletingLastPathComponent
+                    try makeDirectory(directory)
+                    let temporary = temporaryPath(for: item.path)
+                    try writeTemporary(item.data, at: temporary, replacing: item.path, mode: item.mode, sync: false)
+                    temporaries.append(temporary)
+                    var info = stat()
+                    if stat(directory, &info) == 0, devices[UInt64(info.st_dev)] == nil { devices[UInt64(info.st_dev)] = directory }
+                }
+                // One sync per file system makes every temporary's content durable before any rename.
+                for directory in devices.values {
+                    let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                    defer { if fd >= 0 { close(fd) } }
+                    guard fd >= 0, syncFileSystem(fd) == 0 else { throw FileWriteError(path: directory, operation: "syncfs") }
+                }
+            } catch {
+                finish()
+                throw error
             }
-            close(fd)
         }
-        var directories: [String] = []
-        for item in written {
+
+        /// Renames the `index`-th file into place.
+        public func commit(_ index: Int) throws {
+            guard let temporary = temporaries[index] else { return }
             FaultInjection.point("file.rename")
-            guard rename(item.temporary, item.path) == 0 else { throw FileWriteError(path: item.path, operation: "rename") }
-            let directory = (item.path as NSString).deletingLastPathComponent
-            if directories.last != directory, !directories.contains(directory) { directories.append(directory) }
+            guard rename(temporary, paths[index]) == 0 else { throw FileWriteError(path: paths[index], operation: "rename") }
+            temporaries[index] = nil
         }
-        done = true
-        for directory in directories { syncDirectory(directory) }
+
+        /// Makes the renames durable and removes what was not committed.
+        public func finish() {
+            for temporary in temporaries.compactMap({ $0 }) { unlink(temporary) }
+            var directories: [String] = []
+            for (index, path) in paths.enumerated() where index < temporaries.count && temporaries[index] == nil {
+                let directory = (path as NSString).deletingLastPathComponent
+                if !directories.contains(directory) { directories.append(directory) }
+            }
+            for directory in directories { syncDirectory(directory) }
+            temporaries = temporaries.map { _ in nil }
+        }
     }
 
     /// `syncfs(2)`, which the Glibc module does not import (it is a GNU extension): looked up

@@ -75,15 +75,29 @@ struct RolloutExecution: Sendable {
         let contents = Dictionary((desired.files + (plan.runner == .systemd ? Planner.units(desired, actual: actual) : [])).map { ($0.path, $0) },
                                   uniquingKeysWith: { first, _ in first })
         var unitsChanged = false
-        for change in plan.files where change.action == .create || change.action == .update {
-            guard let file = contents[change.path] else { continue }
-            let action: StepAction = change.kind == .unit ? .unitWrite : .fileWrite
-            let written = await step(action, change.path, command: nil) {
-                try AtomicFile.write(file.content, to: file.path, mode: file.mode)
-                return "mode \(String(file.mode, radix: 8))"
+        let writes = plan.files.filter { $0.action == .create || $0.action == .update }
+            .compactMap { change in contents[change.path].map { (change: change, file: $0) } }
+        // Every file in one batch (one sync), each rename its own step: after a crash every file
+        // is old or new, and the journal says which were renamed.
+        let batch: AtomicFile.Batch
+        do {
+            batch = try AtomicFile.Batch(writes.map { AtomicFile.Item(path: $0.file.path, content: $0.file.content, mode: $0.file.mode) })
+        } catch {
+            // Nothing was replaced; the failure is recorded on the first file.
+            if let first = writes.first {
+                await step(first.change.kind == .unit ? .unitWrite : .fileWrite, first.change.path, command: nil) { throw error }
+            }
+            return
+        }
+        defer { batch.finish() }
+        for (index, write) in writes.enumerated() {
+            let action: StepAction = write.change.kind == .unit ? .unitWrite : .fileWrite
+            let written = await step(action, write.change.path, command: nil) {
+                try batch.commit(index)
+                return "mode \(String(write.file.mode, radix: 8))"
             }
             guard written else { break }
-            if change.kind == .unit { unitsChanged = true }
+            if write.change.kind == .unit { unitsChanged = true }
         }
         guard await log.failure == nil else { return }
         if await log.ok {
