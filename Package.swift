@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 // The pipeline, one target per stage group. Each target may use only the ones listed under it,
@@ -55,12 +55,32 @@ let package = Package(
             dependencies: ["MailroomSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "MailroomRender", dependencies: ["MailroomSpec", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .target(name: "MailroomMailu", dependencies: ["MailroomSpec", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .target(name: "MailroomSource", dependencies: ["MailroomSupport", "CGit2", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .target(name: "MailroomHost", dependencies: ["MailroomSupport", "CSpawn", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .target(name: "MailroomPlan", dependencies: ["MailroomRender", "MailroomHost", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .target(name: "MailroomApply", dependencies: ["MailroomPlan", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(
+            name: "MailroomRender", dependencies: ["MailroomSpec", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "MailroomMailu", dependencies: ["MailroomSpec", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "MailroomSource",
+            dependencies: [
+                "MailroomSupport", "CGit2", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ], swiftSettings: swiftSettings),
+        .target(
+            name: "MailroomHost",
+            dependencies: ["MailroomSupport", "CSpawn", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "MailroomPlan",
+            dependencies: ["MailroomRender", "MailroomHost", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "MailroomApply",
+            dependencies: [
+                "MailroomPlan", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ], swiftSettings: swiftSettings),
         .target(
             name: "MailroomAgent",
             dependencies: [

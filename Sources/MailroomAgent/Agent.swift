@@ -1,12 +1,12 @@
 import Foundation
 import Logging
-import ServiceLifecycle
-import UnixSignals
 import MailroomApply
 import MailroomHost
 import MailroomSource
 import MailroomSpec
 import MailroomSupport
+import ServiceLifecycle
+import UnixSignals
 
 /// `mailroom agent`: the long-running process on each host. Wires the existing stages to
 /// triggers and runs them in one `ServiceGroup`, in dependency order:
@@ -31,32 +31,45 @@ public struct Agent: Sendable {
     ///   - profile: the application profile specs are compiled with (the CLI passes Mailu's).
     ///   - serviceManager: the service manager for units, or nil to run containers directly.
     ///   - notify: from ``SystemdNotify/takeFromEnvironment()``, before any child is started.
-    public init(configuration: AgentConfiguration, engine: any ContainerEngine, profile: any Profile, podmanExecutable: String?,
-                serviceManager: (any ServiceManager)? = nil, logger: Logger,
-                notify: SystemdNotify) throws {
+    public init(
+        configuration: AgentConfiguration, engine: any ContainerEngine, profile: any Profile, podmanExecutable: String?,
+        serviceManager: (any ServiceManager)? = nil, logger: Logger,
+        notify: SystemdNotify
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
-        let source = GitSource(try SourceConfiguration(repository: configuration.repository, branch: configuration.branch,
-                                                       path: configuration.path, stateDirectory: configuration.stateDirectory))
-        let watcher = SourceWatcher(source: source, schedule: try PollSchedule(interval: configuration.pollInterval,
-                                                                                   maxBackoff: max(.seconds(15 * 60), configuration.pollInterval)))
+        let source = GitSource(
+            try SourceConfiguration(
+                repository: configuration.repository, branch: configuration.branch,
+                path: configuration.path, stateDirectory: configuration.stateDirectory))
+        let watcher = SourceWatcher(
+            source: source,
+            schedule: try PollSchedule(
+                interval: configuration.pollInterval,
+                maxBackoff: max(.seconds(15 * 60), configuration.pollInterval)))
         var options = ApplyOptions(healthTimeout: configuration.healthTimeout)
         options.dryRun = configuration.dryRun
-        let applier = Applier(host: configuration.host, engine: engine, profile: profile, serviceManager: serviceManager, options: options)
+        let applier = Applier(
+            host: configuration.host, engine: engine, profile: profile, serviceManager: serviceManager, options: options
+        )
         reconciler = Reconciler(configuration: configuration, source: source, applier: applier, logger: logger)
         let signature = try configuration.webhookSecretFile.map { try WebhookSignature(secretFile: $0) }
         if signature == nil { logger.warning("No webhook-secret-file: /webhook refuses every request") }
-        http = try AgentHTTPService(address: ListenAddress(host: configuration.listenHost, port: configuration.listenPort), reconciler: reconciler,
-                                    signature: signature, logger: logger, onPush: { watcher.trigger() })
-        triggers = AgentTriggers(configuration: configuration, watcher: watcher, reconciler: reconciler,
-                                 podmanExecutable: podmanExecutable, notify: notify, logger: logger)
+        http = try AgentHTTPService(
+            address: ListenAddress(host: configuration.listenHost, port: configuration.listenPort),
+            reconciler: reconciler,
+            signature: signature, logger: logger, onPush: { watcher.trigger() })
+        triggers = AgentTriggers(
+            configuration: configuration, watcher: watcher, reconciler: reconciler,
+            podmanExecutable: podmanExecutable, notify: notify, logger: logger)
     }
 
     /// Runs until SIGTERM/SIGINT (or, in tests, until the task is cancelled).
     public func run() async throws {
-        let group = ServiceGroup(configuration: .init(
-            services: [triggers, reconciler, http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [triggers, reconciler, http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("Agent stopped")
     }
@@ -73,7 +86,10 @@ struct AgentTriggers: Service {
     let logger: Logger
 
     func run() async throws {
-        let reconciler = reconciler, configuration = configuration, logger = logger, notify = notify
+        let reconciler = reconciler
+        let configuration = configuration
+        let logger = logger
+        let notify = notify
         // Container names the current spec manages, for the podman event filter.
         let managed = LockedValue(Set<String>())
         let files = LockedValue<DirectoryWatch?>(nil)
@@ -93,21 +109,30 @@ struct AgentTriggers: Service {
                     let exists = FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory)
                     if exists && isDirectory.boolValue { directories.append(input) } else { watchedFiles.append(input) }
                 }
-                let watch = try? DirectoryWatch(directories: directories, files: watchedFiles, excluding: [configuration.stateDirectory],
-                                                debounce: configuration.debounce) { paths in
-                    logger.info("Files changed", metadata: ["files.paths": "\(paths.prefix(5).joined(separator: ","))", "files.count": "\(paths.count)"])
+                let watch = try? DirectoryWatch(
+                    directories: directories, files: watchedFiles, excluding: [configuration.stateDirectory],
+                    debounce: configuration.debounce
+                ) { paths in
+                    logger.info(
+                        "Files changed",
+                        metadata: [
+                            "files.paths": "\(paths.prefix(5).joined(separator: ","))", "files.count": "\(paths.count)",
+                        ])
                     reconciler.request(.files)
                 }
                 files.withLock { old in
                     old?.stop()
                     old = watch
                 }
-                logger.debug("Watching files", metadata: ["files.roots": "\(watch?.roots.joined(separator: ",") ?? "")"])
+                logger.debug(
+                    "Watching files", metadata: ["files.roots": "\(watch?.roots.joined(separator: ",") ?? "")"])
             })
         let events = try podmanExecutable.map { podman in
             try PodmanEvents(podman: podman) { event in
                 guard managed.current.contains(event.name) else { return }
-                logger.info("Managed container changed by hand", metadata: ["container.name": "\(event.name)", "container.event": "\(event.status)"])
+                logger.info(
+                    "Managed container changed by hand",
+                    metadata: ["container.name": "\(event.name)", "container.event": "\(event.status)"])
                 reconciler.request(.container(event.name))
             }
         }
@@ -119,9 +144,13 @@ struct AgentTriggers: Service {
         // Graceful shutdown cancels the triggers; that is their normal end.
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.watcher.run(logger: logger) { update in await reconciler.sourceUpdated(update) } }
                 group.addTask {
-                    while (try? await Task.sleep(for: configuration.resyncInterval)) != nil { reconciler.request(.resync) }
+                    await self.watcher.run(logger: logger) { update in await reconciler.sourceUpdated(update) }
+                }
+                group.addTask {
+                    while (try? await Task.sleep(for: configuration.resyncInterval)) != nil {
+                        reconciler.request(.resync)
+                    }
                 }
                 group.addTask {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) {

@@ -15,10 +15,14 @@ public enum AgentClient {
 
     /// Sends one request to `host:port` (`host` a numeric IPv4 or IPv6 address); throws after
     /// `timeout` (default ``defaultTimeout``) without an answer.
-    public static func send(host: String, port: UInt16, method: String, path: String, headers: [String: String] = [:],
-                            body: Data = Data(), timeout: Duration = defaultTimeout) async throws -> Response {
+    public static func send(
+        host: String, port: UInt16, method: String, path: String, headers: [String: String] = [:],
+        body: Data = Data(), timeout: Duration = defaultTimeout
+    ) async throws -> Response {
         try await withThrowingTaskGroup(of: Response.self) { group in
-            group.addTask { try await exchange(host: host, port: port, method: method, path: path, headers: headers, body: body) }
+            group.addTask {
+                try await exchange(host: host, port: port, method: method, path: path, headers: headers, body: body)
+            }
             group.addTask {
                 try await Task.sleep(for: timeout)
                 throw AgentError("no answer from \(ListenAddress(host: host, port: port)) within \(timeout)")
@@ -28,13 +32,16 @@ public enum AgentClient {
         }
     }
 
-    private static func exchange(host: String, port: UInt16, method: String, path: String, headers: [String: String],
-                                 body: Data) async throws -> Response {
+    private static func exchange(
+        host: String, port: UInt16, method: String, path: String, headers: [String: String],
+        body: Data
+    ) async throws -> Response {
         let address = ListenAddress(host: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port)
         var fields: [HTTPHeader: String] = [HTTPHeader("Host"): address.description, HTTPHeader("Connection"): "close"]
         for (name, value) in headers { fields[HTTPHeader(name)] = value }
         if !body.isEmpty || method == "POST" { fields[.contentLength] = "\(body.count)" }
-        let request = HTTPRequest(method: HTTPMethod(method), version: .http11, path: path, query: [], headers: fields, body: body)
+        let request = HTTPRequest(
+            method: HTTPMethod(method), version: .http11, path: path, query: [], headers: fields, body: body)
         var client = HTTPClient()
         let response = try await client.sendHTTPRequest(request, to: try address.socketAddress())
         return Response(status: response.statusCode.code, body: try await response.bodyData)
@@ -72,7 +79,8 @@ public enum AgentClient {
     private static func checked(host: String, port: UInt16, method: String, path: String) async throws -> Data {
         let response = try await send(host: host, port: port, method: method, path: path)
         guard (200..<300).contains(response.status) else {
-            throw AgentError("\(method) \(path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+            throw AgentError(
+                "\(method) \(path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         }
         return response.body
     }

@@ -1,7 +1,7 @@
 import Foundation
-import Yams
 import MailroomSource
 import MailroomSupport
+import Yams
 
 /// The agent's one configuration file (`--config`, see `contrib/agent.yaml`).
 ///
@@ -46,7 +46,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     }
 
     /// The host's paths, as `apply` uses them.
-    public var host: HostPaths { HostPaths(stateDirectory: stateDirectory, unitsDirectory: unitsDirectory, secretsFile: secretsFile) }
+    public var host: HostPaths {
+        HostPaths(stateDirectory: stateDirectory, unitsDirectory: unitsDirectory, secretsFile: secretsFile)
+    }
 
     public static func load(file: String) throws -> AgentConfiguration {
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -70,30 +72,39 @@ public struct AgentConfiguration: Sendable, Equatable {
             throw AgentConfigurationError(file: file, line: line, "not valid YAML: \(error)")
         }
         guard let root, case .mapping(let mapping) = root else {
-            throw AgentConfigurationError(file: file, line: 1, "the agent configuration must be a mapping of keys to values")
+            throw AgentConfigurationError(
+                file: file, line: 1, "the agent configuration must be a mapping of keys to values")
         }
         var config = AgentConfiguration(repository: "")
         var sawRepository = false
         for (keyNode, value) in mapping {
             let key = keyNode.string ?? ""
             let line = keyNode.mark?.line ?? 1
-            func fail(_ message: String) -> AgentConfigurationError { AgentConfigurationError(file: file, line: value.mark?.line ?? line, "\(key): \(message)") }
+            func fail(_ message: String) -> AgentConfigurationError {
+                AgentConfigurationError(file: file, line: value.mark?.line ?? line, "\(key): \(message)")
+            }
             func string() throws -> String {
                 guard let s = value.string, !s.isEmpty else { throw fail("expected a non-empty string") }
                 return s
             }
             func duration() throws -> Duration {
-                guard let s = value.string, let d = parseDuration(s) else { throw fail("expected a duration such as 500ms, 30s, 10m or 1h") }
+                guard let s = value.string, let d = parseDuration(s) else {
+                    throw fail("expected a duration such as 500ms, 30s, 10m or 1h")
+                }
                 return d
             }
             switch key {
-            case "repository": config.repository = try string(); sawRepository = true
+            case "repository":
+                config.repository = try string()
+                sawRepository = true
             case "branch": config.branch = try string()
             case "path": config.path = value.string ?? ""
             case "poll-interval":
                 config.pollInterval = try duration()
                 guard config.pollInterval >= PollSchedule.minimumInterval else {
-                    throw fail("at least \(PollSchedule.minimumInterval) (local repositories are watched with inotify, without polling)")
+                    throw fail(
+                        "at least \(PollSchedule.minimumInterval) (local repositories are watched with inotify, without polling)"
+                    )
                 }
             case "resync-interval": config.resyncInterval = try duration()
             case "debounce": config.debounce = try duration()
@@ -109,7 +120,8 @@ public struct AgentConfiguration: Sendable, Equatable {
                 guard case .sequence(let items) = value else { throw fail("expected a list of directories") }
                 config.overrideDirectories = try items.map {
                     guard let s = $0.string, s.hasPrefix("/") else {
-                        throw AgentConfigurationError(file: file, line: $0.mark?.line ?? line, "override-dirs: expected absolute paths")
+                        throw AgentConfigurationError(
+                            file: file, line: $0.mark?.line ?? line, "override-dirs: expected absolute paths")
                     }
                     return s
                 }
@@ -126,30 +138,39 @@ public struct AgentConfiguration: Sendable, Equatable {
                     switch k.string {
                     case "restarts":
                         guard let n = v.string.flatMap({ Int($0) }), n >= 0 else {
-                            throw AgentConfigurationError(file: file, line: subline, "self-heal.restarts: expected a whole number")
+                            throw AgentConfigurationError(
+                                file: file, line: subline, "self-heal.restarts: expected a whole number")
                         }
                         config.selfHealRestarts = n
                     case "window":
                         guard let d = v.string.flatMap(parseDuration) else {
-                            throw AgentConfigurationError(file: file, line: subline, "self-heal.window: expected a duration such as 5m")
+                            throw AgentConfigurationError(
+                                file: file, line: subline, "self-heal.window: expected a duration such as 5m")
                         }
                         config.selfHealWindow = d
                     default:
-                        throw AgentConfigurationError(file: file, line: k.mark?.line ?? line, "self-heal: unknown key '\(k.string ?? "")' (restarts, window)")
+                        throw AgentConfigurationError(
+                            file: file, line: k.mark?.line ?? line,
+                            "self-heal: unknown key '\(k.string ?? "")' (restarts, window)")
                     }
                 }
             default:
-                throw AgentConfigurationError(file: file, line: line, "unknown key '\(key)'", hint: "known keys: \(knownKeys.joined(separator: ", "))")
+                throw AgentConfigurationError(
+                    file: file, line: line, "unknown key '\(key)'",
+                    hint: "known keys: \(knownKeys.joined(separator: ", "))")
             }
         }
         guard sawRepository else {
-            throw AgentConfigurationError(file: file, line: 1, "repository: missing; name the git repository holding the spec")
+            throw AgentConfigurationError(
+                file: file, line: 1, "repository: missing; name the git repository holding the spec")
         }
         return config
     }
 
-    static let knownKeys = ["repository", "branch", "path", "poll-interval", "resync-interval", "debounce", "override-dirs", "state-dir",
-                            "units-dir", "secrets-file", "listen", "webhook-secret-file", "self-heal", "health-timeout", "dry-run"]
+    static let knownKeys = [
+        "repository", "branch", "path", "poll-interval", "resync-interval", "debounce", "override-dirs", "state-dir",
+        "units-dir", "secrets-file", "listen", "webhook-secret-file", "self-heal", "health-timeout", "dry-run",
+    ]
 }
 
 /// `250ms`, `30s`, `10m`, `1h`; a bare number is seconds.

@@ -14,7 +14,10 @@ public struct AgentControl: Sendable, Equatable, Codable {
     public var reason: String?
     public var since: Date?
 
-    public init(suspended: Bool = false, pinnedCommit: String? = nil, branchTipAtPin: String? = nil, reason: String? = nil, since: Date? = nil) {
+    public init(
+        suspended: Bool = false, pinnedCommit: String? = nil, branchTipAtPin: String? = nil, reason: String? = nil,
+        since: Date? = nil
+    ) {
         self.suspended = suspended
         self.pinnedCommit = pinnedCommit
         self.branchTipAtPin = branchTipAtPin

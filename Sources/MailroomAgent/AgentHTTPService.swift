@@ -15,8 +15,10 @@ public struct AgentHTTPService: Service {
     private let onPush: @Sendable () -> Void
     private let logger: Logger
 
-    public init(address: ListenAddress, reconciler: Reconciler, signature: WebhookSignature?, logger: Logger,
-                onPush: @escaping @Sendable () -> Void) throws {
+    public init(
+        address: ListenAddress, reconciler: Reconciler, signature: WebhookSignature?, logger: Logger,
+        onPush: @escaping @Sendable () -> Void
+    ) throws {
         let socket: any SocketAddress
         do {
             socket = try address.socketAddress()
@@ -43,15 +45,21 @@ public struct AgentHTTPService: Service {
     }
 
     public func run() async throws {
-        let reconciler = reconciler, signature = signature, onPush = onPush, logger = logger
+        let reconciler = reconciler
+        let signature = signature
+        let onPush = onPush
+        let logger = logger
         await server.appendRoute("GET /healthz") { _ in
             HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain"], body: Data("ok\n".utf8))
         }
         await server.appendRoute("GET /status") { _ in
-            HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: await reconciler.status.encoded())
+            HTTPResponse(
+                statusCode: .ok, headers: [.contentType: "application/json"], body: await reconciler.status.encoded())
         }
         await server.appendRoute("GET /metrics") { _ in
-            HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: Data(await reconciler.metrics.prometheusText.utf8))
+            HTTPResponse(
+                statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: Data(await reconciler.metrics.prometheusText.utf8))
         }
         await server.appendRoute("POST /resync") { _ in
             // Harmless to anyone who can reach the listener: a resync applies the spec from git.
@@ -60,9 +68,12 @@ public struct AgentHTTPService: Service {
         }
         await server.appendRoute("POST /webhook") { request in
             let body = try await request.bodyData
-            let header = request.headers[HTTPHeader("X-Hub-Signature-256")] ?? request.headers[HTTPHeader("X-Gitea-Signature")]
+            let header =
+                request.headers[HTTPHeader("X-Hub-Signature-256")] ?? request.headers[HTTPHeader("X-Gitea-Signature")]
             guard let signature, signature.verify(header, body: body) else {
-                logger.warning("Webhook refused: bad or missing signature", metadata: ["http.remote": "\(request.remoteAddress.map { "\($0)" } ?? "-")"])
+                logger.warning(
+                    "Webhook refused: bad or missing signature",
+                    metadata: ["http.remote": "\(request.remoteAddress.map { "\($0)" } ?? "-")"])
                 return HTTPResponse(statusCode: .unauthorized, body: Data("bad or missing signature\n".utf8))
             }
             logger.info("Webhook accepted; fetching")
@@ -71,7 +82,7 @@ public struct AgentHTTPService: Service {
         }
         do {
             try await cancelWhenGracefulShutdown { try await server.run() }
-        } catch where Task.isShuttingDownGracefully || Task.isCancelled {
+        } catch  where Task.isShuttingDownGracefully || Task.isCancelled {
             // Stopped as asked (FlyingFox reports its closed socket as an error).
         }
     }

@@ -61,7 +61,9 @@ public struct AgentStatus: Sendable, Equatable, Codable {
         lines.append("sync:       \(sync)\(dryRun ? " (dry run: plans only)" : "")")
         lines.append("branch tip: \(short(currentCommit))")
         lines.append("applied:    \(short(appliedCommit))")
-        if let badCommit { lines.append("refused:    \(short(badCommit)) (failed or invalid; waiting for a newer commit)") }
+        if let badCommit {
+            lines.append("refused:    \(short(badCommit)) (failed or invalid; waiting for a newer commit)")
+        }
         if reconciling { lines.append("now:        reconciling") }
         if let r = lastRollout {
             var line = "last:       \(r.status) \(short(r.commit)) by \(r.trigger)"
@@ -76,7 +78,9 @@ public struct AgentStatus: Sendable, Equatable, Codable {
         if !lastErrors.isEmpty {
             lines.append("errors:")
             let formatter = ISO8601DateFormatter()
-            for problem in lastErrors.suffix(5) { lines.append("  \(formatter.string(from: problem.at)) \(problem.message)") }
+            for problem in lastErrors.suffix(5) {
+                lines.append("  \(formatter.string(from: problem.at)) \(problem.message)")
+            }
         }
         return lines.joined(separator: "\n")
     }
@@ -107,7 +111,9 @@ public struct AgentMetrics: Sendable, Equatable, Codable {
     public var prometheusText: String {
         var out = ""
         out += "# HELP mailroom_rollouts_total Rollouts by result.\n# TYPE mailroom_rollouts_total counter\n"
-        for (result, n) in rollouts.sorted(by: { $0.key < $1.key }) { out += "mailroom_rollouts_total{result=\"\(result)\"} \(n)\n" }
+        for (result, n) in rollouts.sorted(by: { $0.key < $1.key }) {
+            out += "mailroom_rollouts_total{result=\"\(result)\"} \(n)\n"
+        }
         out += "# HELP mailroom_rollout_duration_seconds Duration of rollouts that changed the host.\n"
         out += "# TYPE mailroom_rollout_duration_seconds histogram\n"
         for (i, bound) in Self.buckets.enumerated() {
@@ -117,12 +123,16 @@ public struct AgentMetrics: Sendable, Equatable, Codable {
         out += "mailroom_rollout_duration_seconds_sum \(Self.format(durationSum))\n"
         out += "mailroom_rollout_duration_seconds_count \(durationCount)\n"
         out += "# HELP mailroom_reconciles_total Reconciles by trigger.\n# TYPE mailroom_reconciles_total counter\n"
-        for (trigger, n) in reconciles.sorted(by: { $0.key < $1.key }) { out += "mailroom_reconciles_total{trigger=\"\(trigger)\"} \(n)\n" }
-        out += "# HELP mailroom_drift_corrections_total Reconciles that put back containers or files changed outside Mailroom.\n"
+        for (trigger, n) in reconciles.sorted(by: { $0.key < $1.key }) {
+            out += "mailroom_reconciles_total{trigger=\"\(trigger)\"} \(n)\n"
+        }
+        out +=
+            "# HELP mailroom_drift_corrections_total Reconciles that put back containers or files changed outside Mailroom.\n"
         out += "# TYPE mailroom_drift_corrections_total counter\nmailroom_drift_corrections_total \(driftCorrections)\n"
         out += "# HELP mailroom_last_successful_apply_timestamp_seconds Unix time of the last successful rollout.\n"
         out += "# TYPE mailroom_last_successful_apply_timestamp_seconds gauge\n"
-        out += "mailroom_last_successful_apply_timestamp_seconds \(Self.format(lastSuccessfulApply?.timeIntervalSince1970 ?? 0))\n"
+        out +=
+            "mailroom_last_successful_apply_timestamp_seconds \(Self.format(lastSuccessfulApply?.timeIntervalSince1970 ?? 0))\n"
         return out
     }
 

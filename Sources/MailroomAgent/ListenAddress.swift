@@ -19,7 +19,9 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `HOST:PORT` or `[IPV6]:PORT`; nil when it is neither or the address is not numeric.
     public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            return nil
+        }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") {
             host = String(host.dropFirst().dropLast())

@@ -1,8 +1,9 @@
 import Foundation
 import MailroomHost
 import MailroomSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Follows `podman events --format json` for containers and reports the ones that died or
@@ -21,11 +22,15 @@ public final class PodmanEvents: Sendable {
 
     /// Starts following events; `onEvent` is called on the reader thread for every `died` or
     /// `remove` of a container.
-    public init(podman: String, runner: ProcessRunner = ProcessRunner(), onEvent: @escaping @Sendable (Event) -> Void) throws {
+    public init(podman: String, runner: ProcessRunner = ProcessRunner(), onEvent: @escaping @Sendable (Event) -> Void)
+        throws
+    {
         // podman drops every other event (health checks, exec, start...) itself, so they do not
         // wake the agent. Filters on one key are alternatives; on different keys, all must hold.
-        let (process, fd) = try runner.startReading([podman, "events", "--format", "json", "--filter", "type=container",
-                                                     "--filter", "event=died", "--filter", "event=remove"])
+        let (process, fd) = try runner.startReading([
+            podman, "events", "--format", "json", "--filter", "type=container",
+            "--filter", "event=died", "--filter", "event=remove",
+        ])
         self.process = process
         let thread = Thread {
             nameCurrentThread(Self.threadName)
@@ -53,7 +58,8 @@ public final class PodmanEvents: Sendable {
     /// Parses one JSON line; nil for events the agent does not act on.
     static func parse(_ line: Data) -> Event? {
         guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
-            (object["Type"] as? String) == "container", let name = object["Name"] as? String, let status = object["Status"] as? String,
+            (object["Type"] as? String) == "container", let name = object["Name"] as? String,
+            let status = object["Status"] as? String,
             ["died", "remove"].contains(status)
         else { return nil }
         return Event(name: name, status: status)

@@ -1,11 +1,11 @@
 import Foundation
 import Logging
-import ServiceLifecycle
 import MailroomApply
 import MailroomPlan
 import MailroomRender
 import MailroomSource
 import MailroomSupport
+import ServiceLifecycle
 
 /// Why the agent reconciles. Reasons that arrive during a rollout are merged into one follow-up.
 public enum ReconcileReason: Hashable, Sendable, CustomStringConvertible {
@@ -95,13 +95,16 @@ public actor Reconciler: Service {
     }
 
     /// Called once, after the first reconcile (sd_notify `READY=1`).
-    public func setHooks(onFirstReconcile: (@Sendable () -> Void)?, onDesiredChange: (@Sendable (DesiredState) -> Void)?) {
+    public func setHooks(
+        onFirstReconcile: (@Sendable () -> Void)?, onDesiredChange: (@Sendable (DesiredState) -> Void)?
+    ) {
         self.onFirstReconcile = onFirstReconcile
         self.onDesiredChange = onDesiredChange
     }
 
     /// Called as each rollout starts (the benchmark's finish line).
-    public func setRolloutObserver(_ observer: (@Sendable (_ commit: String, _ reasons: Set<ReconcileReason>) -> Void)?) {
+    public func setRolloutObserver(_ observer: (@Sendable (_ commit: String, _ reasons: Set<ReconcileReason>) -> Void)?)
+    {
         onRolloutStart = observer
     }
 
@@ -139,10 +142,11 @@ public actor Reconciler: Service {
                 if reasons.allSatisfy(\.isContainer) {
                     // podman reports a removal as `died` then `remove`: let them settle into one.
                     try? await Task.sleep(for: configuration.debounce)
-                    reasons.formUnion(pending.withLock { reasons in
-                        defer { reasons = [] }
-                        return reasons
-                    })
+                    reasons.formUnion(
+                        pending.withLock { reasons in
+                            defer { reasons = [] }
+                            return reasons
+                        })
                 }
                 guard !stopping.current else { return }
                 await reconcile(reasons)
@@ -183,8 +187,9 @@ public actor Reconciler: Service {
         let appliedBefore = status.appliedCommit
         onRolloutStart?(target, reasons)
         guard let result = await apply(spec, commit: target, with: applier, reasons: reasons) else { return }
-        record(result, target: target, tip: tip, snapshot: target == tip ? latest : nil,
-               seconds: (ContinuousClock.now - began).seconds)
+        record(
+            result, target: target, tip: tip, snapshot: target == tip ? latest : nil,
+            seconds: (ContinuousClock.now - began).seconds)
         if target == appliedBefore { spendBudgetOnPutBacks(result) }
         markDegraded(leftAlone: result, spent: spent)
         // After the rollout, so that the directories it made exist to be watched.
@@ -204,8 +209,9 @@ public actor Reconciler: Service {
     private func syncPaused(tip: String, reasons: Set<ReconcileReason>) -> Bool {
         var control = AgentControl.load(stateDirectory: configuration.stateDirectory)
         if control.pinnedCommit != nil, let pinnedAt = control.branchTipAtPin, pinnedAt != tip {
-            logger.info("New commit ends the pin",
-                        metadata: ["agent.pinned": "\(control.pinnedCommit ?? "")", "spec.commit": "\(tip)"])
+            logger.info(
+                "New commit ends the pin",
+                metadata: ["agent.pinned": "\(control.pinnedCommit ?? "")", "spec.commit": "\(tip)"])
             control = AgentControl()
             try? control.save(stateDirectory: configuration.stateDirectory)
         }
@@ -215,8 +221,9 @@ public actor Reconciler: Service {
         // `mailroom rollback` made the host match the pinned commit, outside this process.
         if let pinned = control.pinnedCommit { status.appliedCommit = pinned }
         if status.suspended {
-            logger.debug("Sync suspended; not reconciling",
-                         metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
+            logger.debug(
+                "Sync suspended; not reconciling",
+                metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
         }
         return status.suspended
     }
@@ -231,8 +238,9 @@ public actor Reconciler: Service {
             wakeUpScheduled = [:]
         }
         for case .container(let name) in reasons where !budget.allows(name) {
-            logger.warning("Self-heal budget spent; container left alone until the next commit",
-                           metadata: ["container.name": "\(name)"])
+            logger.warning(
+                "Self-heal budget spent; container left alone until the next commit",
+                metadata: ["container.name": "\(name)"])
         }
         status.degraded = budget.degraded.sorted()
     }
@@ -240,14 +248,17 @@ public actor Reconciler: Service {
     /// The containers held by their self-heal backoff, with the instant each may be put back.
     /// A container put back recently waits before its next put-back, whichever trigger finds it
     /// missing; a wake-up scheduled at the end of the wait puts it back.
-    private func backedOffContainers(_ reasons: Set<ReconcileReason>,
-                                     now: ContinuousClock.Instant) -> [String: ContinuousClock.Instant] {
+    private func backedOffContainers(
+        _ reasons: Set<ReconcileReason>,
+        now: ContinuousClock.Instant
+    ) -> [String: ContinuousClock.Instant] {
         let held = budget.held(at: now)
         for (name, until) in held where wakeUpScheduled[name] != until {
             wakeUpScheduled[name] = until
             let noticed = reasons.contains(.container(name))
-            logger.log(level: noticed ? .info : .debug, "Self-heal backing off",
-                       metadata: ["container.name": "\(name)", "selfheal.wait": "\(until - now)"])
+            logger.log(
+                level: noticed ? .info : .debug, "Self-heal backing off",
+                metadata: ["container.name": "\(name)", "selfheal.wait": "\(until - now)"])
             Task { [weak self] in
                 try await Task.sleep(until: until)
                 self?.request(.container(name))
@@ -257,8 +268,10 @@ public actor Reconciler: Service {
     }
 
     /// Nothing to do yet when every reason is a container still held or degraded.
-    private func onlyWaitingContainers(_ reasons: Set<ReconcileReason>,
-                                       held: [String: ContinuousClock.Instant]) -> Bool {
+    private func onlyWaitingContainers(
+        _ reasons: Set<ReconcileReason>,
+        held: [String: ContinuousClock.Instant]
+    ) -> Bool {
         reasons.allSatisfy { reason in
             guard case .container(let name) = reason else { return false }
             return held[name] != nil || budget.degraded.contains(name)
@@ -286,8 +299,10 @@ public actor Reconciler: Service {
 
     /// Runs the rollout; nil when it could not start. Another rollout holding the host is
     /// retried every second, until it is done.
-    private func apply(_ spec: SpecText, commit: String, with applier: Applier,
-                       reasons: Set<ReconcileReason>) async -> ApplyResult? {
+    private func apply(
+        _ spec: SpecText, commit: String, with applier: Applier,
+        reasons: Set<ReconcileReason>
+    ) async -> ApplyResult? {
         let trigger = Trigger(rawValue: "agent-" + (reasons.map(\.description).sorted().first ?? "resync"))
         do {
             let result = try await applier.apply(spec, commit: commit, trigger: trigger, logger: logger)
@@ -296,8 +311,9 @@ public actor Reconciler: Service {
         } catch let error as ApplyError where error.code == .locked {
             // `mailroom apply` or `rollback` holds the host; try again once it is done.
             // Said once per wait: `mailroom apply` may hold the lock for minutes at its prompt.
-            logger.log(level: waitingForLock ? .debug : .info, "Host busy with another rollout; retrying every second",
-                       metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
+            logger.log(
+                level: waitingForLock ? .debug : .info, "Host busy with another rollout; retrying every second",
+                metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
             waitingForLock = true
             Task { [weak self] in
                 try await Task.sleep(for: .seconds(1))
@@ -357,7 +373,9 @@ public actor Reconciler: Service {
         case .interrupted:
             // Not a bad commit: the next reconcile (a newer commit, or the next start) re-plans.
             metrics.rollouts["interrupted", default: 0] += 1
-            logger.notice("Rollout stopped after its current step", metadata: ["spec.commit": "\(target)", "rollout.error": "\(result.error ?? "")"])
+            logger.notice(
+                "Rollout stopped after its current step",
+                metadata: ["spec.commit": "\(target)", "rollout.error": "\(result.error ?? "")"])
         case .failed, .refused:
             metrics.rollouts[result.status.rawValue, default: 0] += 1
             if result.status == .failed { metrics.observeDuration(seconds: seconds) }
@@ -370,25 +388,38 @@ public actor Reconciler: Service {
             }
         }
         status.lastRollout = AgentStatus.Rollout(
-            rollout: result.rollout, commit: target, trigger: result.trigger.rawValue, status: result.status.rawValue, error: result.error,
+            rollout: result.rollout, commit: target, trigger: result.trigger.rawValue, status: result.status.rawValue,
+            error: result.error,
             durationMs: result.durationMs, finished: Date(), rolledBackTo: result.autoRollback?.to)
-        logger.info("Reconciled", metadata: [
-            "rollout.id": "\(result.rollout ?? "-")", "rollout.status": "\(result.status.rawValue)", "spec.commit": "\(target)",
-            "rollout.changed": "\(changed.joined(separator: ","))",
-        ])
+        logger.info(
+            "Reconciled",
+            metadata: [
+                "rollout.id": "\(result.rollout ?? "-")", "rollout.status": "\(result.status.rawValue)",
+                "spec.commit": "\(target)",
+                "rollout.changed": "\(changed.joined(separator: ","))",
+            ])
     }
 
     /// Dry run: the plan the agent would apply, one JSON line in `<state-dir>/dry-run.jsonl`.
     private func journalDryRun(_ plan: Plan, commit: String) {
-        struct Line: Encodable { var time: Date; var commit: String; var summary: Plan.Summary; var changes: [String] }
+        struct Line: Encodable {
+            var time: Date
+            var commit: String
+            var summary: Plan.Summary
+            var changes: [String]
+        }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .internetTime
         encoder.outputFormatting = [.sortedKeys]
-        guard var data = try? encoder.encode(Line(time: Date(), commit: commit, summary: plan.summary, changes: PlanFormatter.changeLines(plan)))
+        guard
+            var data = try? encoder.encode(
+                Line(time: Date(), commit: commit, summary: plan.summary, changes: PlanFormatter.changeLines(plan)))
         else { return }
         data.append(UInt8(ascii: "\n"))
         let path = StateDirectory(configuration.stateDirectory).dryRunJournal
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         guard let handle = FileHandle(forWritingAtPath: path) else { return }
         defer { try? handle.close() }
         _ = try? handle.seekToEnd()

@@ -27,7 +27,8 @@ public struct ContainerSummary: Sendable, Equatable, Codable {
     public var status: String
 
     enum CodingKeys: String, CodingKey {
-        case id = "Id", names = "Names", image = "Image", state = "State", labels = "Labels", networks = "Networks", status = "Status"
+        case id = "Id", names = "Names", image = "Image", state = "State", labels = "Labels", networks = "Networks",
+            status = "Status"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -129,15 +130,18 @@ extension ContainerInspection {
         func dict(_ value: Any?) -> [String: Any] { value as? [String: Any] ?? [:] }
         func strings(_ value: Any?) -> [String] { value as? [String] ?? [] }
         func int(_ value: Any?) -> Int64 { (value as? NSNumber)?.int64Value ?? 0 }
-        let state = dict(object["State"]), config = dict(object["Config"]), host = dict(object["HostConfig"])
+        let state = dict(object["State"])
+        let config = dict(object["Config"])
+        let host = dict(object["HostConfig"])
         let settings = dict(object["NetworkSettings"])
         let log = dict(host["LogConfig"])
         id = object["Id"] as? String ?? ""
         name = object["Name"] as? String ?? ""
         imageName = object["ImageName"] as? String ?? config["Image"] as? String ?? ""
         let health = dict(state["Health"])["Status"] as? String ?? dict(state["Healthcheck"])["Status"] as? String
-        self.state = State(status: state["Status"] as? String ?? "unknown", running: state["Running"] as? Bool ?? false,
-                           exitCode: Int(int(state["ExitCode"])), health: (health?.isEmpty ?? true) ? nil : health)
+        self.state = State(
+            status: state["Status"] as? String ?? "unknown", running: state["Running"] as? Bool ?? false,
+            exitCode: Int(int(state["ExitCode"])), health: (health?.isEmpty ?? true) ? nil : health)
         self.config = Config(
             hostname: config["Hostname"] as? String ?? "", env: strings(config["Env"]),
             labels: config["Labels"] as? [String: String] ?? [:], cmd: strings(config["Cmd"]),
@@ -151,13 +155,15 @@ extension ContainerInspection {
         hostConfig = HostConfig(
             binds: strings(host["Binds"]), dns: strings(host["Dns"]), portBindings: ports,
             restartPolicy: dict(host["RestartPolicy"])["Name"] as? String ?? "",
-            memory: int(host["Memory"]), memoryReservation: int(host["MemoryReservation"]), cpuShares: int(host["CpuShares"]),
+            memory: int(host["Memory"]), memoryReservation: int(host["MemoryReservation"]),
+            cpuShares: int(host["CpuShares"]),
             logType: log["Type"] as? String ?? "", logTag: log["Tag"] as? String)
         var endpoints: [String: Endpoint] = [:]
         for (key, value) in dict(settings["Networks"]) {
             let endpoint = dict(value)
-            endpoints[key] = Endpoint(ipAddress: endpoint["IPAddress"] as? String ?? "",
-                                      globalIPv6Address: endpoint["GlobalIPv6Address"] as? String ?? "")
+            endpoints[key] = Endpoint(
+                ipAddress: endpoint["IPAddress"] as? String ?? "",
+                globalIPv6Address: endpoint["GlobalIPv6Address"] as? String ?? "")
         }
         networks = endpoints
         restartCount = Int(int(object["RestartCount"]))
@@ -204,7 +210,8 @@ public struct PodmanCLI: ContainerEngine {
         let result = try await runner.run([executable, "container", "inspect"] + names)
         let objects = (try? JSONSerialization.jsonObject(with: result.stdout)) as? [[String: Any]] ?? []
         if objects.isEmpty, !result.succeeded, !result.stderrText.contains("no such") {
-            throw CommandError(arguments: ["podman", "container", "inspect"] + names, status: result.status, stderr: result.stderrText)
+            throw CommandError(
+                arguments: ["podman", "container", "inspect"] + names, status: result.status, stderr: result.stderrText)
         }
         return objects.map(ContainerInspection.init(json:))
     }

@@ -40,8 +40,12 @@ public struct PodmanSocket: ContainerEngine {
                     let escaped = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name
                     let response = try await get("/v4.0.0/libpod/containers/\(escaped)/json")
                     if response.status == 404 { return nil }
-                    guard response.status == 200, let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
-                        throw CommandError(arguments: ["GET", "containers/\(name)/json"], status: Int32(response.status), stderr: response.text)
+                    guard response.status == 200,
+                        let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+                    else {
+                        throw CommandError(
+                            arguments: ["GET", "containers/\(name)/json"], status: Int32(response.status),
+                            stderr: response.text)
                     }
                     return ContainerInspection(json: object)
                 }
@@ -69,7 +73,9 @@ public struct PodmanSocket: ContainerEngine {
         guard response.status == 200 else {
             throw CommandError(arguments: ["GET", socketPath], status: Int32(response.status), stderr: response.text)
         }
-        if response.body.isEmpty || response.text.trimmingCharacters(in: .whitespacesAndNewlines) == "null" { return [] }
+        if response.body.isEmpty || response.text.trimmingCharacters(in: .whitespacesAndNewlines) == "null" {
+            return []
+        }
         return try JSONDecoder().decode([T].self, from: response.body)
     }
 
@@ -84,7 +90,9 @@ public struct PodmanSocket: ContainerEngine {
 
     static func request(socketPath: String, path: String) throws -> Response {
         func failure(_ what: String) -> CommandError {
-            CommandError(arguments: ["GET", "unix://\(socketPath)\(path)"], status: nil, stderr: "\(what): \(String(cString: strerror(errno)))")
+            CommandError(
+                arguments: ["GET", "unix://\(socketPath)\(path)"], status: nil,
+                stderr: "\(what): \(String(cString: strerror(errno)))")
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw failure("socket") }
@@ -93,12 +101,16 @@ public struct PodmanSocket: ContainerEngine {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw failure("socket path too long") }
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw failure("socket path too long")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { buffer in
             for (index, byte) in pathBytes.enumerated() { buffer[index] = byte }
         }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard connected == 0 else { throw failure("connect") }
         guard writeAll(fd, Data("GET \(path) HTTP/1.0\r\nHost: podman\r\n\r\n".utf8)) else { throw failure("write") }
@@ -106,13 +118,17 @@ public struct PodmanSocket: ContainerEngine {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = read(fd, &buffer, buffer.count)
-            if n > 0 { data.append(contentsOf: buffer[0..<n]); continue }
+            if n > 0 {
+                data.append(contentsOf: buffer[0..<n])
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             if n < 0 { throw failure("read") }
             break
         }
         guard let headerEnd = data.firstRange(of: Data("\r\n\r\n".utf8)) else { throw failure("malformed reply") }
-        let statusLine = String(decoding: data[..<headerEnd.lowerBound], as: UTF8.self).split(separator: "\r\n").first ?? ""
+        let statusLine =
+            String(decoding: data[..<headerEnd.lowerBound], as: UTF8.self).split(separator: "\r\n").first ?? ""
         let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         return Response(status: status, body: Data(data[headerEnd.upperBound...]))
     }

@@ -1,5 +1,5 @@
-import Foundation
 import CSpawn
+import Foundation
 
 /// The outcome of one subprocess.
 public struct ProcessResult: Sendable, Equatable {
@@ -10,7 +10,9 @@ public struct ProcessResult: Sendable, Equatable {
 
     public var succeeded: Bool { status == 0 }
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    public var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    public var stderrText: String {
+        String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }
 
 /// A subprocess that could not be started, or that failed where success was required.
@@ -67,7 +69,9 @@ public struct ProcessRunner: Sendable {
         func failure(_ what: String) -> CommandError {
             CommandError(arguments: arguments, status: nil, stderr: "\(what): \(String(cString: strerror(errno)))")
         }
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        var inPipe: [Int32] = [-1, -1]
         defer { for fd in outPipe + errPipe + inPipe where fd >= 0 { close(fd) } }
         // pipe2 is not imported: pipe + FD_CLOEXEC under the lock every spawn here takes,
         // so no child of this runner can inherit a pipe in between.
@@ -92,7 +96,8 @@ public struct ProcessRunner: Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t(), allSignals = sigset_t()
+        var noSignals = sigset_t()
+        var allSignals = sigset_t()
         sigemptyset(&noSignals)
         sigfillset(&allSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
@@ -104,16 +109,25 @@ public struct ProcessRunner: Sendable {
         var pid: pid_t = 0
         let spawned = spawnLock.withLock { posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ) }
         guard spawned == 0 else {
-            throw CommandError(arguments: arguments, status: nil, stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
+            throw CommandError(
+                arguments: arguments, status: nil,
+                stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
         }
         // The parent keeps only its ends: EOF arrives when the child (and its children) close theirs.
-        close(outPipe[1]); outPipe[1] = -1
-        close(errPipe[1]); errPipe[1] = -1
-        close(inPipe[0]); inPipe[0] = -1
+        close(outPipe[1])
+        outPipe[1] = -1
+        close(errPipe[1])
+        errPipe[1] = -1
+        close(inPipe[0])
+        inPipe[0] = -1
 
-        var stdout = Data(), stderr = Data()
+        var stdout = Data()
+        var stderr = Data()
         var pending = input ?? Data()
-        if input != nil, pending.isEmpty { close(inPipe[1]); inPipe[1] = -1 }
+        if input != nil, pending.isEmpty {
+            close(inPipe[1])
+            inPipe[1] = -1
+        }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while outPipe[0] >= 0 || errPipe[0] >= 0 || inPipe[1] >= 0 {
             var fds: [pollfd] = []
@@ -129,15 +143,26 @@ public struct ProcessRunner: Sendable {
                     let written = pending.withUnsafeBytes { write(entry.fd, $0.baseAddress, $0.count) }
                     if written > 0 { pending.removeFirst(written) }
                     if written < 0 && errno != EINTR && errno != EAGAIN || pending.isEmpty {
-                        close(inPipe[1]); inPipe[1] = -1
+                        close(inPipe[1])
+                        inPipe[1] = -1
                     }
                     continue
                 }
                 let n = read(entry.fd, &buffer, buffer.count)
                 if n > 0 {
-                    if entry.fd == outPipe[0] { stdout.append(contentsOf: buffer[0..<n]) } else { stderr.append(contentsOf: buffer[0..<n]) }
+                    if entry.fd == outPipe[0] {
+                        stdout.append(contentsOf: buffer[0..<n])
+                    } else {
+                        stderr.append(contentsOf: buffer[0..<n])
+                    }
                 } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
-                    if entry.fd == outPipe[0] { close(outPipe[0]); outPipe[0] = -1 } else { close(errPipe[0]); errPipe[0] = -1 }
+                    if entry.fd == outPipe[0] {
+                        close(outPipe[0])
+                        outPipe[0] = -1
+                    } else {
+                        close(errPipe[0])
+                        errPipe[0] = -1
+                    }
                 }
             }
         }
@@ -161,7 +186,9 @@ extension ProcessRunner {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        for fd: Int32 in [0, 1, 2] {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
         closeInheritedDescriptors(&actions)
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -176,7 +203,9 @@ extension ProcessRunner {
             spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
         }
         guard spawned == 0 else {
-            throw CommandError(arguments: arguments, status: nil, stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
+            throw CommandError(
+                arguments: arguments, status: nil,
+                stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
         }
         return BackgroundProcess(pid: pid)
     }
@@ -201,7 +230,8 @@ extension ProcessRunner {
         observer?(arguments)
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
-            throw CommandError(arguments: arguments, status: nil, stderr: "cannot create a pipe: \(String(cString: strerror(errno)))")
+            throw CommandError(
+                arguments: arguments, status: nil, stderr: "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         var actions = posix_spawn_file_actions_t()
@@ -218,7 +248,9 @@ extension ProcessRunner {
         close(fds[1])
         guard spawned == 0 else {
             close(fds[0])
-            throw CommandError(arguments: arguments, status: nil, stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
+            throw CommandError(
+                arguments: arguments, status: nil,
+                stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
         }
         return (BackgroundProcess(pid: pid), fds[0])
     }

@@ -55,7 +55,8 @@ public struct Systemctl: ServiceManager {
     public func perform(_ action: ServiceAction) async throws {
         let result = try await runner.run([executable] + action.arguments)
         guard result.succeeded else {
-            throw CommandError(arguments: ["systemctl"] + action.arguments, status: result.status, stderr: result.stderrText)
+            throw CommandError(
+                arguments: ["systemctl"] + action.arguments, status: result.status, stderr: result.stderrText)
         }
     }
 }

@@ -2,7 +2,6 @@ import Crypto
 import MailroomSpec
 import MailroomSupport
 
-
 /// Caddy's configuration as the guide lays it out: a main Caddyfile importing one file per
 /// site, the website's site, one `autoconfig.<domain>` site per mail domain, and the reusable
 /// snippets the guide takes from an outside project (written here, so the config is self-contained).
@@ -20,7 +19,9 @@ enum CaddyFiles {
     static let autoconfigRefusal =
         "This domain is only used for Autoconfiguration by Mozilla Thunderbrid and email clients that are compatible with its specifications."
 
-    static func render(settings s: MailuSettings, frontAddress: String, paths: MailuProfile.Paths, container: String) -> [FileDefinition] {
+    static func render(settings s: MailuSettings, frontAddress: String, paths: MailuProfile.Paths, container: String)
+        -> [FileDefinition]
+    {
         let reload = FileDefinition.Reload(container: container, command: reloadCommand)
         let tls = s.caddy.tls == "internal" ? "tls internal" : "tls \(s.caddy.email)"
         let front = "http://\(frontAddress):80"
@@ -38,8 +39,9 @@ enum CaddyFiles {
             ]
             lines += extra
             lines += ["}", ""]
-            return FileDefinition(path: "\(paths.caddySites)/\(siteFileName(host))", content: lines.joined(separator: "\n"),
-                                  reload: reload)
+            return FileDefinition(
+                path: "\(paths.caddySites)/\(siteFileName(host))", content: lines.joined(separator: "\n"),
+                reload: reload)
         }
 
         var hosts = Set<String>()
@@ -48,10 +50,13 @@ enum CaddyFiles {
             hosts.insert(website)
         }
         for domain in s.domains where hosts.insert("autoconfig.\(domain)").inserted {
-            files.append(site("autoconfig.\(domain)", upstream: front, extra: [
-                "", "\t@matchpath {", "\t\tnot path /mail/config-v1.1.xml*", "\t}", "\thandle @matchpath {",
-                "\t\trespond \"\(autoconfigRefusal)\" 403", "\t}",
-            ]))
+            files.append(
+                site(
+                    "autoconfig.\(domain)", upstream: front,
+                    extra: [
+                        "", "\t@matchpath {", "\t\tnot path /mail/config-v1.1.xml*", "\t}", "\thandle @matchpath {",
+                        "\t\trespond \"\(autoconfigRefusal)\" 403", "\t}",
+                    ]))
         }
         for extra in s.caddy.sites where hosts.insert(extra.host).inserted {
             files.append(site(extra.host, upstream: extra.upstream ?? front))
@@ -59,18 +64,29 @@ enum CaddyFiles {
 
         let snippets: [(String, [String])] = [
             ("encode.Caddyfile", ["# Compress responses.", "encode zstd gzip"]),
-            ("header.secure-portal.Caddyfile", [
-                "# Security headers for a login portal.", "header {",
-                "\tStrict-Transport-Security \"max-age=31536000; includeSubDomains\"", "\tX-Content-Type-Options \"nosniff\"",
-                "\tX-Frame-Options \"SAMEORIGIN\"", "\tReferrer-Policy \"strict-origin-when-cross-origin\"", "\t-Server", "}",
-            ]),
-            ("header_up.follow.Caddyfile", [
-                "# Pass the client's address on: Mailu reads REAL_IP_HEADER=X-Real-IP.",
-                "header_up X-Real-IP {remote_host}", "header_up X-Forwarded-Proto {scheme}",
-            ]),
+            (
+                "header.secure-portal.Caddyfile",
+                [
+                    "# Security headers for a login portal.", "header {",
+                    "\tStrict-Transport-Security \"max-age=31536000; includeSubDomains\"",
+                    "\tX-Content-Type-Options \"nosniff\"",
+                    "\tX-Frame-Options \"SAMEORIGIN\"", "\tReferrer-Policy \"strict-origin-when-cross-origin\"",
+                    "\t-Server", "}",
+                ]
+            ),
+            (
+                "header_up.follow.Caddyfile",
+                [
+                    "# Pass the client's address on: Mailu reads REAL_IP_HEADER=X-Real-IP.",
+                    "header_up X-Real-IP {remote_host}", "header_up X-Forwarded-Proto {scheme}",
+                ]
+            ),
         ]
         for (name, lines) in snippets {
-            files.append(FileDefinition(path: "\(paths.caddyReuse)/\(name)", content: (lines + [""]).joined(separator: "\n"), reload: reload))
+            files.append(
+                FileDefinition(
+                    path: "\(paths.caddyReuse)/\(name)", content: (lines + [""]).joined(separator: "\n"), reload: reload
+                ))
         }
         return files
     }
@@ -79,7 +95,8 @@ enum CaddyFiles {
     static func websiteHost(_ s: MailuSettings) -> String? {
         var text = s.website
         if let scheme = text.range(of: "://") { text = String(text[scheme.upperBound...]) }
-        let host = text.split(separator: "/", maxSplits: 1).first.map(String.init)?.split(separator: ":").first.map(String.init)
+        let host = text.split(separator: "/", maxSplits: 1).first.map(String.init)?.split(separator: ":").first.map(
+            String.init)
         if let host, !host.isEmpty { return host.lowercased() }
         return s.hostnames.first
     }

@@ -1,7 +1,6 @@
 import MailroomSpec
 import MailroomSupport
 
-
 /// `mailu.env` as Mailu 2.0's setup writes it (`setup/flavors/compose/mailu.env`) for the
 /// guide's answers, with the guide's must-change and must-add keys.
 enum MailuEnvFile {
@@ -10,7 +9,9 @@ enum MailuEnvFile {
         var secretValues: [String]
     }
 
-    static func render(settings s: MailuSettings, network: NetworkSpec, addresses: [String: String], secrets: SecretValues) -> Rendered {
+    static func render(
+        settings s: MailuSettings, network: NetworkSpec, addresses: [String: String], secrets: SecretValues
+    ) -> Rendered {
         let realIPFrom = [network.subnet, network.subnet6].compactMap { $0 }.joined(separator: ",")
         let webmail = s.components.webmail ? s.webmailType : "none"
         let webrootRedirect = webmail != "none" ? "/webmail" : (s.components.admin ? "/admin" : "")
@@ -40,7 +41,9 @@ enum MailuEnvFile {
         comment("# Set to a randomly generated 16 bytes string")
         secret("SECRET_KEY")
         comment("")
-        comment("# Subnet of the docker network. This should not conflict with any networks to which your system is connected. (Internal and external!)")
+        comment(
+            "# Subnet of the docker network. This should not conflict with any networks to which your system is connected. (Internal and external!)"
+        )
         set("SUBNET", network.subnet)
         if s.ipv6, let subnet6 = network.subnet6 { set("SUBNET6", subnet6) }
         comment("")
@@ -131,7 +134,9 @@ enum MailuEnvFile {
         comment("# change compression-level, default: 6 (value: 1-9)")
         set("COMPRESSION_LEVEL", "")
         comment("")
-        comment("# IMAP full-text search is enabled by default. Set the following variable to off in order to disable the feature.")
+        comment(
+            "# IMAP full-text search is enabled by default. Set the following variable to off in order to disable the feature."
+        )
         comment("# FULL_TEXT_SEARCH=off")
         comment("")
         comment("###################################")
@@ -178,7 +183,9 @@ enum MailuEnvFile {
         comment("# Log level threshold in start.py (value: CRITICAL, ERROR, WARNING, INFO, DEBUG, NOTSET)")
         set("LOG_LEVEL", "WARNING")
         comment("")
-        comment("# Timezone for the Mailu containers. See this link for all possible values https://en.wikipedia.org/wiki/List_of_tz_database_time_zones")
+        comment(
+            "# Timezone for the Mailu containers. See this link for all possible values https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
+        )
         set("TZ", s.timezone)
         comment("")
         comment("# Default spam threshold used for new users")
@@ -213,7 +220,9 @@ enum MailuEnvFile {
             comment("")
             comment("# Extra settings from the spec")
             var seen = Set<String>()
-            for entry in extraLines where seen.insert(entry.key).inserted { set(entry.key, extra[entry.key] ?? entry.value) }
+            for entry in extraLines where seen.insert(entry.key).inserted {
+                set(entry.key, extra[entry.key] ?? entry.value)
+            }
             for key in secretLines { secret(key) }
         }
         return Rendered(content: lines.joined(separator: "\n") + "\n", secretValues: secrets.allValues)

@@ -1,7 +1,6 @@
 import MailroomSpec
 import MailroomSupport
 
-
 /// Expands the Mailu settings into the guide's 13 containers, its directories and its files.
 /// The service table below is the guide, as data: host numbers, volumes, logging and the
 /// systemd ordering section's `After=`/`Requires=` edges.
@@ -12,7 +11,8 @@ public struct MailuProfile: Profile {
 
     /// Reads `mailu`, `domains` and `caddy`, and checks them.
     public func read(_ top: MappingReader, file: String, _ d: inout DiagnosticCollector) -> any ProfileSettings {
-        let settings = MailuSettings.read(mailu: top["mailu"], domains: top["domains"], caddy: top["caddy"], top: top, &d)
+        let settings = MailuSettings.read(
+            mailu: top["mailu"], domains: top["domains"], caddy: top["caddy"], top: top, &d)
         settings.validate(file: file, &d)
         return settings
     }
@@ -25,7 +25,8 @@ public struct MailuProfile: Profile {
         var caddyReuse: String
 
         init(_ s: MailuSettings) {
-            let root = s.root.trimmingTrailingSlash, caddy = s.caddy.root.trimmingTrailingSlash
+            let root = s.root.trimmingTrailingSlash
+            let caddy = s.caddy.root.trimmingTrailingSlash
             envFile = "\(root)/mailu.env"
             caddyfile = "\(caddy)/Caddyfile"
             caddySites = "\(caddy)/config/site"
@@ -35,7 +36,9 @@ public struct MailuProfile: Profile {
 
     /// Expands a spec: the enabled services as containers, the `containers:` patches on top,
     /// the prefix, then `mailu.env` from the final addresses, the Caddyfiles and the directories.
-    static func expand(_ spec: DeploymentSpec, settings s: MailuSettings, secrets: SecretValues, _ d: inout DiagnosticCollector)
+    static func expand(
+        _ spec: DeploymentSpec, settings s: MailuSettings, secrets: SecretValues, _ d: inout DiagnosticCollector
+    )
         -> ExplicitSpec
     {
         s.checkAgainst(spec, &d)
@@ -47,12 +50,16 @@ public struct MailuProfile: Profile {
 
         let addresses = serviceAddresses(containers, prefix: spec.prefix)
         let envFile = MailuEnvFile.render(settings: s, network: spec.network, addresses: addresses, secrets: secrets)
-        let caddyFiles = CaddyFiles.render(settings: s, frontAddress: addresses["FRONT_ADDRESS"] ?? "127.0.0.1",
-                                           paths: expansion.paths, container: spec.prefix + "caddy2")
+        let caddyFiles = CaddyFiles.render(
+            settings: s, frontAddress: addresses["FRONT_ADDRESS"] ?? "127.0.0.1",
+            paths: expansion.paths, container: spec.prefix + "caddy2")
         return ExplicitSpec(
             network: spec.network, containers: containers,
-            files: [FileDefinition(path: expansion.paths.envFile, content: envFile.content, mode: 0o600,
-                                   redactions: envFile.secretValues)] + caddyFiles,
+            files: [
+                FileDefinition(
+                    path: expansion.paths.envFile, content: envFile.content, mode: 0o600,
+                    redactions: envFile.secretValues)
+            ] + caddyFiles,
             directories: expansion.directories(enabled, containers),
             application: ApplicationVersion(application: "Mailu", version: s.version))
     }
@@ -82,18 +89,23 @@ public struct MailuProfile: Profile {
         /// `10.90.0.N` for a host number, and `fd00::1:8:N`: the guide numbers both stacks alike,
         /// so host 32 is `10.90.0.32` and `fd00::1:8:32`.
         func addresses(_ hostNumber: UInt64) -> (v4: String?, v6: String?) {
-            (network.ipv4Subnet.map { $0.network.adding(hostNumber).description },
-             network.ipv6Subnet.map { $0.network.adding(UInt64(String(hostNumber), radix: 16) ?? 0).description })
+            (
+                network.ipv4Subnet.map { $0.network.adding(hostNumber).description },
+                network.ipv6Subnet.map { $0.network.adding(UInt64(String(hostNumber), radix: 16) ?? 0).description }
+            )
         }
 
         func container(for service: Service, enabled: Set<String>) -> ContainerDefinition {
             let s = settings
-            var c = ContainerDefinition(name: service.name, image: image(service.image), network: network.name, origin: location)
+            var c = ContainerDefinition(
+                name: service.name, image: image(service.image), network: network.name, origin: location)
             c.hostname = service.hostname
             (c.ip, c.ip6) = addresses(service.hostNumber)
             c.origins["ip"] = network.location
             c.origins["ip6"] = network.location
-            if service.usesResolver, s.components.resolver, let resolver = addresses(resolver.hostNumber).v4 { c.dns = [resolver] }
+            if service.usesResolver, s.components.resolver, let resolver = addresses(resolver.hostNumber).v4 {
+                c.dns = [resolver]
+            }
             if service.readsEnvFile { c.envFiles = [paths.envFile] }
             c.env = service.env
             c.labels = service.labels
@@ -131,7 +143,8 @@ public struct MailuProfile: Profile {
         /// bind mount (containers added or changed in `containers:`).
         func directories(_ enabled: [Service], _ containers: [ContainerDefinition]) -> [String] {
             var directories: [String] = []
-            for directory in enabled.flatMap({ $0.volumes.flatMap(\.directories) }).map(path) where !directories.contains(directory) {
+            for directory in enabled.flatMap({ $0.volumes.flatMap(\.directories) }).map(path)
+            where !directories.contains(directory) {
                 directories.append(directory)
             }
             for source in containers.flatMap(\.mountSources)
@@ -143,8 +156,10 @@ public struct MailuProfile: Profile {
     }
 
     /// Patches in `containers:`: overrides of profile containers, containers switched off, and new ones.
-    static func applyPatches(_ patches: [ContainerPatch], to containers: inout [ContainerDefinition], network: String,
-                             _ d: inout DiagnosticCollector) {
+    static func applyPatches(
+        _ patches: [ContainerPatch], to containers: inout [ContainerDefinition], network: String,
+        _ d: inout DiagnosticCollector
+    ) {
         for patch in patches {
             if let index = containers.firstIndex(where: { $0.name == patch.name }) {
                 if patch.enabled == false {
@@ -155,15 +170,18 @@ public struct MailuProfile: Profile {
                 }
             } else if services.contains(where: { $0.name == patch.name }) {
                 if patch.enabled != false {
-                    d.report(.invalidValue, at: patch.location, field: "containers.\(patch.name)",
-                             "'\(patch.name)' is switched off in mailu.components",
-                             hint: "turn it on under mailu.components instead of overriding it")
+                    d.report(
+                        .invalidValue, at: patch.location, field: "containers.\(patch.name)",
+                        "'\(patch.name)' is switched off in mailu.components",
+                        hint: "turn it on under mailu.components instead of overriding it")
                 }
             } else if patch.image == nil, let guess = closestMatch(to: patch.name, in: services.map(\.name)) {
                 // Without an image it can only mean a profile container.
-                d.report(.invalidValue, at: patch.location, field: "containers.\(patch.name)",
-                         "'\(patch.name)' is not a container of the profile", hint: "did you mean '\(guess)'?")
-            } else if patch.enabled != false, let container = ContainerDefinition(newFrom: patch, network: network, &d) {
+                d.report(
+                    .invalidValue, at: patch.location, field: "containers.\(patch.name)",
+                    "'\(patch.name)' is not a container of the profile", hint: "did you mean '\(guess)'?")
+            } else if patch.enabled != false, let container = ContainerDefinition(newFrom: patch, network: network, &d)
+            {
                 containers.append(container)
             }
         }
@@ -175,7 +193,9 @@ public struct MailuProfile: Profile {
         for i in containers.indices {
             containers[i].name = prefix + containers[i].name
             containers[i].dependsOn = containers[i].dependsOn.map { prefix + $0 }
-            containers[i].logOptions = containers[i].logOptions.map { $0.hasPrefix("tag=") ? "tag=\(prefix)\($0.dropFirst(4))" : $0 }
+            containers[i].logOptions = containers[i].logOptions.map {
+                $0.hasPrefix("tag=") ? "tag=\(prefix)\($0.dropFirst(4))" : $0
+            }
         }
     }
 

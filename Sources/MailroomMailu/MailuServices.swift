@@ -90,17 +90,21 @@ extension MailuProfile {
             volumes: [
                 Mount(host: "$CADDY/Caddyfile", container: "/etc/caddy/Caddyfile"),
                 // The guide makes the site and snippet directories inside the mounted config directory.
-                Mount(host: "$CADDY/config/", container: "/config/", creates: ["$CADDY/config/site/", "$CADDY/config/reuse/"]),
+                Mount(
+                    host: "$CADDY/config/", container: "/config/",
+                    creates: ["$CADDY/config/site/", "$CADDY/config/reuse/"]),
                 Mount(host: "$CADDY/data/", container: "/data/"),
             ],
             dependsOn: [], ports: .web, usesResolver: false, labels: [KeyValue("io.containers.autoupdate", "registry")],
             memory: "1g", memoryReservation: "256m"),
         Service(
-            name: "mailu-resolver", component: .resolver, hostNumber: 34, hostname: "resolver", image: .mailu("unbound"),
+            name: "mailu-resolver", component: .resolver, hostNumber: 34, hostname: "resolver",
+            image: .mailu("unbound"),
             readsEnvFile: true, journald: false, volumes: [], dependsOn: [], addressVariable: "RESOLVER_ADDRESS",
             usesResolver: false),
         Service(
-            name: "mailu-front", hostNumber: 32, hostname: "front", image: .mailu("nginx"), readsEnvFile: true, journald: true,
+            name: "mailu-front", hostNumber: 32, hostname: "front", image: .mailu("nginx"), readsEnvFile: true,
+            journald: true,
             volumes: [
                 Mount(host: "$ROOT/certs/", container: "/certs/"),
                 Mount(host: "$ROOT/overrides/nginx/", container: "/overrides/", readOnly: true),
@@ -112,39 +116,49 @@ extension MailuProfile {
             dependsOn: ["mailu-resolver"], addressVariable: "REDIS_ADDRESS",
             labels: [KeyValue("io.containers.autoupdate", "registry")]),
         Service(
-            name: "mailu-admin", hostNumber: 35, hostname: "admin", image: .mailu("admin"), readsEnvFile: true, journald: true,
-            volumes: [Mount(host: "$ROOT/data/", container: "/data/"), Mount(host: "$ROOT/dkim/", container: "/dkim/")],
+            name: "mailu-admin", hostNumber: 35, hostname: "admin", image: .mailu("admin"), readsEnvFile: true,
+            journald: true,
+            volumes: [
+                Mount(host: "$ROOT/data/", container: "/data/"), Mount(host: "$ROOT/dkim/", container: "/dkim/"),
+            ],
             dependsOn: ["mailu-redis", "mailu-resolver"], addressVariable: "ADMIN_ADDRESS", env: [disclaimer]),
         Service(
-            name: "mailu-imap", hostNumber: 36, hostname: "imap", image: .mailu("dovecot"), readsEnvFile: true, journald: true,
+            name: "mailu-imap", hostNumber: 36, hostname: "imap", image: .mailu("dovecot"), readsEnvFile: true,
+            journald: true,
             volumes: [
                 Mount(host: "$ROOT/mail/", container: "/mail/"),
                 Mount(host: "$ROOT/overrides/dovecot/", container: "/overrides/", readOnly: true),
             ],
             dependsOn: ["mailu-front", "mailu-resolver"], addressVariable: "IMAP_ADDRESS"),
         Service(
-            name: "mailu-smtp", hostNumber: 37, hostname: "smtp", image: .mailu("postfix"), readsEnvFile: true, journald: true,
+            name: "mailu-smtp", hostNumber: 37, hostname: "smtp", image: .mailu("postfix"), readsEnvFile: true,
+            journald: true,
             volumes: [
                 Mount(host: "$ROOT/mailqueue/", container: "/queue/"),
                 Mount(host: "$ROOT/overrides/postfix/", container: "/overrides/", readOnly: true),
             ],
             dependsOn: ["mailu-front", "mailu-resolver"], addressVariable: "SMTP_ADDRESS"),
         Service(
-            name: "mailu-oletools", component: .oletools, hostNumber: 38, hostname: "oletools", image: .mailu("oletools"),
+            name: "mailu-oletools", component: .oletools, hostNumber: 38, hostname: "oletools",
+            image: .mailu("oletools"),
             readsEnvFile: false, journald: false, volumes: [], dependsOn: ["mailu-resolver"],
             addressVariable: "OLETOOLS_ADDRESS"),
         Service(
-            name: "mailu-antivirus", component: .antivirus, hostNumber: 40, hostname: "antivirus", image: .mailu("clamav"),
+            name: "mailu-antivirus", component: .antivirus, hostNumber: 40, hostname: "antivirus",
+            image: .mailu("clamav"),
             readsEnvFile: true, journald: false, volumes: [Mount(host: "$FILTER/", container: "/data/")],
             dependsOn: ["mailu-resolver"], addressVariable: "ANTIVIRUS_ADDRESS"),
         Service(
             name: "mailu-webdav", component: .webdav, hostNumber: 41, hostname: "webdav", image: .mailu("radicale"),
-            readsEnvFile: false, journald: false, volumes: [Mount(host: "$ROOT/dav/", container: "/data/")], dependsOn: [],
+            readsEnvFile: false, journald: false, volumes: [Mount(host: "$ROOT/dav/", container: "/data/")],
+            dependsOn: [],
             addressVariable: "WEBDAV_ADDRESS"),
         Service(
-            name: "mailu-fetchmail", component: .fetchmail, hostNumber: 42, hostname: "fetchmail", image: .mailu("fetchmail"),
+            name: "mailu-fetchmail", component: .fetchmail, hostNumber: 42, hostname: "fetchmail",
+            image: .mailu("fetchmail"),
             readsEnvFile: true, journald: false, volumes: [Mount(host: "$ROOT/data/fetchmail/", container: "/data/")],
-            dependsOn: ["mailu-admin", "mailu-smtp", "mailu-imap", "mailu-resolver"], addressVariable: "FETCHMAIL_ADDRESS"),
+            dependsOn: ["mailu-admin", "mailu-smtp", "mailu-imap", "mailu-resolver"],
+            addressVariable: "FETCHMAIL_ADDRESS"),
         Service(
             name: "mailu-webmail", component: .webmail, hostNumber: 43, hostname: "webmail", image: .mailu("webmail"),
             readsEnvFile: true, journald: false,
@@ -171,11 +185,13 @@ extension MailuProfile {
     /// layout, not of the services: every variable here is one service's `addressVariable`).
     static let addressOrder = [
         "ADMIN_ADDRESS", "ANTISPAM_ADDRESS", "ANTIVIRUS_ADDRESS", "FRONT_ADDRESS", "IMAP_ADDRESS", "REDIS_ADDRESS",
-        "SMTP_ADDRESS", "WEBDAV_ADDRESS", "WEBMAIL_ADDRESS", "RESOLVER_ADDRESS", "OLETOOLS_ADDRESS", "FETCHMAIL_ADDRESS",
+        "SMTP_ADDRESS", "WEBDAV_ADDRESS", "WEBMAIL_ADDRESS", "RESOLVER_ADDRESS", "OLETOOLS_ADDRESS",
+        "FETCHMAIL_ADDRESS",
     ]
 
     /// Mail ports the front publishes on the public IPv4 address.
     static let mailPorts = [25, 110, 143, 465, 587, 993, 995]
 
-    static let disclaimer = KeyValue("I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES", "1")
+    static let disclaimer = KeyValue(
+        "I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES", "1")
 }

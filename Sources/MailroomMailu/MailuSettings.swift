@@ -1,7 +1,6 @@
 import MailroomSpec
 import MailroomSupport
 
-
 /// The `mailu`, `domains` and `caddy` sections of a spec: the answers to Mailu's setup
 /// wizard plus what the Podman guide adds. Every default is the guide's.
 public struct MailuSettings: Sendable, Equatable, Codable {
@@ -111,8 +110,9 @@ extension MailuSettings {
                 return value.lowercased()
             }
             if list.isEmpty {
-                d.report(.invalidValue, at: domains.location, field: "domains", "at least one mail domain is needed",
-                         hint: "list the main domain first")
+                d.report(
+                    .invalidValue, at: domains.location, field: "domains", "at least one mail domain is needed",
+                    hint: "list the main domain first")
             }
         } else if domains == nil {
             _ = top.required("domains", &d, hint: "list the mail domains served, the main one first")
@@ -120,46 +120,89 @@ extension MailuSettings {
 
         if let mailu, let m = mailu.mapping(allowed: keys, &d) {
             note(mailu)
-            if let n = m["version"], let v = n.string(&d) { s.version = v; note(n) }
-            if let n = m["image_registry"], let v = n.string(&d) { s.imageRegistry = v; note(n) }
-            if let n = m["root"], let v = n.string(&d) { s.root = v; note(n) }
-            if let n = m["filter_dir"], let v = n.string(&d) { s.filterDir = v; note(n) }
+            if let n = m["version"], let v = n.string(&d) {
+                s.version = v
+                note(n)
+            }
+            if let n = m["image_registry"], let v = n.string(&d) {
+                s.imageRegistry = v
+                note(n)
+            }
+            if let n = m["root"], let v = n.string(&d) {
+                s.root = v
+                note(n)
+            }
+            if let n = m["filter_dir"], let v = n.string(&d) {
+                s.filterDir = v
+                note(n)
+            }
             if let n = m["domain"], let v = n.string(&d) {
                 note(n)
                 if !s.domains.isEmpty, v.lowercased() != s.mainDomain {
-                    d.report(.invalidValue, at: n.location, field: n.path,
-                             "'\(v)' is not the first entry of 'domains' ('\(s.mainDomain)')",
-                             hint: "the main domain is the first of 'domains'; remove 'mailu.domain' or reorder 'domains'")
+                    d.report(
+                        .invalidValue, at: n.location, field: n.path,
+                        "'\(v)' is not the first entry of 'domains' ('\(s.mainDomain)')",
+                        hint: "the main domain is the first of 'domains'; remove 'mailu.domain' or reorder 'domains'")
                 }
             }
-            if let n = m["postmaster"], let v = n.string(&d) { s.postmaster = v; note(n) }
+            if let n = m["postmaster"], let v = n.string(&d) {
+                s.postmaster = v
+                note(n)
+            }
             if let n = m["hostnames"], let list = n.stringList(&d) {
                 note(n)
-                s.hostnames = list.map { value, node in s.locations[node.path] = node.location; return value.lowercased() }
+                s.hostnames = list.map { value, node in
+                    s.locations[node.path] = node.location
+                    return value.lowercased()
+                }
             }
             if let n = m.required("public_ipv4", &d, hint: "the public IPv4 address the mail ports are published on"),
                 let v = n.string(&d)
             {
-                s.publicIPv4 = v; note(n)
+                s.publicIPv4 = v
+                note(n)
             }
             if let n = m["tls_flavor"], let v = n.string(&d) {
                 note(n)
                 let flavors = ["letsencrypt", "cert", "notls", "mail", "mail-letsencrypt"]
-                if flavors.contains(v) { s.tlsFlavor = v } else {
-                    d.report(.invalidValue, at: n.location, field: n.path, "unknown TLS flavor '\(v)'",
-                             hint: "one of \(flavors.joined(separator: ", "))")
+                if flavors.contains(v) {
+                    s.tlsFlavor = v
+                } else {
+                    d.report(
+                        .invalidValue, at: n.location, field: n.path, "unknown TLS flavor '\(v)'",
+                        hint: "one of \(flavors.joined(separator: ", "))")
                 }
             }
-            if let n = m["rate_limits"], let r = n.mapping(allowed: ["auth_per_ip_per_hour", "auth_per_user_per_day", "messages_per_user_per_day"], &d) {
-                if let n = r["auth_per_ip_per_hour"], let v = n.int(&d) { s.authRateLimitPerIP = v; note(n) }
-                if let n = r["auth_per_user_per_day"], let v = n.int(&d) { s.authRateLimitPerUser = v; note(n) }
-                if let n = r["messages_per_user_per_day"], let v = n.int(&d) { s.messageRateLimitPerUser = v; note(n) }
+            if let n = m["rate_limits"],
+                let r = n.mapping(
+                    allowed: ["auth_per_ip_per_hour", "auth_per_user_per_day", "messages_per_user_per_day"], &d)
+            {
+                if let n = r["auth_per_ip_per_hour"], let v = n.int(&d) {
+                    s.authRateLimitPerIP = v
+                    note(n)
+                }
+                if let n = r["auth_per_user_per_day"], let v = n.int(&d) {
+                    s.authRateLimitPerUser = v
+                    note(n)
+                }
+                if let n = r["messages_per_user_per_day"], let v = n.int(&d) {
+                    s.messageRateLimitPerUser = v
+                    note(n)
+                }
             }
             if let v = m["statistics"]?.bool(&d) { s.statistics = v }
-            if let n = m["site_name"], let v = n.string(&d) { s.siteName = v; note(n) }
-            if let n = m["website"], let v = n.string(&d) { s.website = v; note(n) }
+            if let n = m["site_name"], let v = n.string(&d) {
+                s.siteName = v
+                note(n)
+            }
+            if let n = m["website"], let v = n.string(&d) {
+                s.website = v
+                note(n)
+            }
             if let n = m["components"],
-                let c = n.mapping(allowed: ["admin", "api", "webmail", "antivirus", "webdav", "fetchmail", "oletools", "resolver"], &d)
+                let c = n.mapping(
+                    allowed: ["admin", "api", "webmail", "antivirus", "webdav", "fetchmail", "oletools", "resolver"], &d
+                )
             {
                 if let v = c["admin"]?.bool(&d) { s.components.admin = v }
                 if let v = c["api"]?.bool(&d) { s.components.api = v }
@@ -171,28 +214,56 @@ extension MailuSettings {
                 if let v = c["resolver"]?.bool(&d) { s.components.resolver = v }
             }
             if let n = m["webmail_type"], let v = n.string(&d) {
-                if ["roundcube", "snappymail"].contains(v) { s.webmailType = v } else {
-                    d.report(.invalidValue, at: n.location, field: n.path, "unknown webmail '\(v)'",
-                             hint: "roundcube or snappymail; turn webmail off with components.webmail: false")
+                if ["roundcube", "snappymail"].contains(v) {
+                    s.webmailType = v
+                } else {
+                    d.report(
+                        .invalidValue, at: n.location, field: n.path, "unknown webmail '\(v)'",
+                        hint: "roundcube or snappymail; turn webmail off with components.webmail: false")
                 }
             }
-            if let n = m["ipv6"], let v = n.bool(&d) { s.ipv6 = v; note(n) }
-            if let n = m["message_size_limit"], let v = n.int(&d) { s.messageSizeLimit = v; note(n) }
+            if let n = m["ipv6"], let v = n.bool(&d) {
+                s.ipv6 = v
+                note(n)
+            }
+            if let n = m["message_size_limit"], let v = n.int(&d) {
+                s.messageSizeLimit = v
+                note(n)
+            }
             if let n = m["welcome"], let w = n.mapping(allowed: ["enabled", "subject", "body"], &d) {
                 if let v = w["enabled"]?.bool(&d) { s.welcome.enabled = v }
-                if let n = w["subject"], let v = n.string(&d) { s.welcome.subject = v; note(n) }
-                if let n = w["body"], let v = n.string(&d) { s.welcome.body = v; note(n) }
+                if let n = w["subject"], let v = n.string(&d) {
+                    s.welcome.subject = v
+                    note(n)
+                }
+                if let n = w["body"], let v = n.string(&d) {
+                    s.welcome.body = v
+                    note(n)
+                }
             }
-            if let n = m["timezone"], let v = n.string(&d) { s.timezone = v; note(n) }
-            if let n = m["session"], let w = n.mapping(allowed: ["cookie_secure", "timeout", "permanent_lifetime"], &d) {
+            if let n = m["timezone"], let v = n.string(&d) {
+                s.timezone = v
+                note(n)
+            }
+            if let n = m["session"], let w = n.mapping(allowed: ["cookie_secure", "timeout", "permanent_lifetime"], &d)
+            {
                 if let v = w["cookie_secure"]?.bool(&d) { s.session.cookieSecure = v }
                 if let v = w["timeout"]?.int(&d) { s.session.timeout = v }
                 if let v = w["permanent_lifetime"]?.int(&d) { s.session.permanentLifetime = v }
             }
-            if let n = m["roundcube_plugins"], let list = n.stringList(&d) { s.roundcubePlugins = list.map(\.0); note(n) }
+            if let n = m["roundcube_plugins"], let list = n.stringList(&d) {
+                s.roundcubePlugins = list.map(\.0)
+                note(n)
+            }
             if let n = m["logo"], let w = n.mapping(allowed: ["url", "background"], &d) {
-                if let n = w["url"] { s.logoURL = n.isNull ? "" : n.string(&d) ?? ""; note(n) }
-                if let n = w["background"] { s.logoBackground = n.isNull ? "" : n.string(&d) ?? ""; note(n) }
+                if let n = w["url"] {
+                    s.logoURL = n.isNull ? "" : n.string(&d) ?? ""
+                    note(n)
+                }
+                if let n = w["background"] {
+                    s.logoBackground = n.isNull ? "" : n.string(&d) ?? ""
+                    note(n)
+                }
             }
             if let n = m["env"], let map = n.stringMap(&d) {
                 s.extraEnv = map.map { entry in
@@ -206,19 +277,35 @@ extension MailuSettings {
 
         if let caddy, let c = caddy.mapping(allowed: ["email", "image", "root", "tls", "sites"], &d) {
             note(caddy)
-            if let n = c.required("email", &d, hint: "the ACME account e-mail"), let v = n.string(&d) { s.caddy.email = v; note(n) }
-            if let n = c["image"], let v = n.string(&d) { s.caddy.image = v; note(n) }
-            if let n = c["root"], let v = n.string(&d) { s.caddy.root = v; note(n) }
+            if let n = c.required("email", &d, hint: "the ACME account e-mail"), let v = n.string(&d) {
+                s.caddy.email = v
+                note(n)
+            }
+            if let n = c["image"], let v = n.string(&d) {
+                s.caddy.image = v
+                note(n)
+            }
+            if let n = c["root"], let v = n.string(&d) {
+                s.caddy.root = v
+                note(n)
+            }
             if let n = c["tls"], let v = n.string(&d) {
-                if ["acme", "internal"].contains(v) { s.caddy.tls = v } else {
-                    d.report(.invalidValue, at: n.location, field: n.path, "unknown TLS mode '\(v)'", hint: "acme or internal")
+                if ["acme", "internal"].contains(v) {
+                    s.caddy.tls = v
+                } else {
+                    d.report(
+                        .invalidValue, at: n.location, field: n.path, "unknown TLS mode '\(v)'",
+                        hint: "acme or internal")
                 }
             }
             if let n = c["sites"], let items = n.list(&d) {
                 for item in items {
                     guard let site = item.mapping(allowed: ["host", "upstream"], &d) else { continue }
                     guard let hostNode = site.required("host", &d), let host = hostNode.string(&d) else { continue }
-                    s.caddy.sites.append(Site(host: host.lowercased(), upstream: site["upstream"]?.string(&d), location: hostNode.location))
+                    s.caddy.sites.append(
+                        Site(
+                            host: host.lowercased(), upstream: site["upstream"]?.string(&d), location: hostNode.location
+                        ))
                 }
             }
         } else if caddy == nil {

@@ -3,7 +3,6 @@ import MailroomRender
 import MailroomSpec
 import MailroomSupport
 
-
 /// The pipeline, top to bottom: Source → Spec → Render → Observe → Plan (→ Apply).
 /// The CLI, the agent and the tests call these and nothing below them.
 public struct Pipeline: Sendable {

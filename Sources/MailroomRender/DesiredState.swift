@@ -1,6 +1,5 @@
 import MailroomSpec
 
-
 /// What the host should look like: the network, each container's exact arguments and
 /// config hash inputs, the generated files and the systemd units.
 public struct DesiredState: Sendable, Equatable, Codable {

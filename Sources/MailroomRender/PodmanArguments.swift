@@ -1,6 +1,5 @@
 import MailroomSpec
 
-
 /// Renders a container as the `podman container run` argument list the guide writes by hand:
 /// `--flag=value` spelling, flags in alphabetical order, then the image and its command.
 public enum PodmanArguments {

@@ -55,8 +55,9 @@ public struct SpecCompiler: Sendable {
         let explicit = spec.settings.expand(spec, secrets: secrets, &d)
         Validator.validate(explicit, &d)
         try d.throwIfAny()
-        return CompiledSpec(spec: spec, explicit: explicit, desired: Renderer.render(explicit, unitsDirectory: unitsDirectory),
-                            secrets: secrets)
+        return CompiledSpec(
+            spec: spec, explicit: explicit, desired: Renderer.render(explicit, unitsDirectory: unitsDirectory),
+            secrets: secrets)
     }
 }
 
@@ -104,6 +105,7 @@ public enum Renderer {
         arguments += ["--gateway", n.gateway, "--subnet", n.subnet]
         if !n.dns { arguments.append("--disable-dns") }
         arguments.append(n.name)
-        return DesiredNetwork(name: n.name, arguments: arguments, subnets: [n.subnet] + [n.subnet6].compactMap { $0 }, dns: n.dns)
+        return DesiredNetwork(
+            name: n.name, arguments: arguments, subnets: [n.subnet] + [n.subnet6].compactMap { $0 }, dns: n.dns)
     }
 }

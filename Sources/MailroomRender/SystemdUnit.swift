@@ -1,14 +1,15 @@
 import MailroomSpec
 import MailroomSupport
 
-
 /// A `container-<name>.service` unit, as `podman generate systemd --new --name <name>` writes it
 /// (podman 4.x), with `After=`/`Requires=` from the dependency graph appended to `[Unit]`
 /// the way the guide's ordering section adds them.
 public enum SystemdUnit {
     public static func fileName(for container: String) -> String { "container-\(container).service" }
 
-    public static func render(_ c: ContainerDefinition, arguments: [String], podman: String = "/usr/bin/podman") -> String {
+    public static func render(_ c: ContainerDefinition, arguments: [String], podman: String = "/usr/bin/podman")
+        -> String
+    {
         let unit = fileName(for: c.name)
         // `--new` moves the restart policy into `Restart=` and adds its own run flags.
         let runFlags = ["--cidfile=%t/%n.ctr-id", "--cgroups=no-conmon", "--rm", "--sdnotify=conmon"]
@@ -44,7 +45,11 @@ public enum SystemdUnit {
         // (values, the image, the command) continue the line they follow.
         var commandLines: [String] = []
         for argument in runFlags + passed.map(escape) {
-            if argument.hasPrefix("-") || commandLines.isEmpty { commandLines.append("\t" + argument) } else { commandLines[commandLines.count - 1] += " " + argument }
+            if argument.hasPrefix("-") || commandLines.isEmpty {
+                commandLines.append("\t" + argument)
+            } else {
+                commandLines[commandLines.count - 1] += " " + argument
+            }
         }
         for (index, line) in commandLines.enumerated() {
             lines.append(index == commandLines.count - 1 ? line : line + " \\")
@@ -71,7 +76,10 @@ public enum SystemdUnit {
     static func escape(_ argument: String) -> String {
         var text = argument.replacingAll("%", with: "%%")
         if text.contains(where: { " \t\"'\\;$".contains($0) }) {
-            text = "\"" + text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"").replacingAll("$", with: "$$") + "\""
+            text =
+                "\""
+                + text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"").replacingAll("$", with: "$$")
+                + "\""
         }
         return text
     }

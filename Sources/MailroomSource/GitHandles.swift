@@ -16,7 +16,8 @@ final class GitRepositoryHandle {
     init(opening path: String, makeError: (LibGit2Failure) -> GitError) throws {
         LibGit2.ensureInitialized()
         var out: OpaquePointer?
-        try gitCheck(git_repository_open_ext(&out, path, UInt32(GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue), nil), makeError)
+        try gitCheck(
+            git_repository_open_ext(&out, path, UInt32(GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue), nil), makeError)
         self.pointer = out!
         self.path = path
     }

@@ -45,8 +45,10 @@ final class GitMirror {
         }
         if let cached { return cached }
         let repository = try GitRepositoryHandle(opening: path) { failure in
-            GitError(.corruptObject, "the mirror \(path) cannot be opened", hint: "remove it; the next fetch clones the repository again",
-                     detail: failure.message)
+            GitError(
+                .corruptObject, "the mirror \(path) cannot be opened",
+                hint: "remove it; the next fetch clones the repository again",
+                detail: failure.message)
         }
         cached = repository
         return repository
@@ -55,7 +57,8 @@ final class GitMirror {
     /// The mirror, or an error saying to fetch first.
     func open() throws -> GitRepositoryHandle {
         guard let repository = try openExisting() else {
-            throw GitError(.stateFile, "no mirror of \(remote) in \(configuration.stateDirectory) yet", hint: "run a fetch first")
+            throw GitError(
+                .stateFile, "no mirror of \(remote) in \(configuration.stateDirectory) yet", hint: "run a fetch first")
         }
         return repository
     }
@@ -83,8 +86,9 @@ final class GitMirror {
         let rc = git_repository_open_ext(&out, local, UInt32(GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue), nil)
         if rc < 0 {
             let failure = LibGit2Failure.last(rc)
-            throw GitError(.notARepository, "\(local) is not a git repository",
-                           hint: "point --repo at a bare repository or a clone's top directory", detail: failure.message)
+            throw GitError(
+                .notARepository, "\(local) is not a git repository",
+                hint: "point --repo at a bare repository or a clone's top directory", detail: failure.message)
         }
         git_repository_free(out)
     }
@@ -94,7 +98,8 @@ final class GitMirror {
         do {
             try fileManager.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
         } catch {
-            throw GitError(.stateFile, "cannot create the state directory \(configuration.stateDirectory)", detail: "\(error)")
+            throw GitError(
+                .stateFile, "cannot create the state directory \(configuration.stateDirectory)", detail: "\(error)")
         }
         removeStaleClones()
         // Clone into a temporary directory and rename it into place, so an interrupted or failed
@@ -106,7 +111,10 @@ final class GitMirror {
                 GitError(.stateFile, "cannot create a mirror in \(temp)", detail: failure.message)
             }
             var remoteOut: OpaquePointer?
-            try gitCheck(git_remote_create_with_fetchspec(&remoteOut, repository.pointer, Self.remoteName, remote.url, Self.refspecs[0])) {
+            try gitCheck(
+                git_remote_create_with_fetchspec(
+                    &remoteOut, repository.pointer, Self.remoteName, remote.url, Self.refspecs[0])
+            ) {
                 GitError(.invalidURL, "libgit2 does not accept the URL \(remote)", detail: $0.message)
             }
             git_remote_free(remoteOut)
@@ -150,8 +158,9 @@ final class GitMirror {
         func lookup() throws -> GitRemoteHandle {
             var out: OpaquePointer?
             try gitCheck(git_remote_lookup(&out, repository.pointer, Self.remoteName)) {
-                GitError(.corruptObject, "the mirror \(path) has no remote '\(Self.remoteName)'",
-                         hint: "remove the mirror; the next fetch clones the repository again", detail: $0.message)
+                GitError(
+                    .corruptObject, "the mirror \(path) has no remote '\(Self.remoteName)'",
+                    hint: "remove the mirror; the next fetch clones the repository again", detail: $0.message)
             }
             return GitRemoteHandle(out!)
         }
@@ -167,18 +176,23 @@ final class GitMirror {
         if let refused = context.failure { return refused }
         let hint = "check --repo, the network, and that the repository exists"
         if failure.is(GIT_EAUTH) {
-            return GitError(.authentication, "\(remote) refused the credentials", hint: "check the token or key and its access", detail: failure.message)
+            return GitError(
+                .authentication, "\(remote) refused the credentials", hint: "check the token or key and its access",
+                detail: failure.message)
         }
         if failure.is(GIT_ECERTIFICATE) {
-            return GitError(.tlsCertificate, "the TLS certificate of \(remote) is not valid",
-                            hint: "check the server's certificate and the system CA store", detail: failure.message)
+            return GitError(
+                .tlsCertificate, "the TLS certificate of \(remote) is not valid",
+                hint: "check the server's certificate and the system CA store", detail: failure.message)
         }
         if failure.isCorruption {
-            return GitError(.corruptObject, "an object fetched from \(remote) is corrupt",
-                            hint: "run 'git fsck' in the remote repository", detail: failure.message)
+            return GitError(
+                .corruptObject, "an object fetched from \(remote) is corrupt",
+                hint: "run 'git fsck' in the remote repository", detail: failure.message)
         }
         if remote.isLocal, failure.is(GIT_ENOTFOUND) || failure.in(GIT_ERROR_REPOSITORY) {
-            return GitError(.notARepository, "\(remote) is not a readable git repository", hint: hint, detail: failure.message)
+            return GitError(
+                .notARepository, "\(remote) is not a readable git repository", hint: hint, detail: failure.message)
         }
         return GitError(.unreachable, "cannot fetch from \(remote)", hint: hint, detail: failure.message)
     }
@@ -191,18 +205,25 @@ final class GitMirror {
         let rc = git_reference_lookup(&ref, repository.pointer, "refs/heads/\(branch)")
         if rc == GIT_ENOTFOUND.rawValue {
             let branches = self.branches(in: repository)
-            let known = branches.isEmpty ? "it has no branches" : "its branches: " + branches.prefix(10).joined(separator: ", ")
-            throw GitError(.missingBranch, "the branch '\(branch)' does not exist in \(remote)",
-                           hint: "push it, or pass --branch with an existing branch (\(known))")
+            let known =
+                branches.isEmpty ? "it has no branches" : "its branches: " + branches.prefix(10).joined(separator: ", ")
+            throw GitError(
+                .missingBranch, "the branch '\(branch)' does not exist in \(remote)",
+                hint: "push it, or pass --branch with an existing branch (\(known))")
         }
-        try gitCheck(rc) { GitError(.missingBranch, "cannot read the branch '\(branch)' of \(remote)", detail: $0.message) }
+        try gitCheck(rc) {
+            GitError(.missingBranch, "cannot read the branch '\(branch)' of \(remote)", detail: $0.message)
+        }
         let reference = GitReferenceHandle(ref!)
         var object: OpaquePointer?
         try gitCheck(git_reference_peel(&object, reference.pointer, GIT_OBJECT_COMMIT)) { failure in
             failure.isCorruption
-                ? GitError(.corruptObject, "the tip of '\(branch)' in the mirror \(path) is corrupt",
-                           hint: "remove the mirror; the next fetch clones the repository again", detail: failure.message)
-                : GitError(.missingBranch, "the branch '\(branch)' of \(remote) does not point to a commit", detail: failure.message)
+                ? GitError(
+                    .corruptObject, "the tip of '\(branch)' in the mirror \(path) is corrupt",
+                    hint: "remove the mirror; the next fetch clones the repository again", detail: failure.message)
+                : GitError(
+                    .missingBranch, "the branch '\(branch)' of \(remote) does not point to a commit",
+                    detail: failure.message)
         }
         return GitCommitHandle(object!, in: repository)
     }
@@ -214,15 +235,19 @@ final class GitMirror {
         if rc < 0 {
             let failure = LibGit2Failure.last(rc)
             if failure.is(GIT_EAMBIGUOUS) {
-                throw GitError(.missingRevision, "the revision '\(revision)' is ambiguous in \(remote)", hint: "give more digits of the commit id")
+                throw GitError(
+                    .missingRevision, "the revision '\(revision)' is ambiguous in \(remote)",
+                    hint: "give more digits of the commit id")
             }
-            throw GitError(.missingRevision, "the revision '\(revision)' is not a commit, tag or branch of \(remote)",
-                           hint: "check --revision; tags and branches are fetched, other refs are not", detail: failure.message)
+            throw GitError(
+                .missingRevision, "the revision '\(revision)' is not a commit, tag or branch of \(remote)",
+                hint: "check --revision; tags and branches are fetched, other refs are not", detail: failure.message)
         }
         let object = GitObjectHandle(out!)
         var peeled: OpaquePointer?
         try gitCheck(git_object_peel(&peeled, object.pointer, GIT_OBJECT_COMMIT)) {
-            GitError(.missingRevision, "the revision '\(revision)' of \(remote) does not name a commit", detail: $0.message)
+            GitError(
+                .missingRevision, "the revision '\(revision)' of \(remote) does not name a commit", detail: $0.message)
         }
         return GitCommitHandle(peeled!, in: repository)
     }
@@ -237,9 +262,13 @@ final class GitMirror {
 
     /// Whether `commit` descends from `ancestor` (false when they are equal).
     func isDescendant(_ commit: GitCommitHandle, of ancestor: GitCommitHandle) throws -> Bool {
-        let rc = git_graph_descendant_of(commit.repository.pointer, git_commit_id(commit.pointer), git_commit_id(ancestor.pointer))
+        let rc = git_graph_descendant_of(
+            commit.repository.pointer, git_commit_id(commit.pointer), git_commit_id(ancestor.pointer))
         try gitCheck(rc) {
-            GitError(.corruptObject, "cannot walk the history between \(ancestor.id.short) and \(commit.id.short) in \(path)", detail: $0.message)
+            GitError(
+                .corruptObject,
+                "cannot walk the history between \(ancestor.id.short) and \(commit.id.short) in \(path)",
+                detail: $0.message)
         }
         return rc == 1
     }
@@ -260,8 +289,9 @@ final class GitMirror {
         let repository = commit.repository
         var rootOut: OpaquePointer?
         try gitCheck(git_commit_tree(&rootOut, commit.pointer)) {
-            GitError(.corruptObject, "the tree of commit \(commit.id.short) in \(path) cannot be read",
-                     hint: "remove the mirror; the next fetch clones the repository again", detail: $0.message)
+            GitError(
+                .corruptObject, "the tree of commit \(commit.id.short) in \(path) cannot be read",
+                hint: "remove the mirror; the next fetch clones the repository again", detail: $0.message)
         }
         let root = GitTreeHandle(rootOut!, in: repository)
         let specPath = configuration.specPath
@@ -270,27 +300,35 @@ final class GitMirror {
         let rc = git_tree_entry_bypath(&entryOut, root.pointer, specPath)
         if rc == GIT_ENOTFOUND.rawValue {
             guard required else { return nil }
-            throw GitError(.missingPath, "the spec path '\(specPath)' does not exist at commit \(commit.id.short) of \(remote)",
-                           hint: "check --path; it is relative to the repository root")
+            throw GitError(
+                .missingPath, "the spec path '\(specPath)' does not exist at commit \(commit.id.short) of \(remote)",
+                hint: "check --path; it is relative to the repository root")
         }
-        try gitCheck(rc) { GitError(.corruptObject, "cannot read '\(specPath)' at commit \(commit.id.short)", detail: $0.message) }
+        try gitCheck(rc) {
+            GitError(.corruptObject, "cannot read '\(specPath)' at commit \(commit.id.short)", detail: $0.message)
+        }
         let entry = GitTreeEntryHandle(entryOut!)
         let mode = git_tree_entry_filemode(entry.pointer)
         if mode == GIT_FILEMODE_LINK {
-            throw GitError(.symlink, "the spec path '\(specPath)' is a symbolic link at commit \(commit.id.short)",
-                           hint: "point --path at the real directory")
+            throw GitError(
+                .symlink, "the spec path '\(specPath)' is a symbolic link at commit \(commit.id.short)",
+                hint: "point --path at the real directory")
         }
         if mode == GIT_FILEMODE_COMMIT {
-            throw GitError(.submodule, "the spec path '\(specPath)' is a submodule at commit \(commit.id.short)",
-                           hint: "submodules are not followed; keep the spec in this repository")
+            throw GitError(
+                .submodule, "the spec path '\(specPath)' is a submodule at commit \(commit.id.short)",
+                hint: "submodules are not followed; keep the spec in this repository")
         }
         guard mode == GIT_FILEMODE_TREE else {
-            throw GitError(.missingPath, "the spec path '\(specPath)' is a file, not a directory, at commit \(commit.id.short)",
-                           hint: "pass the directory that holds \(SpecText.fileName) with --path")
+            throw GitError(
+                .missingPath, "the spec path '\(specPath)' is a file, not a directory, at commit \(commit.id.short)",
+                hint: "pass the directory that holds \(SpecText.fileName) with --path")
         }
         var treeOut: OpaquePointer?
         try gitCheck(git_tree_lookup(&treeOut, repository.pointer, git_tree_entry_id(entry.pointer))) {
-            GitError(.corruptObject, "the tree of '\(specPath)' at commit \(commit.id.short) cannot be read", detail: $0.message)
+            GitError(
+                .corruptObject, "the tree of '\(specPath)' at commit \(commit.id.short) cannot be read",
+                detail: $0.message)
         }
         return GitTreeHandle(treeOut!, in: repository)
     }
@@ -302,13 +340,16 @@ final class GitMirror {
         try gitCheck(git_repository_odb(&odbOut, commit.repository.pointer)) {
             GitError(.corruptObject, "cannot open the object database of \(path)", detail: $0.message)
         }
-        var reader = TreeReader(commit: commit.id, specPath: configuration.specPath, limits: configuration.limits,
-                                odb: GitODBHandle(odbOut!), repository: commit.repository)
+        var reader = TreeReader(
+            commit: commit.id, specPath: configuration.specPath, limits: configuration.limits,
+            odb: GitODBHandle(odbOut!), repository: commit.repository)
         try reader.read(tree, prefix: "", depth: 0)
         guard reader.files[SpecText.fileName] != nil else {
             let place = configuration.specPath.isEmpty ? "the repository root" : "'\(configuration.specPath)'"
-            throw GitError(.missingSpecFile, "there is no \(SpecText.fileName) in \(place) at commit \(commit.id.short) of \(remote)",
-                           hint: "check --path, or add \(SpecText.fileName) there")
+            throw GitError(
+                .missingSpecFile,
+                "there is no \(SpecText.fileName) in \(place) at commit \(commit.id.short) of \(remote)",
+                hint: "check --path, or add \(SpecText.fileName) there")
         }
         return SpecSnapshot(commit: commit.id, specPath: configuration.specPath, tree: tree.id, files: reader.files)
     }
@@ -318,18 +359,24 @@ final class GitMirror {
         let oldTree = try specTree(at: old, required: false)
         let newTree = try specTree(at: new, required: false)
         if oldTree == nil, newTree == nil {
-            throw GitError(.missingPath, "the spec path '\(configuration.specPath)' exists at neither \(old.id.short) nor \(new.id.short)",
-                           hint: "check --path")
+            throw GitError(
+                .missingPath,
+                "the spec path '\(configuration.specPath)' exists at neither \(old.id.short) nor \(new.id.short)",
+                hint: "check --path")
         }
         var options = git_diff_options()
         git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION))
         var diffOut: OpaquePointer?
-        try gitCheck(git_diff_tree_to_tree(&diffOut, new.repository.pointer, oldTree?.pointer, newTree?.pointer, &options)) {
-            GitError(.corruptObject, "cannot compare \(old.id.short) and \(new.id.short) in \(path)", detail: $0.message)
+        try gitCheck(
+            git_diff_tree_to_tree(&diffOut, new.repository.pointer, oldTree?.pointer, newTree?.pointer, &options)
+        ) {
+            GitError(
+                .corruptObject, "cannot compare \(old.id.short) and \(new.id.short) in \(path)", detail: $0.message)
         }
         let diff = GitDiffHandle(diffOut!)
         try gitCheck(git_diff_find_similar(diff.pointer, nil)) {
-            GitError(.corruptObject, "cannot detect renames between \(old.id.short) and \(new.id.short)", detail: $0.message)
+            GitError(
+                .corruptObject, "cannot detect renames between \(old.id.short) and \(new.id.short)", detail: $0.message)
         }
         var changes: [SpecFileChange] = []
         for index in 0..<git_diff_num_deltas(diff.pointer) {
@@ -369,8 +416,10 @@ private struct TreeReader {
 
     mutating func read(_ tree: GitTreeHandle, prefix: String, depth: Int) throws {
         guard depth <= Self.maxDepth else {
-            throw GitError(.tooLarge, "'\(repositoryPath(prefix))' at commit \(commit.short) is nested deeper than \(Self.maxDepth) directories",
-                           hint: "flatten the spec directory")
+            throw GitError(
+                .tooLarge,
+                "'\(repositoryPath(prefix))' at commit \(commit.short) is nested deeper than \(Self.maxDepth) directories",
+                hint: "flatten the spec directory")
         }
         for index in 0..<git_tree_entrycount(tree.pointer) {
             guard let entry = git_tree_entry_byindex(tree.pointer, index) else { continue }
@@ -381,19 +430,27 @@ private struct TreeReader {
             case GIT_FILEMODE_TREE:
                 var out: OpaquePointer?
                 try gitCheck(git_tree_lookup(&out, repository.pointer, git_tree_entry_id(entry))) {
-                    GitError(.corruptObject, "the directory '\(repositoryPath(relative))' at commit \(commit.short) cannot be read", detail: $0.message)
+                    GitError(
+                        .corruptObject,
+                        "the directory '\(repositoryPath(relative))' at commit \(commit.short) cannot be read",
+                        detail: $0.message)
                 }
                 try read(GitTreeHandle(out!, in: repository), prefix: relative, depth: depth + 1)
             case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE:
                 files[relative] = try readBlob(git_tree_entry_id(entry), path: relative)
             case GIT_FILEMODE_LINK:
-                throw GitError(.symlink, "'\(repositoryPath(relative))' is a symbolic link at commit \(commit.short)",
-                               hint: "spec files must be regular files; commit a copy instead of the link")
+                throw GitError(
+                    .symlink, "'\(repositoryPath(relative))' is a symbolic link at commit \(commit.short)",
+                    hint: "spec files must be regular files; commit a copy instead of the link")
             case GIT_FILEMODE_COMMIT:
-                throw GitError(.submodule, "'\(repositoryPath(relative))' is a submodule at commit \(commit.short)",
-                               hint: "submodules are not followed; commit the files into the spec path")
+                throw GitError(
+                    .submodule, "'\(repositoryPath(relative))' is a submodule at commit \(commit.short)",
+                    hint: "submodules are not followed; commit the files into the spec path")
             default:
-                throw GitError(.corruptObject, "'\(repositoryPath(relative))' has the unknown file mode \(String(mode.rawValue, radix: 8)) at commit \(commit.short)")
+                throw GitError(
+                    .corruptObject,
+                    "'\(repositoryPath(relative))' has the unknown file mode \(String(mode.rawValue, radix: 8)) at commit \(commit.short)"
+                )
             }
         }
     }
@@ -401,29 +458,37 @@ private struct TreeReader {
     private mutating func readBlob(_ oid: UnsafePointer<git_oid>, path relative: String) throws -> Data {
         let shown = repositoryPath(relative)
         guard files.count < limits.maxFiles else {
-            throw GitError(.tooLarge, "the spec path holds more than \(limits.maxFiles) files at commit \(commit.short)",
-                           hint: "keep only the spec's files under --path")
+            throw GitError(
+                .tooLarge, "the spec path holds more than \(limits.maxFiles) files at commit \(commit.short)",
+                hint: "keep only the spec's files under --path")
         }
         // Read the size from the object header first, so an oversized blob is never loaded.
         var size = 0
         var type = GIT_OBJECT_ANY
         try gitCheck(git_odb_read_header(&size, &type, odb.pointer, oid)) {
-            GitError(.corruptObject, "the file '\(shown)' (\(hexString(oid).prefix(12))) at commit \(commit.short) cannot be read",
-                     hint: "remove the mirror; the next fetch clones the repository again", detail: $0.message)
+            GitError(
+                .corruptObject,
+                "the file '\(shown)' (\(hexString(oid).prefix(12))) at commit \(commit.short) cannot be read",
+                hint: "remove the mirror; the next fetch clones the repository again", detail: $0.message)
         }
         guard size <= limits.maxFileSize else {
-            throw GitError(.tooLarge, "the file '\(shown)' is \(size) bytes at commit \(commit.short), over the limit of \(limits.maxFileSize) bytes",
-                           hint: "keep large files out of the spec path")
+            throw GitError(
+                .tooLarge,
+                "the file '\(shown)' is \(size) bytes at commit \(commit.short), over the limit of \(limits.maxFileSize) bytes",
+                hint: "keep large files out of the spec path")
         }
         totalSize += size
         guard totalSize <= limits.maxTotalSize else {
-            throw GitError(.tooLarge, "the files under the spec path are over \(limits.maxTotalSize) bytes together at commit \(commit.short)",
-                           hint: "keep large files out of the spec path")
+            throw GitError(
+                .tooLarge,
+                "the files under the spec path are over \(limits.maxTotalSize) bytes together at commit \(commit.short)",
+                hint: "keep large files out of the spec path")
         }
         var out: OpaquePointer?
         try gitCheck(git_blob_lookup(&out, repository.pointer, oid)) {
-            GitError(.corruptObject, "the file '\(shown)' at commit \(commit.short) cannot be read",
-                     hint: "remove the mirror; the next fetch clones the repository again", detail: $0.message)
+            GitError(
+                .corruptObject, "the file '\(shown)' at commit \(commit.short) cannot be read",
+                hint: "remove the mirror; the next fetch clones the repository again", detail: $0.message)
         }
         let blob = GitBlobHandle(out!, in: repository)
         let length = Int(git_blob_rawsize(blob.pointer))

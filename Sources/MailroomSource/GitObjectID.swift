@@ -9,7 +9,9 @@ public struct GitObjectID: Hashable, Sendable, Codable, CustomStringConvertible,
     /// Accepts a full 40-digit hex id (any case); returns nil for anything else.
     public init?(_ hex: String) {
         let lower = hex.lowercased()
-        guard lower.utf8.count == 40, lower.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+        guard lower.utf8.count == 40,
+            lower.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else {
             return nil
         }
         self.hex = lower
@@ -38,7 +40,8 @@ public struct GitObjectID: Hashable, Sendable, Codable, CustomStringConvertible,
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let id = GitObjectID(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not a 40-digit object id")
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "'\(text)' is not a 40-digit object id")
         }
         self = id
     }

@@ -26,7 +26,8 @@ public struct GitRemoteURL: Hashable, Sendable, CustomStringConvertible {
     public init(_ text: String, relativeTo directory: String = FileManager.default.currentDirectoryPath) throws {
         let text = text.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else {
-            throw GitError(.invalidURL, "the repository URL is empty", hint: "pass a path, file://, https:// or ssh:// URL")
+            throw GitError(
+                .invalidURL, "the repository URL is empty", hint: "pass a path, file://, https:// or ssh:// URL")
         }
         if let rest = text.dropPrefix("file://") {
             // file:///abs/path: the authority must be empty or localhost.
@@ -34,8 +35,9 @@ public struct GitRemoteURL: Hashable, Sendable, CustomStringConvertible {
             if let slash = path.firstIndex(of: "/") {
                 let authority = path[..<slash]
                 guard authority.isEmpty || authority == "localhost" else {
-                    throw GitError(.invalidURL, "'\(text)' names a remote host in a file:// URL",
-                                   hint: "write file:///absolute/path or a plain path")
+                    throw GitError(
+                        .invalidURL, "'\(text)' names a remote host in a file:// URL",
+                        hint: "write file:///absolute/path or a plain path")
                 }
                 path = String(path[slash...])
             } else {
@@ -48,36 +50,43 @@ public struct GitRemoteURL: Hashable, Sendable, CustomStringConvertible {
             let (authority, _) = Self.splitAuthority(rest)
             let (userinfo, hostPort) = Self.splitUserinfo(authority)
             if let userinfo, userinfo.contains(":") {
-                throw GitError(.invalidURL, "'\(Self.redact(text))' carries a password in the URL",
-                               hint: "remove it from the URL and pass the token with --token-file")
+                throw GitError(
+                    .invalidURL, "'\(Self.redact(text))' carries a password in the URL",
+                    hint: "remove it from the URL and pass the token with --token-file")
             }
             let (host, port) = try Self.splitHostPort(hostPort, in: text)
             kind = .https(host: host, port: port)
             url = text
-        } else if let rest = text.dropPrefix("ssh://") ?? text.dropPrefix("git+ssh://") ?? text.dropPrefix("ssh+git://") {
+        } else if let rest = text.dropPrefix("ssh://") ?? text.dropPrefix("git+ssh://") ?? text.dropPrefix("ssh+git://")
+        {
             let (authority, path) = Self.splitAuthority(rest)
             let (user, hostPort) = Self.splitUserinfo(authority)
             if let user, user.contains(":") {
-                throw GitError(.invalidURL, "'\(Self.redact(text))' carries a password in the URL",
-                               hint: "use a key file with --ssh-key")
+                throw GitError(
+                    .invalidURL, "'\(Self.redact(text))' carries a password in the URL",
+                    hint: "use a key file with --ssh-key")
             }
             let (host, port) = try Self.splitHostPort(hostPort, in: text)
             guard path.count > 1 else {
-                throw GitError(.invalidURL, "'\(text)' has no repository path", hint: "write ssh://user@host[:port]/path/to/repo.git")
+                throw GitError(
+                    .invalidURL, "'\(text)' has no repository path",
+                    hint: "write ssh://user@host[:port]/path/to/repo.git")
             }
             kind = .ssh(user: user, host: host, port: port ?? 22)
             url = "ssh://" + rest
         } else if text.contains("://") {
             let scheme = text.prefix(while: { $0 != ":" })
-            throw GitError(.invalidURL, "'\(Self.redact(text))' uses the unsupported scheme '\(scheme)'",
-                           hint: "use https://, ssh://, file:// or a local path (plain http and git:// are unencrypted)")
+            throw GitError(
+                .invalidURL, "'\(Self.redact(text))' uses the unsupported scheme '\(scheme)'",
+                hint: "use https://, ssh://, file:// or a local path (plain http and git:// are unencrypted)")
         } else if let colon = text.firstIndex(of: ":"), !text[..<colon].contains("/") {
             // scp-like syntax, exactly as git reads it: a ':' before any '/'.
             let (user, host) = Self.splitUserinfo(String(text[..<colon]))
             let path = text[text.index(after: colon)...]
             guard !host.isEmpty, !path.isEmpty else {
-                throw GitError(.invalidURL, "'\(text)' is neither a path nor a [user@]host:path address",
-                               hint: "write ./\(text) for a local path")
+                throw GitError(
+                    .invalidURL, "'\(text)' is neither a path nor a [user@]host:path address",
+                    hint: "write ./\(text) for a local path")
             }
             let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
             kind = .ssh(user: user, host: bareHost, port: 22)
@@ -148,7 +157,9 @@ public struct GitRemoteURL: Hashable, Sendable, CustomStringConvertible {
         }
         guard let portText, !portText.isEmpty else { return (host, nil) }
         guard let port = Int(portText), (1...65535).contains(port) else {
-            throw GitError(.invalidURL, "'\(redact(text))' has an invalid port '\(portText)'", hint: "use a number from 1 to 65535")
+            throw GitError(
+                .invalidURL, "'\(redact(text))' has an invalid port '\(portText)'", hint: "use a number from 1 to 65535"
+            )
         }
         return (host, port)
     }
@@ -159,7 +170,9 @@ public struct GitRemoteURL: Hashable, Sendable, CustomStringConvertible {
         let rest = text[scheme.upperBound...]
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return text }
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else {
+            return text
+        }
         return String(text[..<colon]) + ":***" + String(text[at...])
     }
 }

@@ -65,15 +65,19 @@ public final class GitSource: @unchecked Sendable {
                     forced = true  // the old tip is gone from the mirror: history was rewritten
                 }
                 if forced {
-                    logger.warning("Branch was force-pushed; following the new tip", metadata: [
-                        "source.repository": "\(configuration.repository)", "source.branch": "\(configuration.branch)",
-                        "source.previous": "\(previous)", "source.commit": "\(commit.id)",
-                    ])
+                    logger.warning(
+                        "Branch was force-pushed; following the new tip",
+                        metadata: [
+                            "source.repository": "\(configuration.repository)",
+                            "source.branch": "\(configuration.branch)",
+                            "source.previous": "\(previous)", "source.commit": "\(commit.id)",
+                        ])
                 }
             }
             let specChanged = comparable?.specTree != snapshot.tree
-            let result = FetchResult(commit: commit.id, previous: comparable?.commit, forced: forced,
-                                     specChanged: specChanged, snapshot: snapshot)
+            let result = FetchResult(
+                commit: commit.id, previous: comparable?.commit, forced: forced,
+                specChanged: specChanged, snapshot: snapshot)
             if comparable?.commit != commit.id || previousState?.repository != configuration.repository.description {
                 var state = previousState ?? SourceState(repository: "", branch: "", revision: nil, specPath: "")
                 state.repository = configuration.repository.description
@@ -82,9 +86,12 @@ public final class GitSource: @unchecked Sendable {
                 state.specPath = configuration.specPath
                 state.lastFetched = SourceState.Record(commit: commit.id, specTree: snapshot.tree, at: Date())
                 try store.save(state)
-                logger.debug("Fetched a new commit", metadata: [
-                    "source.commit": "\(commit.id)", "source.spec-changed": "\(specChanged)", "source.forced": "\(forced)",
-                ])
+                logger.debug(
+                    "Fetched a new commit",
+                    metadata: [
+                        "source.commit": "\(commit.id)", "source.spec-changed": "\(specChanged)",
+                        "source.forced": "\(forced)",
+                    ])
             }
             return result
         }
@@ -129,7 +136,9 @@ public final class GitSource: @unchecked Sendable {
     public func markApplied(_ snapshot: SpecSnapshot, at date: Date = Date()) throws {
         try locked {
             guard var state = try store.load() else {
-                throw GitError(.stateFile, "nothing was fetched into \(configuration.statePath) yet", hint: "fetch before marking a commit applied")
+                throw GitError(
+                    .stateFile, "nothing was fetched into \(configuration.statePath) yet",
+                    hint: "fetch before marking a commit applied")
             }
             state.lastApplied = SourceState.Record(commit: snapshot.commit, specTree: snapshot.tree, at: date)
             try store.save(state)

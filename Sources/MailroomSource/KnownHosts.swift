@@ -55,8 +55,11 @@ struct KnownHosts: Sendable {
     /// Reads and parses `path`; lines that cannot be parsed are skipped, as OpenSSH does.
     init(path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw GitError(.invalidConfiguration, "cannot read the known_hosts file \(path)",
-                           hint: "pass an existing file with --known-hosts (ssh-keyscan -p PORT HOST, after checking the fingerprint)")
+            throw GitError(
+                .invalidConfiguration, "cannot read the known_hosts file \(path)",
+                hint:
+                    "pass an existing file with --known-hosts (ssh-keyscan -p PORT HOST, after checking the fingerprint)"
+            )
         }
         self.init(path: path, text: String(decoding: data, as: UTF8.self))
     }
@@ -79,7 +82,8 @@ struct KnownHosts: Sendable {
             if fields[0].hasPrefix("|1|") {
                 let parts = fields[0].split(separator: "|", omittingEmptySubsequences: true)
                 guard parts.count == 3, let salt = Data(base64Encoded: String(parts[1])),
-                      let hash = Data(base64Encoded: String(parts[2])) else { continue }
+                    let hash = Data(base64Encoded: String(parts[2]))
+                else { continue }
                 hosts = .hashed(salt: salt, hash: hash)
             } else {
                 hosts = .patterns(fields[0].split(separator: ",").map { $0.lowercased() })
@@ -120,8 +124,12 @@ struct KnownHosts: Sendable {
 
     /// `*` and `?` glob matching, as in ssh's `match_pattern`.
     static func wildcard(_ pattern: String, matches name: String) -> Bool {
-        let p = Array(pattern.utf8), s = Array(name.utf8)
-        var pi = 0, si = 0, star = -1, mark = 0
+        let p = Array(pattern.utf8)
+        let s = Array(name.utf8)
+        var pi = 0
+        var si = 0
+        var star = -1
+        var mark = 0
         while si < s.count {
             if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == s[si] {
                 pi += 1

@@ -16,17 +16,26 @@ public struct PollSchedule: Sendable, Equatable {
     ///   - interval: at least ``minimumInterval`` (default 60 s).
     ///   - jitter: from 0 to 0.5 (default 0.1).
     ///   - maxBackoff: at least `interval` (default 15 minutes).
-    public init(interval: Duration = PollSchedule.defaultInterval, jitter: Double = 0.1, maxBackoff: Duration = .seconds(15 * 60)) throws {
+    public init(
+        interval: Duration = PollSchedule.defaultInterval, jitter: Double = 0.1,
+        maxBackoff: Duration = .seconds(15 * 60)
+    ) throws {
         guard interval >= Self.minimumInterval else {
-            throw GitError(.invalidConfiguration, "the poll interval \(interval) is shorter than the minimum of \(Self.minimumInterval)",
-                           hint: "poll every 5 seconds or less often; local repositories are watched without polling")
+            throw GitError(
+                .invalidConfiguration,
+                "the poll interval \(interval) is shorter than the minimum of \(Self.minimumInterval)",
+                hint: "poll every 5 seconds or less often; local repositories are watched without polling")
         }
         guard (0...0.5).contains(jitter) else {
-            throw GitError(.invalidConfiguration, "the poll jitter \(jitter) is outside 0...0.5", hint: "use a fraction such as 0.1")
+            throw GitError(
+                .invalidConfiguration, "the poll jitter \(jitter) is outside 0...0.5",
+                hint: "use a fraction such as 0.1")
         }
         guard maxBackoff >= interval else {
-            throw GitError(.invalidConfiguration, "the maximum backoff \(maxBackoff) is shorter than the poll interval \(interval)",
-                           hint: "make it at least the interval")
+            throw GitError(
+                .invalidConfiguration,
+                "the maximum backoff \(maxBackoff) is shorter than the poll interval \(interval)",
+                hint: "make it at least the interval")
         }
         self.init(uncheckedInterval: interval, jitter: jitter, maxBackoff: maxBackoff)
     }
@@ -39,7 +48,8 @@ public struct PollSchedule: Sendable, Equatable {
     }
 
     /// The default schedule: every 60 s ± 10 %, backing off up to 15 minutes.
-    public static let standard = PollSchedule(uncheckedInterval: defaultInterval, jitter: 0.1, maxBackoff: .seconds(15 * 60))
+    public static let standard = PollSchedule(
+        uncheckedInterval: defaultInterval, jitter: 0.1, maxBackoff: .seconds(15 * 60))
 
     /// The delay before the next poll after `failures` failures in a row.
     ///

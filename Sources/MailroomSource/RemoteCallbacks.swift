@@ -34,7 +34,8 @@ final class RemoteCallbackContext {
         options.callbacks.credentials = { out, _, usernameFromURL, allowedTypes, payload in
             guard let out, let payload else { return -1 }
             let context = Unmanaged<RemoteCallbackContext>.fromOpaque(payload).takeUnretainedValue()
-            return context.acquireCredential(out, usernameFromURL: usernameFromURL.map { String(cString: $0) }, allowed: allowedTypes)
+            return context.acquireCredential(
+                out, usernameFromURL: usernameFromURL.map { String(cString: $0) }, allowed: allowedTypes)
         }
         options.callbacks.certificate_check = { cert, valid, host, payload in
             guard let cert, let payload else { return -1 }
@@ -46,23 +47,30 @@ final class RemoteCallbackContext {
 
     // MARK: - Credentials
 
-    private func acquireCredential(_ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>, usernameFromURL: String?, allowed: UInt32) -> Int32 {
+    private func acquireCredential(
+        _ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>, usernameFromURL: String?, allowed: UInt32
+    ) -> Int32 {
         func allows(_ type: git_credential_t) -> Bool { allowed & type.rawValue != 0 }
         switch remote.kind {
         case .ssh(let user, let host, _):
             let name = user ?? usernameFromURL ?? "git"
             if allows(GIT_CREDENTIAL_SSH_KEY), let key = credentials.sshKey {
                 guard !offeredKey else {
-                    return refuse(GitError(.authentication, "the SSH server \(host) refused the key \(key) for user \(name)",
-                                           hint: "add \(key).pub to that user's authorized_keys, or fix the user in the URL"))
+                    return refuse(
+                        GitError(
+                            .authentication, "the SSH server \(host) refused the key \(key) for user \(name)",
+                            hint: "add \(key).pub to that user's authorized_keys, or fix the user in the URL"))
                 }
                 offeredKey = true
                 let publicKey = key + ".pub"
                 let hasPublicKey = FileManager.default.isReadableFile(atPath: publicKey)
                 let rc = git_credential_ssh_key_new(out, name, hasPublicKey ? publicKey : nil, key, nil)
                 if rc < 0 {
-                    return refuse(GitError(.invalidConfiguration, "cannot use the SSH key \(key)", hint: "give an unencrypted OpenSSH or PEM private key",
-                                           detail: LibGit2Failure.last(rc).message))
+                    return refuse(
+                        GitError(
+                            .invalidConfiguration, "cannot use the SSH key \(key)",
+                            hint: "give an unencrypted OpenSSH or PEM private key",
+                            detail: LibGit2Failure.last(rc).message))
                 }
                 return rc
             }
@@ -70,24 +78,38 @@ final class RemoteCallbackContext {
                 offeredUsername = true
                 return git_credential_username_new(out, name)
             }
-            return refuse(GitError(.authentication, "the SSH server \(host) wants an authentication other than a key for user \(name)",
-                                   hint: "allow public key authentication for that user"))
+            return refuse(
+                GitError(
+                    .authentication, "the SSH server \(host) wants an authentication other than a key for user \(name)",
+                    hint: "allow public key authentication for that user"))
         case .https(let host, _):
             guard allows(GIT_CREDENTIAL_USERPASS_PLAINTEXT) else {
-                return refuse(GitError(.authentication, "\(host) asks for an authentication other than a token", hint: "use a token or an ssh:// URL"))
+                return refuse(
+                    GitError(
+                        .authentication, "\(host) asks for an authentication other than a token",
+                        hint: "use a token or an ssh:// URL"))
             }
             guard let file = credentials.tokenFile else {
-                return refuse(GitError(.authentication, "\(remote) asks for credentials", hint: "pass --token-file FILE holding an access token"))
+                return refuse(
+                    GitError(
+                        .authentication, "\(remote) asks for credentials",
+                        hint: "pass --token-file FILE holding an access token"))
             }
             guard !offeredToken else {
-                return refuse(GitError(.authentication, "\(host) refused the token in \(file)",
-                                       hint: "check that the token is valid, not expired, and may read the repository"))
+                return refuse(
+                    GitError(
+                        .authentication, "\(host) refused the token in \(file)",
+                        hint: "check that the token is valid, not expired, and may read the repository"))
             }
             offeredToken = true
             guard let data = FileManager.default.contents(atPath: file),
-                  case let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
+                case let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+                !token.isEmpty
             else {
-                return refuse(GitError(.invalidConfiguration, "the token file \(file) is unreadable or empty", hint: "write the access token into it"))
+                return refuse(
+                    GitError(
+                        .invalidConfiguration, "the token file \(file) is unreadable or empty",
+                        hint: "write the access token into it"))
             }
             return git_credential_userpass_plaintext_new(out, "x-access-token", token)
         case .local:
@@ -108,7 +130,9 @@ final class RemoteCallbackContext {
             return GIT_PASSTHROUGH.rawValue
         }
         guard let knownHosts, let name = remote.knownHostsName else {
-            failure = GitError(.hostKeyUnknown, "no known_hosts file to check the SSH host key of \(remote)", hint: "pass --known-hosts FILE")
+            failure = GitError(
+                .hostKeyUnknown, "no known_hosts file to check the SSH host key of \(remote)",
+                hint: "pass --known-hosts FILE")
             return GIT_ECERTIFICATE.rawValue
         }
         let hostkey = UnsafeRawPointer(cert).assumingMemoryBound(to: git_cert_hostkey.self).pointee
@@ -125,15 +149,20 @@ final class RemoteCallbackContext {
         case .trusted:
             return 0
         case .unknown:
-            failure = GitError(.hostKeyUnknown, "the SSH host key of \(name) (\(presented)) is not in \(knownHosts.path)",
-                               hint: "confirm the fingerprint with the server's owner, then add the key to \(knownHosts.path)")
+            failure = GitError(
+                .hostKeyUnknown, "the SSH host key of \(name) (\(presented)) is not in \(knownHosts.path)",
+                hint: "confirm the fingerprint with the server's owner, then add the key to \(knownHosts.path)")
         case .mismatch(let types):
-            failure = GitError(.hostKeyMismatch,
-                               "the SSH host key of \(name) (\(presented)) does not match \(knownHosts.path), which lists \(types.joined(separator: ", ")) for it",
-                               hint: "the connection may be intercepted; if the server's key really changed, replace its line in \(knownHosts.path)")
+            failure = GitError(
+                .hostKeyMismatch,
+                "the SSH host key of \(name) (\(presented)) does not match \(knownHosts.path), which lists \(types.joined(separator: ", ")) for it",
+                hint:
+                    "the connection may be intercepted; if the server's key really changed, replace its line in \(knownHosts.path)"
+            )
         case .revoked:
-            failure = GitError(.hostKeyMismatch, "the SSH host key of \(name) (\(presented)) is marked @revoked in \(knownHosts.path)",
-                               hint: "the server must get a new host key")
+            failure = GitError(
+                .hostKeyMismatch, "the SSH host key of \(name) (\(presented)) is marked @revoked in \(knownHosts.path)",
+                hint: "the server must get a new host key")
         }
         return GIT_ECERTIFICATE.rawValue
     }

@@ -76,8 +76,9 @@ public struct SourceConfiguration: Sendable, Equatable {
         do {
             try StateDirectory(stateDirectory).migrate()
         } catch {
-            throw GitError(.stateFile, "could not migrate the git mirror in \(stateDirectory): \(error)",
-                           hint: "move \(stateDirectory)/source/mirror.git to \(stateDirectory)/mirror.git by hand")
+            throw GitError(
+                .stateFile, "could not migrate the git mirror in \(stateDirectory): \(error)",
+                hint: "move \(stateDirectory)/source/mirror.git to \(stateDirectory)/mirror.git by hand")
         }
     }
 
@@ -93,8 +94,9 @@ public struct SourceConfiguration: Sendable, Equatable {
     static func normalize(specPath path: String) throws -> String {
         let parts = path.split(separator: "/").filter { $0 != "." }
         if path.hasPrefix("/") || parts.contains("..") {
-            throw GitError(.invalidConfiguration, "the spec path '\(path)' leaves the repository",
-                           hint: "give a path relative to the repository root, without '..'")
+            throw GitError(
+                .invalidConfiguration, "the spec path '\(path)' leaves the repository",
+                hint: "give a path relative to the repository root, without '..'")
         }
         return parts.joined(separator: "/")
     }
@@ -103,40 +105,50 @@ public struct SourceConfiguration: Sendable, Equatable {
         LibGit2.ensureInitialized()
         var valid: Int32 = 0
         if git_reference_name_is_valid(&valid, "refs/heads/\(branch)") < 0 || valid == 0 || branch.isEmpty {
-            throw GitError(.invalidConfiguration, "'\(branch)' is not a valid branch name", hint: "pass --branch NAME, e.g. main")
+            throw GitError(
+                .invalidConfiguration, "'\(branch)' is not a valid branch name", hint: "pass --branch NAME, e.g. main")
         }
         let c = credentials
         switch repository.kind {
         case .local:
             if c.tokenFile != nil || c.sshKey != nil || c.knownHosts != nil {
-                throw GitError(.invalidConfiguration, "credentials were given for the local repository \(repository)",
-                               hint: "drop --token-file, --ssh-key and --known-hosts for a local path")
+                throw GitError(
+                    .invalidConfiguration, "credentials were given for the local repository \(repository)",
+                    hint: "drop --token-file, --ssh-key and --known-hosts for a local path")
             }
         case .https:
             if c.sshKey != nil || c.knownHosts != nil {
-                throw GitError(.invalidConfiguration, "--ssh-key and --known-hosts apply to SSH URLs, not \(repository)",
-                               hint: "use --token-file for https, or an ssh:// URL")
+                throw GitError(
+                    .invalidConfiguration, "--ssh-key and --known-hosts apply to SSH URLs, not \(repository)",
+                    hint: "use --token-file for https, or an ssh:// URL")
             }
             if let file = c.tokenFile, !FileManager.default.isReadableFile(atPath: file) {
-                throw GitError(.invalidConfiguration, "cannot read the token file \(file)", hint: "check the path and its permissions")
+                throw GitError(
+                    .invalidConfiguration, "cannot read the token file \(file)",
+                    hint: "check the path and its permissions")
             }
         case .ssh:
             guard LibGit2.supportsSSH else {
-                throw GitError(.invalidConfiguration, "this libgit2 was built without SSH support, needed for \(repository)",
-                               hint: "install a libgit2 built with libssh2, or use https")
+                throw GitError(
+                    .invalidConfiguration, "this libgit2 was built without SSH support, needed for \(repository)",
+                    hint: "install a libgit2 built with libssh2, or use https")
             }
             if c.tokenFile != nil {
-                throw GitError(.invalidConfiguration, "--token-file applies to https URLs, not \(repository)", hint: "use --ssh-key")
+                throw GitError(
+                    .invalidConfiguration, "--token-file applies to https URLs, not \(repository)",
+                    hint: "use --ssh-key")
             }
             guard let key = c.sshKey else {
                 throw GitError(.invalidConfiguration, "no private key for \(repository)", hint: "pass --ssh-key FILE")
             }
             guard FileManager.default.isReadableFile(atPath: key) else {
-                throw GitError(.invalidConfiguration, "cannot read the SSH key \(key)", hint: "check the path and its permissions")
+                throw GitError(
+                    .invalidConfiguration, "cannot read the SSH key \(key)", hint: "check the path and its permissions")
             }
             guard let knownHosts = c.knownHosts else {
-                throw GitError(.invalidConfiguration, "no known_hosts file for \(repository)",
-                               hint: "pass --known-hosts FILE: an unknown host key is never accepted")
+                throw GitError(
+                    .invalidConfiguration, "no known_hosts file for \(repository)",
+                    hint: "pass --known-hosts FILE: an unknown host key is never accepted")
             }
             _ = try KnownHosts(path: knownHosts)
         }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What the source stage remembers between runs: the last commit fetched and the last applied.
@@ -31,8 +31,10 @@ public struct SourceState: Codable, Sendable, Equatable {
     public var lastFetched: Record?
     public var lastApplied: Record?
 
-    public init(repository: String, branch: String, revision: String?, specPath: String,
-                lastFetched: Record? = nil, lastApplied: Record? = nil) {
+    public init(
+        repository: String, branch: String, revision: String?, specPath: String,
+        lastFetched: Record? = nil, lastApplied: Record? = nil
+    ) {
         self.repository = repository
         self.branch = branch
         self.revision = revision
@@ -58,8 +60,10 @@ public struct SourceStateStore: Sendable {
         do {
             return try Self.decoder.decode(SourceState.self, from: data)
         } catch {
-            throw GitError(.stateFile, "the source state \(path) is not valid", hint: "move it away; the next fetch writes a new one",
-                           detail: "\(error)")
+            throw GitError(
+                .stateFile, "the source state \(path) is not valid",
+                hint: "move it away; the next fetch writes a new one",
+                detail: "\(error)")
         }
     }
 
@@ -76,8 +80,10 @@ public struct SourceStateStore: Sendable {
         let directory = (path as NSString).deletingLastPathComponent
         let temp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         func failure(_ what: String) -> GitError {
-            GitError(.stateFile, "cannot \(what) \(temp) for \(path)", hint: "check the state directory's permissions and free space",
-                     detail: String(cString: strerror(errno)))
+            GitError(
+                .stateFile, "cannot \(what) \(temp) for \(path)",
+                hint: "check the state directory's permissions and free space",
+                detail: String(cString: strerror(errno)))
         }
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw failure("create") }

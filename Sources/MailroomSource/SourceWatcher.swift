@@ -134,19 +134,23 @@ public final class SourceWatcher: Sendable {
     private func startRefsWatch(logger: Logger) async -> RefsWatch? {
         guard detection == .automatic else { return nil }
         #if canImport(Glibc)
-        do {
-            guard let gitDirectory = try await source.offPool({ try self.source.localGitDirectory() }) else { return nil }
-            let watch = try RefsWatch(gitDirectory: gitDirectory) { [continuation] in continuation.yield(.refsChanged) }
-            state.withLock { $0.watchingRefs = true }
-            logger.debug("Watching the origin's refs", metadata: ["source.git-dir": "\(gitDirectory)"])
-            return watch
-        } catch {
-            // The first fetch will report a missing or broken repository; polling carries on.
-            logger.warning("Cannot watch the origin's refs; polling only", metadata: ["source.error": "\(error)"])
-            return nil
-        }
+            do {
+                guard let gitDirectory = try await source.offPool({ try self.source.localGitDirectory() }) else {
+                    return nil
+                }
+                let watch = try RefsWatch(gitDirectory: gitDirectory) { [continuation] in
+                    continuation.yield(.refsChanged)
+                }
+                state.withLock { $0.watchingRefs = true }
+                logger.debug("Watching the origin's refs", metadata: ["source.git-dir": "\(gitDirectory)"])
+                return watch
+            } catch {
+                // The first fetch will report a missing or broken repository; polling carries on.
+                logger.warning("Cannot watch the origin's refs; polling only", metadata: ["source.error": "\(error)"])
+                return nil
+            }
         #else
-        return nil
+            return nil
         #endif
     }
 
@@ -180,16 +184,21 @@ public final class SourceWatcher: Sendable {
         }
         switch update.result {
         case .success(let result) where result.isNewCommit:
-            logger.info("New commit", metadata: [
-                "source.commit": "\(result.commit)", "source.spec-changed": "\(result.specChanged)",
-                "source.forced": "\(result.forced)", "source.reason": "\(update.reason.rawValue)",
-            ])
+            logger.info(
+                "New commit",
+                metadata: [
+                    "source.commit": "\(result.commit)", "source.spec-changed": "\(result.specChanged)",
+                    "source.forced": "\(result.forced)", "source.reason": "\(update.reason.rawValue)",
+                ])
         case .success:
             break
         case .failure(let error):
-            logger.error("Fetch failed; keeping the last good state", metadata: [
-                "source.error": "\(error)", "source.error-code": "\(error.code)", "source.reason": "\(update.reason.rawValue)",
-            ])
+            logger.error(
+                "Fetch failed; keeping the last good state",
+                metadata: [
+                    "source.error": "\(error)", "source.error-code": "\(error.code)",
+                    "source.reason": "\(update.reason.rawValue)",
+                ])
         }
     }
 }

@@ -23,8 +23,9 @@ public enum SpecSource: Sendable {
         case .git(let configuration):
             let result = try await GitSource(configuration).fetch(logger: logger)
             let snapshot = result.snapshot
-            return Loaded(text: SpecText(snapshot.specText, file: snapshot.location(of: SpecText.fileName)),
-                          commit: snapshot.commit.hex, snapshot: snapshot)
+            return Loaded(
+                text: SpecText(snapshot.specText, file: snapshot.location(of: SpecText.fileName)),
+                commit: snapshot.commit.hex, snapshot: snapshot)
         }
     }
 
@@ -39,7 +40,8 @@ public enum SpecSource: Sendable {
     public var name: String {
         switch self {
         case .directory(let directory): return directory
-        case .git(let c): return "\(c.repository)@\(c.revision ?? c.branch)" + (c.specPath.isEmpty ? "" : ":\(c.specPath)")
+        case .git(let c):
+            return "\(c.repository)@\(c.revision ?? c.branch)" + (c.specPath.isEmpty ? "" : ":\(c.specPath)")
         }
     }
 }

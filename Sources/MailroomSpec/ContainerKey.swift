@@ -46,12 +46,14 @@ public struct ContainerKey: Sendable {
     public static let all: [ContainerKey] = [
         ContainerKey("enabled", .enabled),
         ContainerKey("image", .image, flags: [Flag(name: "image", observed: .image)], grammar: .image),
-        ContainerKey("hostname", .text(\.hostname), flags: [Flag(name: "hostname", observed: .hostname)], grammar: .hostname),
+        ContainerKey(
+            "hostname", .text(\.hostname), flags: [Flag(name: "hostname", observed: .hostname)], grammar: .hostname),
         ContainerKey("ip", .text(\.ip), flags: [Flag(name: "ip", observed: .ipv4)], grammar: .ipv4Address),
         ContainerKey("ip6", .text(\.ip6), flags: [Flag(name: "ip6", observed: .ipv6)], grammar: .ipv6Address),
         ContainerKey("dns", .list(\.dns), flags: [Flag(name: "dns", observed: .dns)], grammar: .ipAddress),
         ContainerKey("env", .pairs(\.env), flags: [Flag(name: "env", observed: .env)], grammar: .environment),
-        ContainerKey("env_files", .list(\.envFiles), flags: [Flag(name: "env-file", observed: .env)], grammar: .hostPath),
+        ContainerKey(
+            "env_files", .list(\.envFiles), flags: [Flag(name: "env-file", observed: .env)], grammar: .hostPath),
         ContainerKey("volumes", .list(\.volumes), flags: [Flag(name: "volume", observed: .volumes)], grammar: .volume),
         ContainerKey("ports", .list(\.ports), flags: [Flag(name: "publish", observed: .ports)], grammar: .portMapping),
         ContainerKey("labels", .pairs(\.labels), flags: [Flag(name: "label", observed: .labels)], grammar: .labels),
@@ -61,11 +63,14 @@ public struct ContainerKey: Sendable {
             "memory_reservation", .text(\.memoryReservation),
             flags: [Flag(name: "memory-reservation", observed: .memoryReservationBytes)], grammar: .size),
         ContainerKey(
-            "cpu_shares", .integer(\.cpuShares), flags: [Flag(name: "cpu-shares", observed: .cpuShares)], grammar: .nonNegative),
+            "cpu_shares", .integer(\.cpuShares), flags: [Flag(name: "cpu-shares", observed: .cpuShares)],
+            grammar: .nonNegative),
         ContainerKey(
-            "restart", .text(\.restart), flags: [Flag(name: "restart", observed: .restartPolicy)], grammar: .restartPolicy),
+            "restart", .text(\.restart), flags: [Flag(name: "restart", observed: .restartPolicy)],
+            grammar: .restartPolicy),
         ContainerKey(
-            "log_driver", .text(\.logDriver), flags: [Flag(name: "log-driver", observed: .logDriver)], grammar: .logDriver),
+            "log_driver", .text(\.logDriver), flags: [Flag(name: "log-driver", observed: .logDriver)],
+            grammar: .logDriver),
         ContainerKey(
             "log_opts", .list(\.logOptions), flags: [Flag(name: "log-opt", observed: .logOptions)], grammar: .logOption),
         ContainerKey(

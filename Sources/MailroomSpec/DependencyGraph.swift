@@ -39,7 +39,8 @@ public struct DependencyGraph: Sendable {
         var result = Set<String>()
         var frontier = [name]
         while let current = frontier.popLast() {
-            for candidate in names where dependencies[candidate]?.contains(current) == true && result.insert(candidate).inserted {
+            for candidate in names
+            where dependencies[candidate]?.contains(current) == true && result.insert(candidate).inserted {
                 frontier.append(candidate)
             }
         }
@@ -53,10 +54,11 @@ public struct DependencyGraph: Sendable {
         func visit(_ name: String, _ path: [String]) {
             if let start = path.firstIndex(of: name) {
                 let cycle = Array(path[start...])
-                let rotated = cycle.min(by: { names.firstIndex(of: $0)! < names.firstIndex(of: $1)! }).map { first -> [String] in
-                    let i = cycle.firstIndex(of: first)!
-                    return Array(cycle[i...] + cycle[..<i])
-                } ?? cycle
+                let rotated =
+                    cycle.min(by: { names.firstIndex(of: $0)! < names.firstIndex(of: $1)! }).map { first -> [String] in
+                        let i = cycle.firstIndex(of: first)!
+                        return Array(cycle[i...] + cycle[..<i])
+                    } ?? cycle
                 if !found.contains(rotated) { found.append(rotated) }
                 return
             }

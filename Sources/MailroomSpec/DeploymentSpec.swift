@@ -1,6 +1,5 @@
 import MailroomSupport
 
-
 /// A deployment spec as written in `mailroom.yaml`: the network, the profile's settings and
 /// per-container overrides and additions. The profile expands it into an `ExplicitSpec`.
 public struct DeploymentSpec: Sendable {
@@ -13,8 +12,11 @@ public struct DeploymentSpec: Sendable {
     /// Prepended to every container name (and so to unit names), to run two deployments on one host.
     public var prefix: String
 
-    public init(file: String, network: NetworkSpec, settings: any ProfileSettings, containers: [ContainerPatch], secrets: SecretsSpec,
-                prefix: String = "") {
+    public init(
+        file: String, network: NetworkSpec, settings: any ProfileSettings, containers: [ContainerPatch],
+        secrets: SecretsSpec,
+        prefix: String = ""
+    ) {
         self.prefix = prefix
         self.file = file
         self.network = network
@@ -101,7 +103,10 @@ public struct Healthcheck: Sendable, Equatable, Codable {
     public var retries: Int?
     public var startPeriod: String?
 
-    public init(command: String, interval: String? = nil, timeout: String? = nil, retries: Int? = nil, startPeriod: String? = nil) {
+    public init(
+        command: String, interval: String? = nil, timeout: String? = nil, retries: Int? = nil,
+        startPeriod: String? = nil
+    ) {
         self.command = command
         self.interval = interval
         self.timeout = timeout

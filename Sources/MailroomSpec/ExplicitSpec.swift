@@ -1,6 +1,5 @@
 import MailroomSupport
 
-
 /// A spec with the profile expanded: every container, flag and generated file spelled out.
 /// `mailroom render --explain` prints it; rendering turns it into the desired state.
 public struct ExplicitSpec: Sendable, Equatable, Codable {
@@ -12,8 +11,10 @@ public struct ExplicitSpec: Sendable, Equatable, Codable {
     /// The profile's application version, when its upgrades cannot be undone (a rollback refuses to lower it).
     public var application: ApplicationVersion?
 
-    public init(network: NetworkSpec, containers: [ContainerDefinition], files: [FileDefinition], directories: [String],
-                application: ApplicationVersion? = nil) {
+    public init(
+        network: NetworkSpec, containers: [ContainerDefinition], files: [FileDefinition], directories: [String],
+        application: ApplicationVersion? = nil
+    ) {
         self.network = network
         self.containers = containers
         self.files = files
@@ -127,9 +128,10 @@ extension ContainerDefinition {
     /// A container defined wholly in `containers:` (not from the profile).
     package init?(newFrom patch: ContainerPatch, network: String, _ d: inout DiagnosticCollector) {
         guard let image = patch.image else {
-            d.report(.missingField, at: patch.location, field: "containers.\(patch.name).image",
-                     "'\(patch.name)' is not a container of the profile, so it needs an image",
-                     hint: "add 'image: REGISTRY/NAME:TAG', or fix the name")
+            d.report(
+                .missingField, at: patch.location, field: "containers.\(patch.name).image",
+                "'\(patch.name)' is not a container of the profile, so it needs an image",
+                hint: "add 'image: REGISTRY/NAME:TAG', or fix the name")
             return nil
         }
         self.init(name: patch.name, image: image.value, network: network, origin: patch.location)
@@ -149,7 +151,8 @@ extension ContainerDefinition {
             case (.image, .text(let text)):
                 image = text.value
                 origins[key.name] = text.location
-            case (.list(let property), .list(let items, let location)), (.rawFlags(let property), .list(let items, let location)):
+            case (.list(let property), .list(let items, let location)),
+                (.rawFlags(let property), .list(let items, let location)):
                 setList(key.name, property, items, at: location)
             case (.command, .list(let items, let location)):
                 setList(key.name, \.command, items, at: location)
@@ -221,7 +224,8 @@ extension ContainerDefinition {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         self.init(
-            name: try c.decode(String.self, forKey: Key("name")), image: try c.decode(String.self, forKey: Key("image")),
+            name: try c.decode(String.self, forKey: Key("name")),
+            image: try c.decode(String.self, forKey: Key("image")),
             network: try c.decode(String.self, forKey: Key("network")),
             origin: SourceLocation(file: "(decoded)", line: 1, column: 1))
         origins = [:]

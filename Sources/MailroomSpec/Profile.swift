@@ -41,7 +41,8 @@ public struct ApplicationVersion: Sendable, Equatable, Codable {
         }
         guard let x = parts(a), let y = parts(b) else { return a == b ? .same : nil }
         for i in 0..<max(x.count, y.count) {
-            let l = i < x.count ? x[i] : 0, r = i < y.count ? y[i] : 0
+            let l = i < x.count ? x[i] : 0
+            let r = i < y.count ? y[i] : 0
             if l != r { return l < r ? .older : .newer }
         }
         return .same

@@ -12,7 +12,10 @@ public struct SecretValues: Sendable, Equatable {
     /// Why the file could not be used, if it could not.
     public var problem: String?
 
-    public init(path: String, values: [String: String] = [:], missing: [String] = [], extraKeys: [String] = [], problem: String? = nil) {
+    public init(
+        path: String, values: [String: String] = [:], missing: [String] = [], extraKeys: [String] = [],
+        problem: String? = nil
+    ) {
         self.path = path
         self.values = values
         self.missing = missing
@@ -24,7 +27,8 @@ public struct SecretValues: Sendable, Equatable {
 
     /// Stand-in values, for rendering without a host (`mailroom diff`): every key reads "(secret)".
     public static func placeholder(keys: [String]) -> SecretValues {
-        SecretValues(path: "(none)", values: Dictionary(keys.map { ($0, "(secret)") }, uniquingKeysWith: { first, _ in first }))
+        SecretValues(
+            path: "(none)", values: Dictionary(keys.map { ($0, "(secret)") }, uniquingKeysWith: { first, _ in first }))
     }
 
     package var allValues: [String] { values.values.sorted() }
@@ -37,12 +41,14 @@ public struct SecretValues: Sendable, Equatable {
         var info = stat()
         guard stat(path, &info) == 0 else {
             result.missing = wanted
-            result.problem = "secrets file \(path) does not exist; create it with mode 0600 holding \(wanted.map { "\($0)=…" }.joined(separator: ", "))"
+            result.problem =
+                "secrets file \(path) does not exist; create it with mode 0600 holding \(wanted.map { "\($0)=…" }.joined(separator: ", "))"
             return result
         }
         if info.st_mode & 0o077 != 0 {
             result.missing = wanted
-            result.problem = "secrets file \(path) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)"
+            result.problem =
+                "secrets file \(path) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)"
             return result
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

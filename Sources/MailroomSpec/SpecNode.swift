@@ -1,5 +1,5 @@
-import Yams
 import MailroomSupport
+import Yams
 
 /// A YAML node together with where it came from, read with every problem reported
 /// to a `DiagnosticCollector` instead of thrown, so one pass finds them all.
@@ -19,23 +19,27 @@ public struct SpecNode {
             // Values are read from their text (see `string`, `int`, `bool`), so no tag resolution:
             // Yams' default resolver matches every scalar against NSRegularExpressions.
             guard let node = try Yams.compose(yaml: text, .basic) else {
-                diagnostics.report(.invalidYAML, at: SourceLocation(file: file, line: 1, column: 1), field: "(document)",
-                                   "the file is empty", hint: "start from examples/minimal/mailroom.yaml")
+                diagnostics.report(
+                    .invalidYAML, at: SourceLocation(file: file, line: 1, column: 1), field: "(document)",
+                    "the file is empty", hint: "start from examples/minimal/mailroom.yaml")
                 return nil
             }
             return SpecNode(node: node, path: "", file: file)
         } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
-            diagnostics.report(.duplicateName, at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column),
-                               field: "(mapping)", "'\(duplicates.joined(separator: "', '"))' is defined twice in one mapping",
-                               hint: "each name may appear once; merge the two entries")
+            diagnostics.report(
+                .duplicateName, at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column),
+                field: "(mapping)", "'\(duplicates.joined(separator: "', '"))' is defined twice in one mapping",
+                hint: "each name may appear once; merge the two entries")
             return nil
         } catch let error as YamlError {
-            diagnostics.report(.invalidYAML, at: error.location(file: file), field: "(document)", error.summary,
-                               hint: "fix the YAML syntax at that place")
+            diagnostics.report(
+                .invalidYAML, at: error.location(file: file), field: "(document)", error.summary,
+                hint: "fix the YAML syntax at that place")
             return nil
         } catch {
-            diagnostics.report(.invalidYAML, at: SourceLocation(file: file, line: 1, column: 1), field: "(document)",
-                               "\(error)")
+            diagnostics.report(
+                .invalidYAML, at: SourceLocation(file: file, line: 1, column: 1), field: "(document)",
+                "\(error)")
             return nil
         }
     }
@@ -66,15 +70,18 @@ public struct SpecNode {
         var entries: [(String, SpecNode)] = []
         for (keyNode, valueNode) in mapping {
             guard case .scalar(let key) = keyNode else {
-                diagnostics.report(.wrongType, at: child(keyNode, key: "?").location, field: path, "keys must be plain strings")
+                diagnostics.report(
+                    .wrongType, at: child(keyNode, key: "?").location, field: path, "keys must be plain strings")
                 continue
             }
             if !allowed.contains(key.string) {
                 let suggestion = closestMatch(to: key.string, in: allowed)
                 diagnostics.report(
-                    .unknownKey, at: child(keyNode, key: key.string).location, field: child(keyNode, key: key.string).path,
+                    .unknownKey, at: child(keyNode, key: key.string).location,
+                    field: child(keyNode, key: key.string).path,
                     "unknown key '\(key.string)'",
-                    hint: suggestion.map { "did you mean '\($0)'?" } ?? "allowed here: \(allowed.joined(separator: ", "))")
+                    hint: suggestion.map { "did you mean '\($0)'?" }
+                        ?? "allowed here: \(allowed.joined(separator: ", "))")
                 continue
             }
             entries.append((key.string, child(valueNode, key: key.string)))
@@ -83,7 +90,9 @@ public struct SpecNode {
     }
 
     /// The entries of a mapping with free-form keys (names of containers, env keys, labels).
-    func freeMapping(_ diagnostics: inout DiagnosticCollector) -> [(key: String, keyLocation: SourceLocation, value: SpecNode)]? {
+    func freeMapping(_ diagnostics: inout DiagnosticCollector) -> [(
+        key: String, keyLocation: SourceLocation, value: SpecNode
+    )]? {
         guard case .mapping(let mapping) = node else {
             wrongType("a mapping", &diagnostics)
             return nil
@@ -109,7 +118,9 @@ public struct SpecNode {
     }
 
     package var isNull: Bool {
-        if case .scalar(let scalar) = node, scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
+        if case .scalar(let scalar) = node, scalar.style == .plain,
+            ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+        {
             return true
         }
         return false
@@ -130,7 +141,8 @@ public struct SpecNode {
             return nil
         }
         guard let value = Int(scalar.string) else {
-            diagnostics.report(.wrongType, at: location, field: path, "expected a whole number, found '\(scalar.string)'")
+            diagnostics.report(
+                .wrongType, at: location, field: path, "expected a whole number, found '\(scalar.string)'")
             return nil
         }
         return value
@@ -145,7 +157,8 @@ public struct SpecNode {
         case "true", "True", "TRUE", "yes", "on": return true
         case "false", "False", "FALSE", "no", "off": return false
         default:
-            diagnostics.report(.wrongType, at: location, field: path, "expected true or false, found '\(scalar.string)'")
+            diagnostics.report(
+                .wrongType, at: location, field: path, "expected true or false, found '\(scalar.string)'")
             return nil
         }
     }
@@ -156,7 +169,8 @@ public struct SpecNode {
     }
 
     /// A mapping of strings to scalars (env, labels), keeping file order.
-    package func stringMap(_ diagnostics: inout DiagnosticCollector) -> [(key: String, value: String, node: SpecNode)]? {
+    package func stringMap(_ diagnostics: inout DiagnosticCollector) -> [(key: String, value: String, node: SpecNode)]?
+    {
         guard let entries = freeMapping(&diagnostics) else { return nil }
         return entries.compactMap { entry in
             if entry.value.isNull { return (entry.key, "", entry.value) }
@@ -188,7 +202,8 @@ extension YamlError {
     /// since the parser only notices at the next line; otherwise where the parser stopped.
     func location(file: String) -> SourceLocation {
         switch self {
-        case .scanner(let context, _, let mark, _), .parser(let context, _, let mark, _), .composer(let context, _, let mark, _):
+        case .scanner(let context, _, let mark, _), .parser(let context, _, let mark, _),
+            .composer(let context, _, let mark, _):
             let at = context.flatMap { $0.text.contains("flow") ? $0.mark : nil } ?? mark
             return SourceLocation(file: file, line: at.line, column: at.column)
         default:

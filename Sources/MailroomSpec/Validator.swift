@@ -26,8 +26,11 @@ package enum Validator {
         }
         for cycle in DependencyGraph(spec.containers).cycles {
             let first = spec.containers.first { $0.name == cycle[0] }
-            d.report(.dependencyCycle, at: first?.origin(of: "depends_on") ?? spec.network.location, field: "containers.\(cycle[0]).depends_on",
-                     "depends_on forms a cycle: \((cycle + [cycle[0]]).joined(separator: " → "))", hint: "remove one of these edges")
+            d.report(
+                .dependencyCycle, at: first?.origin(of: "depends_on") ?? spec.network.location,
+                field: "containers.\(cycle[0]).depends_on",
+                "depends_on forms a cycle: \((cycle + [cycle[0]]).joined(separator: " → "))",
+                hint: "remove one of these edges")
         }
     }
 
@@ -80,16 +83,21 @@ package enum Validator {
         case .pairs(let property):
             return c[keyPath: property].map { entry in
                 let origin = c.origins["\(key.name).\(entry.key)"]
-                return Value(text: entry.value, field: "\(field).\(entry.key)", location: origin ?? location, name: entry.key,
-                             written: origin != nil)
+                return Value(
+                    text: entry.value, field: "\(field).\(entry.key)", location: origin ?? location, name: entry.key,
+                    written: origin != nil)
             }
         case .integer(let property): return one(c[keyPath: property].map(String.init))
         case .healthcheck:
             guard let h = c.healthcheck else { return [] }
-            let parts = [("command", h.command), ("interval", h.interval), ("timeout", h.timeout),
-                         ("start_period", h.startPeriod), ("retries", h.retries.map(String.init))]
+            let parts = [
+                ("command", h.command), ("interval", h.interval), ("timeout", h.timeout),
+                ("start_period", h.startPeriod), ("retries", h.retries.map(String.init)),
+            ]
             return parts.compactMap { name, text in
-                text.map { Value(text: $0, field: "\(field).\(name)", location: location, name: name, written: written) }
+                text.map {
+                    Value(text: $0, field: "\(field).\(name)", location: location, name: name, written: written)
+                }
             }
         case .enabled: return []
         }
@@ -98,25 +106,31 @@ package enum Validator {
     static func checkName(_ c: ContainerDefinition, _ shared: inout SharedResources, _ d: inout DiagnosticCollector) {
         let field = "containers.\(c.name)"
         if let first = shared.seenNames[c.name] {
-            d.report(.duplicateName, at: c.origin(of: "name"), field: field, "container '\(c.name)' is defined twice (first at \(first))")
+            d.report(
+                .duplicateName, at: c.origin(of: "name"), field: field,
+                "container '\(c.name)' is defined twice (first at \(first))")
         }
         shared.seenNames[c.name] = c.origin(of: "name")
         if !SpecLoader.isName(c.name) {
-            d.report(.invalidValue, at: c.origin(of: "name"), field: field, "'\(c.name)' is not a valid container name",
-                     hint: "letters, digits, '-', '_' and '.', starting with a letter or digit")
+            d.report(
+                .invalidValue, at: c.origin(of: "name"), field: field, "'\(c.name)' is not a valid container name",
+                hint: "letters, digits, '-', '_' and '.', starting with a letter or digit")
         }
     }
 
     /// Checks one value against its key's grammar. What a value says on its own is checked where
     /// the user wrote it; what holds between containers (addresses, ports, names) for every value.
-    static func check(_ grammar: ValueGrammar, _ v: Value, of c: ContainerDefinition, _ shared: inout SharedResources,
-                      _ d: inout DiagnosticCollector) {
+    static func check(
+        _ grammar: ValueGrammar, _ v: Value, of c: ContainerDefinition, _ shared: inout SharedResources,
+        _ d: inout DiagnosticCollector
+    ) {
         if v.written, let problem = grammar.problem(v.text) {
-            let code: SpecDiagnostic.Code = switch grammar {
-            case .image where problem.message.hasSuffix("has no tag"): .imageWithoutTag
-            case .hostname: .invalidHostname
-            default: .invalidValue
-            }
+            let code: SpecDiagnostic.Code =
+                switch grammar {
+                case .image where problem.message.hasSuffix("has no tag"): .imageWithoutTag
+                case .hostname: .invalidHostname
+                default: .invalidValue
+                }
             d.report(code, at: v.location, field: v.field, problem.message, hint: problem.hint)
             return
         }
@@ -125,13 +139,15 @@ package enum Validator {
             checkAddress(v, v6: grammar == .ipv6Address, of: c, &shared, &d)
         case .environment:
             if let name = v.name, !SpecLoader.isEnvKey(name) {
-                d.report(.invalidEnv, at: v.location, field: v.field, "'\(name)' is not a valid variable name",
-                         hint: "use letters, digits and underscores")
+                d.report(
+                    .invalidEnv, at: v.location, field: v.field, "'\(name)' is not a valid variable name",
+                    hint: "use letters, digits and underscores")
             }
         case .labels:
             if let name = v.name, name.isEmpty || name.contains("=") {
-                d.report(.invalidValue, at: v.location, field: v.field, "'\(name)' is not a label name",
-                         hint: "a name that is not empty and has no '='")
+                d.report(
+                    .invalidValue, at: v.location, field: v.field, "'\(name)' is not a label name",
+                    hint: "a name that is not empty and has no '='")
             }
         case .healthcheck where v.written:
             checkHealthcheck(v, &d)
@@ -142,32 +158,39 @@ package enum Validator {
             let parts = v.text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2 || parts.count == 3, parts[1].hasPrefix("/") else {
                 if v.written {
-                    d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a volume",
-                             hint: "write /HOST/PATH:/CONTAINER/PATH[:ro], or NAME:/CONTAINER/PATH")
+                    d.report(
+                        .invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a volume",
+                        hint: "write /HOST/PATH:/CONTAINER/PATH[:ro], or NAME:/CONTAINER/PATH")
                 }
                 return
             }
-            if v.written, parts[0].contains("/") || parts[0].hasPrefix(".") { checkHostPath(parts[0], v.location, v.field, &d) }
+            if v.written, parts[0].contains("/") || parts[0].hasPrefix(".") {
+                checkHostPath(parts[0], v.location, v.field, &d)
+            }
         case .portMapping:
             guard let key = PortKey(v.text) else {
                 // A mapping the profile derived from a setting that is wrong was reported with that setting.
                 if v.written {
-                    d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a port mapping",
-                             hint: "write [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]")
+                    d.report(
+                        .invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a port mapping",
+                        hint: "write [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]")
                 }
                 return
             }
             if let clash = shared.ports.first(where: { $0.key.collides(with: key) }) {
-                d.report(.portCollision, at: v.location, field: v.field,
-                         "host port \(key.hostPort)/\(key.proto) is already published by '\(clash.container)'",
-                         hint: "publish on another port or address")
+                d.report(
+                    .portCollision, at: v.location, field: v.field,
+                    "host port \(key.hostPort)/\(key.proto) is already published by '\(clash.container)'",
+                    hint: "publish on another port or address")
             }
             shared.ports.append((key, c.name))
         case .containerName:
             if !shared.names.contains(v.text) {
-                d.report(.unknownDependency, at: c.origin(of: "depends_on"), field: v.field,
-                         "'\(v.text)' is not a container of this spec",
-                         hint: closestMatch(to: v.text, in: Array(shared.names)).map { "did you mean '\($0)'?" } ?? "remove it")
+                d.report(
+                    .unknownDependency, at: c.origin(of: "depends_on"), field: v.field,
+                    "'\(v.text)' is not a container of this spec",
+                    hint: closestMatch(to: v.text, in: Array(shared.names)).map { "did you mean '\($0)'?" }
+                        ?? "remove it")
             }
         default:
             break
@@ -179,12 +202,15 @@ package enum Validator {
         switch v.name {
         case "interval" where v.text != "disable", "timeout", "start_period":
             if !Grammar.isDuration(v.text) {
-                d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a duration",
-                         hint: v.name == "interval" ? "e.g. 30s or 1m30s, or disable" : "e.g. 30s or 1m30s")
+                d.report(
+                    .invalidValue, at: v.location, field: v.field, "'\(v.text)' is not a duration",
+                    hint: v.name == "interval" ? "e.g. 30s or 1m30s, or disable" : "e.g. 30s or 1m30s")
             }
         case "retries":
             if (Int(v.text) ?? -1) < 0 {
-                d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is negative", hint: "a whole number of at least 0")
+                d.report(
+                    .invalidValue, at: v.location, field: v.field, "'\(v.text)' is negative",
+                    hint: "a whole number of at least 0")
             }
         default:
             break
@@ -196,62 +222,83 @@ package enum Validator {
         guard let limit = c.memory.flatMap(Grammar.bytes), let reservation = c.memoryReservation.flatMap(Grammar.bytes),
             reservation > limit
         else { return }
-        d.report(.invalidValue, at: c.origin(of: "memory_reservation"), field: "containers.\(c.name).memory_reservation",
-                 "the reservation \(c.memoryReservation!) is above the memory limit \(c.memory!)",
-                 hint: "reserve at most the limit")
+        d.report(
+            .invalidValue, at: c.origin(of: "memory_reservation"), field: "containers.\(c.name).memory_reservation",
+            "the reservation \(c.memoryReservation!) is above the memory limit \(c.memory!)",
+            hint: "reserve at most the limit")
     }
 
     /// An address: of its family, inside the network's subnet, not the gateway, network or
     /// broadcast address, and used by one container only.
-    static func checkAddress(_ v: Value, v6: Bool, of c: ContainerDefinition, _ shared: inout SharedResources,
-                             _ d: inout DiagnosticCollector) {
+    static func checkAddress(
+        _ v: Value, v6: Bool, of c: ContainerDefinition, _ shared: inout SharedResources,
+        _ d: inout DiagnosticCollector
+    ) {
         guard let address = IPAddress(v.text), address.isV6 == v6 else {
             d.report(.invalidValue, at: v.location, field: v.field, "'\(v.text)' is not an IPv\(v6 ? 6 : 4) address")
             return
         }
         guard let subnet = v6 ? shared.v6 : shared.v4 else {
-            d.report(.invalidValue, at: v.location, field: v.field, "the network has no IPv6 subnet for '\(v.text)'",
-                     hint: "add network.subnet6, or drop ip6")
+            d.report(
+                .invalidValue, at: v.location, field: v.field, "the network has no IPv6 subnet for '\(v.text)'",
+                hint: "add network.subnet6, or drop ip6")
             return
         }
         if !subnet.contains(address) {
-            d.report(.addressOutsideSubnet, at: v.location, field: v.field, "\(v.text) is outside the network's subnet \(subnet)",
-                     hint: "pick an address inside \(subnet)")
+            d.report(
+                .addressOutsideSubnet, at: v.location, field: v.field,
+                "\(v.text) is outside the network's subnet \(subnet)",
+                hint: "pick an address inside \(subnet)")
         } else if shared.gateways.contains(address) {
-            d.report(.addressIsGateway, at: v.location, field: v.field, "\(v.text) is the network's gateway",
-                     hint: "pick another address; the gateway belongs to the host")
+            d.report(
+                .addressIsGateway, at: v.location, field: v.field, "\(v.text) is the network's gateway",
+                hint: "pick another address; the gateway belongs to the host")
         } else if address == subnet.network || subnet.isLastAddress(address) {
-            d.report(.invalidValue, at: v.location, field: v.field, "\(v.text) is the subnet's network or broadcast address")
+            d.report(
+                .invalidValue, at: v.location, field: v.field, "\(v.text) is the subnet's network or broadcast address")
         }
         if let other = shared.addresses[address] {
-            d.report(.duplicateAddress, at: v.location, field: v.field, "\(v.text) is already used by '\(other)'",
-                     hint: "give each container its own address")
+            d.report(
+                .duplicateAddress, at: v.location, field: v.field, "\(v.text) is already used by '\(other)'",
+                hint: "give each container its own address")
         } else {
             shared.addresses[address] = c.name
         }
     }
 
-    package static func checkHostPath(_ path: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector) {
+    package static func checkHostPath(
+        _ path: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector
+    ) {
         if !path.hasPrefix("/") {
-            d.report(.invalidPath, at: location, field: field, "'\(path)' is a relative path", hint: "write an absolute host path")
+            d.report(
+                .invalidPath, at: location, field: field, "'\(path)' is a relative path",
+                hint: "write an absolute host path")
         } else if path.split(separator: "/").contains("..") {
-            d.report(.invalidPath, at: location, field: field, "'\(path)' contains '..'", hint: "write the path without '..'")
+            d.report(
+                .invalidPath, at: location, field: field, "'\(path)' contains '..'", hint: "write the path without '..'"
+            )
         }
         checkText(path, location, field, &d)
     }
 
-    package static func checkEnvValue(_ value: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector) {
+    package static func checkEnvValue(
+        _ value: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector
+    ) {
         if let scalar = Grammar.controlCharacter(in: value) {
-            d.report(.invalidEnv, at: location, field: field, "the value contains \(describe(scalar))",
-                     hint: "env files hold one line per variable; keep the value on one line, without control characters")
+            d.report(
+                .invalidEnv, at: location, field: field, "the value contains \(describe(scalar))",
+                hint: "env files hold one line per variable; keep the value on one line, without control characters")
         }
     }
 
     /// Text that ends up in an argument, unit or file must stay on one line.
-    package static func checkText(_ value: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector) {
+    package static func checkText(
+        _ value: String, _ location: SourceLocation, _ field: String, _ d: inout DiagnosticCollector
+    ) {
         if let scalar = Grammar.controlCharacter(in: value) {
-            d.report(.invalidValue, at: location, field: field, "the value contains \(describe(scalar))",
-                     hint: "keep it on one line, without control characters")
+            d.report(
+                .invalidValue, at: location, field: field, "the value contains \(describe(scalar))",
+                hint: "keep it on one line, without control characters")
         }
     }
 
@@ -286,7 +333,8 @@ package struct PortKey: Equatable {
         // [ip:]host:container; an IPv6 address is written in brackets.
         if body.hasPrefix("["), let close = body.firstIndex(of: "]") {
             address = String(body[body.index(after: body.startIndex)..<close])
-            parts = body[body.index(after: close)...].split(separator: ":", omittingEmptySubsequences: true).map(String.init)
+            parts = body[body.index(after: close)...].split(separator: ":", omittingEmptySubsequences: true).map(
+                String.init)
         } else if parts.count == 3 {
             address = parts.removeFirst()
             if address?.isEmpty == true { address = nil }
@@ -299,6 +347,7 @@ package struct PortKey: Equatable {
     }
 
     func collides(with other: PortKey) -> Bool {
-        hostPort == other.hostPort && proto == other.proto && (address == nil || other.address == nil || address == other.address)
+        hostPort == other.hostPort && proto == other.proto
+            && (address == nil || other.address == nil || address == other.address)
     }
 }

@@ -47,7 +47,8 @@ package enum ValueGrammar: Sendable, Equatable {
     /// are checked by the validator and answer `nil` here.
     package func problem(_ text: String) -> (message: String, hint: String)? {
         switch self {
-        case .text, .ipv4Address, .ipv6Address, .portMapping, .containerName, .environment, .healthcheck, .volume, .hostPath:
+        case .text, .ipv4Address, .ipv6Address, .portMapping, .containerName, .environment, .healthcheck, .volume,
+            .hostPath:
             return nil
         case .image:
             return ImageReference.problem(text)
@@ -59,7 +60,8 @@ package enum ValueGrammar: Sendable, Equatable {
         case .labels:
             return nil
         case .size:
-            return Grammar.bytes(text) == nil ? ("'\(text)' is not a size", "a number with an optional unit: 512m, 1g, 1.5GiB") : nil
+            return Grammar.bytes(text) == nil
+                ? ("'\(text)' is not a size", "a number with an optional unit: 512m, 1g, 1.5GiB") : nil
         case .nonNegative:
             return (Int(text) ?? -1) < 0 ? ("'\(text)' is negative", "a whole number of at least 0") : nil
         case .restartPolicy:
@@ -70,10 +72,12 @@ package enum ValueGrammar: Sendable, Equatable {
                 ? nil : ("unknown log driver '\(text)'", "one of \(Grammar.logDrivers.joined(separator: ", "))")
         case .logOption:
             let parts = text.split(separator: "=", maxSplits: 1)
-            return parts.count == 2 && !parts[0].isEmpty ? nil : ("'\(text)' is not a log option", "write NAME=VALUE, e.g. tag=mail")
+            return parts.count == 2 && !parts[0].isEmpty
+                ? nil : ("'\(text)' is not a log option", "write NAME=VALUE, e.g. tag=mail")
         case .podmanFlag:
             return text.hasPrefix("-")
-                ? nil : ("'\(text)' is not a podman flag", "write each flag as one item, e.g. --init or --pids-limit=100")
+                ? nil
+                : ("'\(text)' is not a podman flag", "write each flag as one item, e.g. --init or --pids-limit=100")
         }
     }
 }
@@ -127,9 +131,11 @@ package enum Grammar {
             let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
             guard number.contains(where: \.isNumber), number.filter({ $0 == "." }).count <= 1 else { return false }
             rest = rest.dropFirst(number.count)
-            guard let unit = ["ns", "us", "µs", "ms", "s", "m", "h"].first(where: { unit in
-                rest.hasPrefix(unit) && !(unit == "m" && rest.hasPrefix("ms"))
-            }) else { return false }
+            guard
+                let unit = ["ns", "us", "µs", "ms", "s", "m", "h"].first(where: { unit in
+                    rest.hasPrefix(unit) && !(unit == "m" && rest.hasPrefix("ms"))
+                })
+            else { return false }
             rest = rest.dropFirst(unit.count)
         }
         return true
@@ -137,7 +143,9 @@ package enum Grammar {
 
     package static func isRestartPolicy(_ text: String) -> Bool {
         if ["no", "always", "unless-stopped", "on-failure"].contains(text) { return true }
-        guard text.hasPrefix("on-failure:"), let retries = Int(text.dropFirst("on-failure:".count)) else { return false }
+        guard text.hasPrefix("on-failure:"), let retries = Int(text.dropFirst("on-failure:".count)) else {
+            return false
+        }
         return retries >= 0
     }
 
@@ -149,9 +157,10 @@ package enum Grammar {
     package static func isLocalPart(_ text: String) -> Bool {
         let special = "!#$%&'*+/=?^_`{|}~-".unicodeScalars
         let atoms = text.split(separator: ".", omittingEmptySubsequences: false)
-        return !text.isEmpty && text.utf8.count <= 64 && atoms.allSatisfy { atom in
-            !atom.isEmpty && atom.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || special.contains($0) }
-        }
+        return !text.isEmpty && text.utf8.count <= 64
+            && atoms.allSatisfy { atom in
+                !atom.isEmpty && atom.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || special.contains($0) }
+            }
     }
 }
 
@@ -163,7 +172,9 @@ package enum ImageReference {
             ("'\(text)' is not an image reference: \(why)", "write REGISTRY/NAME:TAG, e.g. ghcr.io/mailu/admin:2.0")
         }
         guard !text.isEmpty else { return invalid("it is empty") }
-        if text.unicodeScalars.contains(where: { $0.properties.isWhitespace }) { return invalid("it contains whitespace") }
+        if text.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
+            return invalid("it contains whitespace")
+        }
         var name = Substring(text)
         var digest: Substring?
         if let at = name.firstIndex(of: "@") {
@@ -184,11 +195,14 @@ package enum ImageReference {
         }
         guard name.utf8.count <= 255 else { return invalid("the name is longer than 255 characters") }
         for component in components where !isPathComponent(component) {
-            return invalid(component.contains(where: \.isUppercase)
-                ? "'\(component)' has upper case; repository names are lower case" : "'\(component)' is not a name component")
+            return invalid(
+                component.contains(where: \.isUppercase)
+                    ? "'\(component)' has upper case; repository names are lower case"
+                    : "'\(component)' is not a name component")
         }
         if let tag {
-            guard let first = tag.first, first.isASCII, first.isLetter || first.isNumber || first == "_", tag.count <= 128,
+            guard let first = tag.first, first.isASCII, first.isLetter || first.isNumber || first == "_",
+                tag.count <= 128,
                 tag.unicodeScalars.allSatisfy({ $0.isASCIIAlphanumeric || "_.-".unicodeScalars.contains($0) })
             else { return invalid("'\(tag)' is not a tag") }
         }
@@ -199,8 +213,10 @@ package enum ImageReference {
             else { return invalid("'\(digest)' is not a digest") }
         }
         if tag == nil && digest == nil {
-            return ("image '\(text)' has no tag",
-                    "pin a tag or digest, \(text):TAG or \(text)@sha256:DIGEST, so a deploy is repeatable")
+            return (
+                "image '\(text)' has no tag",
+                "pin a tag or digest, \(text):TAG or \(text)@sha256:DIGEST, so a deploy is repeatable"
+            )
         }
         return nil
     }
@@ -223,7 +239,9 @@ package enum ImageReference {
         for scalar in text.unicodeScalars {
             let lowerAlnum = ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar)
             if lowerAlnum {
-                if !run.isEmpty, !(run == "." || run == "_" || run == "__" || run.allSatisfy { $0 == "-" }) { return false }
+                if !run.isEmpty, !(run == "." || run == "_" || run == "__" || run.allSatisfy { $0 == "-" }) {
+                    return false
+                }
                 run = ""
                 previousSeparator = ""
             } else if ".-_".unicodeScalars.contains(scalar) {

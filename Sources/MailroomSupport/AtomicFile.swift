@@ -68,13 +68,17 @@ public enum AtomicFile {
                     try writeTemporary(item.data, at: temporary, replacing: item.path, mode: item.mode, sync: false)
                     temporaries.append(temporary)
                     var info = stat()
-                    if stat(directory, &info) == 0, devices[UInt64(info.st_dev)] == nil { devices[UInt64(info.st_dev)] = directory }
+                    if stat(directory, &info) == 0, devices[UInt64(info.st_dev)] == nil {
+                        devices[UInt64(info.st_dev)] = directory
+                    }
                 }
                 // One sync per file system makes every temporary's content durable before any rename.
                 for directory in devices.values {
                     let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                     defer { if fd >= 0 { close(fd) } }
-                    guard fd >= 0, syncFileSystem(fd) == 0 else { throw FileWriteError(path: directory, operation: "syncfs") }
+                    guard fd >= 0, syncFileSystem(fd) == 0 else {
+                        throw FileWriteError(path: directory, operation: "syncfs")
+                    }
                 }
             } catch {
                 finish()
@@ -86,7 +90,9 @@ public enum AtomicFile {
         public func commit(_ index: Int) throws {
             guard let temporary = temporaries[index] else { return }
             FaultInjection.point("file.rename")
-            guard rename(temporary, paths[index]) == 0 else { throw FileWriteError(path: paths[index], operation: "rename") }
+            guard rename(temporary, paths[index]) == 0 else {
+                throw FileWriteError(path: paths[index], operation: "rename")
+            }
             temporaries[index] = nil
         }
 
@@ -129,7 +135,8 @@ public enum AtomicFile {
     }
 
     /// Writes `data` to a new temporary file with the mode (and the owner of `path`, if it exists).
-    static func writeTemporary(_ data: Data, at temporary: String, replacing path: String, mode: Int, sync: Bool) throws {
+    static func writeTemporary(_ data: Data, at temporary: String, replacing path: String, mode: Int, sync: Bool) throws
+    {
         var existing = stat()
         let replacing = stat(path, &existing) == 0
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -137,7 +144,9 @@ public enum AtomicFile {
         defer { close(fd) }
         do {
             guard writeAll(fd, data) else { throw FileWriteError(path: path, operation: "write") }
-            if replacing, fchown(fd, existing.st_uid, existing.st_gid) != 0 { throw FileWriteError(path: path, operation: "chown") }
+            if replacing, fchown(fd, existing.st_uid, existing.st_gid) != 0 {
+                throw FileWriteError(path: path, operation: "chown")
+            }
             guard fchmod(fd, mode_t(mode)) == 0 else { throw FileWriteError(path: path, operation: "chmod") }
             if sync { guard fsync(fd) == 0 else { throw FileWriteError(path: path, operation: "fsync") } }
         } catch {
@@ -157,7 +166,8 @@ public enum AtomicFile {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         } catch {
             throw FileWriteError(path: path, operation: "create directory", reason: "\(error)")
         }

@@ -65,7 +65,9 @@ public struct SpecError: Error, Sendable, CustomStringConvertible {
 
     public init(_ diagnostics: [SpecDiagnostic]) {
         self.diagnostics = diagnostics.sorted {
-            ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column)
+            ($0.location.file, $0.location.line, $0.location.column) < (
+                $1.location.file, $1.location.line, $1.location.column
+            )
         }
     }
 
@@ -112,7 +114,8 @@ package func closestMatch(to word: String, in candidates: [String]) -> String? {
 }
 
 func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
     var previous = Array(0...b.count)

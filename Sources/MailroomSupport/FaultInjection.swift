@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Crashes the process at the N-th pass through a named point, for crash-safety tests:
@@ -14,24 +14,24 @@ package enum FaultInjection {
 
     package static func point(_ name: StaticString) {
         #if DEBUG
-        guard let fault = configured, fault.name == name.description else { return }
-        if counter.withLock({ count -> Bool in
-            count += 1
-            return count == fault.occurrence
-        }) {
-            _exit(exitStatus)
-        }
+            guard let fault = configured, fault.name == name.description else { return }
+            if counter.withLock({ count -> Bool in
+                count += 1
+                return count == fault.occurrence
+            }) {
+                _exit(exitStatus)
+            }
         #endif
     }
 
     #if DEBUG
-    private static let configured: (name: String, occurrence: Int)? = {
-        guard let value = getenv("MAILROOM_FAULT").map({ String(cString: $0) }),
-            let colon = value.lastIndex(of: ":"), let occurrence = Int(value[value.index(after: colon)...])
-        else { return nil }
-        return (String(value[..<colon]), occurrence)
-    }()
+        private static let configured: (name: String, occurrence: Int)? = {
+            guard let value = getenv("MAILROOM_FAULT").map({ String(cString: $0) }),
+                let colon = value.lastIndex(of: ":"), let occurrence = Int(value[value.index(after: colon)...])
+            else { return nil }
+            return (String(value[..<colon]), occurrence)
+        }()
 
-    private static let counter = LockedValue(0)
+        private static let counter = LockedValue(0)
     #endif
 }

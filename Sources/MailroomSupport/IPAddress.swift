@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An IPv4 or IPv6 address, compared and printed in canonical form.
@@ -66,7 +66,9 @@ public struct Subnet: Sendable, Hashable, CustomStringConvertible {
     /// Parses `address/prefix`; the address must be the network address itself.
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let address = IPAddress(String(parts[0])), let prefix = Int(parts[1]) else { return nil }
+        guard parts.count == 2, let address = IPAddress(String(parts[0])), let prefix = Int(parts[1]) else {
+            return nil
+        }
         let maxPrefix = address.isV6 ? 128 : 32
         guard (0...maxPrefix).contains(prefix) else { return nil }
         self.network = address

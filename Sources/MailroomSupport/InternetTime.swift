@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// RFC 3339 times in UTC, `2026-05-01T12:00:00Z` or with milliseconds `2026-05-01T12:00:00.250Z`,
@@ -25,7 +26,8 @@ public enum InternetTime {
         var time = time_t(seconds)
         var parts = tm()
         guard gmtime_r(&time, &parts) != nil else { return "" }
-        var text = pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
+        var text =
+            pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
         text += "T" + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
         if milliseconds {
             let nanoseconds = Int((interval - whole) * 1e9)
@@ -40,8 +42,10 @@ public enum InternetTime {
     /// nil for those.
     public static func date(from text: String) -> Date? {
         var scanner = Scanner(Array(text.utf8))
-        guard let year = scanner.number(digits: 4), scanner.skip("-"), let month = scanner.number(digits: 2), scanner.skip("-"),
-            let day = scanner.number(digits: 2), scanner.skip("T"), let hour = scanner.number(digits: 2), scanner.skip(":"),
+        guard let year = scanner.number(digits: 4), scanner.skip("-"), let month = scanner.number(digits: 2),
+            scanner.skip("-"),
+            let day = scanner.number(digits: 2), scanner.skip("T"), let hour = scanner.number(digits: 2),
+            scanner.skip(":"),
             let minute = scanner.number(digits: 2), scanner.skip(":"), let second = scanner.number(digits: 2),
             (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
         else { return nil }
@@ -99,7 +103,9 @@ public enum InternetTime {
         }
 
         mutating func digit() -> Int? {
-            guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else { return nil }
+            guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
+                return nil
+            }
             defer { index += 1 }
             return Int(bytes[index] - UInt8(ascii: "0"))
         }
@@ -129,7 +135,8 @@ extension JSONDecoder.DateDecodingStrategy {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let date = InternetTime.date(from: text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected date string to be ISO8601-formatted.")
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "Expected date string to be ISO8601-formatted.")
         }
         return date
     }

@@ -52,6 +52,7 @@ extension String {
     /// The text on one line: line breaks (and the blanks around them) become ` | `.
     var oneLine: String {
         guard contains(where: \.isNewline) else { return self }
-        return split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " | ")
+        return split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .joined(separator: " | ")
     }
 }

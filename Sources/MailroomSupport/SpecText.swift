@@ -25,8 +25,9 @@ public struct SpecText: Sendable, Equatable {
         }
         let path = isDirectory.boolValue ? path(directory: directory) : directory
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpecFileError("there is no \(fileName) in \(directory)",
-                                hint: "pass the directory that holds \(fileName), or the file itself")
+            throw SpecFileError(
+                "there is no \(fileName) in \(directory)",
+                hint: "pass the directory that holds \(fileName), or the file itself")
         }
         return SpecText(String(decoding: data, as: UTF8.self), file: path)
     }

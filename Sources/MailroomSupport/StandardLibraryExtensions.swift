@@ -15,7 +15,6 @@ extension String {
     }
 }
 
-
 package func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
     digest.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
 }

@@ -20,7 +20,9 @@ public struct StateDirectory: Sendable, Equatable {
     }
 
     public var applied: String { path("applied.json") }
-    public func journal(generation: Int = 0) -> String { path(generation == 0 ? "journal.jsonl" : "journal.jsonl.\(generation)") }
+    public func journal(generation: Int = 0) -> String {
+        path(generation == 0 ? "journal.jsonl" : "journal.jsonl.\(generation)")
+    }
     public var specArchive: String { path("specs") }
     public var applyLock: String { path("apply.lock") }
     public var mirror: String { path("mirror.git") }
@@ -40,7 +42,8 @@ public struct StateDirectory: Sendable, Equatable {
     @discardableResult
     public func migrate() throws -> String? {
         let files = FileManager.default
-        let oldMirror = legacySource + "/mirror.git", oldState = legacySource + "/source-state.json"
+        let oldMirror = legacySource + "/mirror.git"
+        let oldState = legacySource + "/source-state.json"
         guard files.fileExists(atPath: oldMirror) || files.fileExists(atPath: oldState) else { return nil }
         func modified(_ path: String) -> Date {
             ((try? files.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast

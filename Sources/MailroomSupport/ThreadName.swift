@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Names the calling thread in `/proc/PID/task/TID/comm`, where `top -H`, strace and the idle
@@ -9,10 +9,10 @@ import Glibc
 /// its own `comm`, as glibc does for another thread. The kernel keeps 15 bytes.
 package func nameCurrentThread(_ name: String) {
     #if canImport(Glibc)
-    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-    guard fd >= 0 else { return }
-    defer { close(fd) }
-    let bytes = Array(name.utf8.prefix(15))
-    _ = write(fd, bytes, bytes.count)
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = write(fd, bytes, bytes.count)
     #endif
 }

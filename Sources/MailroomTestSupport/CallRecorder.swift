@@ -25,6 +25,8 @@ package final class CallRecorder: @unchecked Sendable {
         podmanCalls.filter { call in !Self.readOnly.contains { Array(call.prefix($0.count)) == $0 } }
     }
 
-    static let readOnly: [[String]] = [["ps"], ["network", "ls"], ["container", "inspect"], ["inspect"], ["healthcheck", "run"],
-                                       ["container", "logs"], ["image", "exists"]]
+    static let readOnly: [[String]] = [
+        ["ps"], ["network", "ls"], ["container", "inspect"], ["inspect"], ["healthcheck", "run"],
+        ["container", "logs"], ["image", "exists"],
+    ]
 }

@@ -10,23 +10,34 @@ package enum MailroomBinary {
         get throws {
             let running = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             let directory = running.deletingLastPathComponent()
-            for candidate in [directory, directory.deletingLastPathComponent()].map({ $0.appendingPathComponent("mailroom").path })
+            for candidate in [directory, directory.deletingLastPathComponent()].map({
+                $0.appendingPathComponent("mailroom").path
+            })
             where FileManager.default.isExecutableFile(atPath: candidate) {
                 return candidate
             }
-            throw TestSetupError("the mailroom executable is not built next to \(directory.path); run swift build first")
+            throw TestSetupError(
+                "the mailroom executable is not built next to \(directory.path); run swift build first")
         }
     }
 
     /// `env` without the variables tests and benchmarks set process-wide while they run (a
     /// podman socket that goes away with its test, a notify socket): children started
     /// meanwhile would inherit them.
-    package static let isolatedEnvironment = ["/usr/bin/env", "-u", "MAILROOM_PODMAN_SOCKET", "-u", "NOTIFY_SOCKET", "-u", "WATCHDOG_USEC", "-u", "WATCHDOG_PID"]
+    package static let isolatedEnvironment = [
+        "/usr/bin/env", "-u", "MAILROOM_PODMAN_SOCKET", "-u", "NOTIFY_SOCKET", "-u", "WATCHDOG_USEC", "-u",
+        "WATCHDOG_PID",
+    ]
 
     /// Runs the CLI in the isolated environment with `environment` added; `host` adds the
     /// deployment's `--state-dir`, `--units-dir` and `--secrets-file`.
-    package static func run(_ arguments: [String], host: HostPaths? = nil, environment: [String: String] = [:]) async throws -> ProcessResult {
-        let hostFlags = host.map { ["--state-dir", $0.stateDirectory, "--units-dir", $0.unitsDirectory, "--secrets-file", $0.secretsFile] } ?? []
+    package static func run(_ arguments: [String], host: HostPaths? = nil, environment: [String: String] = [:])
+        async throws -> ProcessResult
+    {
+        let hostFlags =
+            host.map {
+                ["--state-dir", $0.stateDirectory, "--units-dir", $0.unitsDirectory, "--secrets-file", $0.secretsFile]
+            } ?? []
         let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return try await ProcessRunner().run(isolatedEnvironment + assignments + [try path] + arguments + hostFlags)
     }
@@ -38,11 +49,14 @@ package struct ChildAgent: Sendable {
     package let log: String
 
     /// Starts the agent through `env` (same pid), with `environment` added to an isolated one.
-    package static func start(config: String, log: String, environment: [String: String] = [:], arguments: [String] = []) throws -> ChildAgent {
+    package static func start(
+        config: String, log: String, environment: [String: String] = [:], arguments: [String] = []
+    ) throws -> ChildAgent {
         let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        let child = try ProcessRunner().start(["/bin/sh", "-c", "log=$1; shift; exec \"$@\" 2>\"$log\"", "sh", log]
-                                              + MailroomBinary.isolatedEnvironment + assignments
-                                              + [try MailroomBinary.path, "agent", "--config", config] + arguments)
+        let child = try ProcessRunner().start(
+            ["/bin/sh", "-c", "log=$1; shift; exec \"$@\" 2>\"$log\"", "sh", log]
+                + MailroomBinary.isolatedEnvironment + assignments
+                + [try MailroomBinary.path, "agent", "--config", config] + arguments)
         return ChildAgent(pid: child.pid, log: log)
     }
 

@@ -44,16 +44,40 @@ package final class RecordingServiceManager: ServiceManager, @unchecked Sendable
         var command = ""
         for line in lines {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasSuffix("\\") { command += trimmed.dropLast() + " " } else { command += trimmed; break }
+            if trimmed.hasSuffix("\\") {
+                command += trimmed.dropLast() + " "
+            } else {
+                command += trimmed
+                break
+            }
         }
         command = String(command.dropFirst("ExecStart=".count))
-        var words: [String] = [], word = "", quoted = false, escaped = false, inWord = false
+        var words: [String] = []
+        var word = ""
+        var quoted = false
+        var escaped = false
+        var inWord = false
         for character in command {
-            if escaped { word.append(character); escaped = false; continue }
-            if quoted && character == "\\" { escaped = true; continue }
-            if character == "\"" { quoted.toggle(); inWord = true; continue }
+            if escaped {
+                word.append(character)
+                escaped = false
+                continue
+            }
+            if quoted && character == "\\" {
+                escaped = true
+                continue
+            }
+            if character == "\"" {
+                quoted.toggle()
+                inWord = true
+                continue
+            }
             if !quoted && (character == " " || character == "\t") {
-                if inWord { words.append(word); word = ""; inWord = false }
+                if inWord {
+                    words.append(word)
+                    word = ""
+                    inWord = false
+                }
                 continue
             }
             word.append(character)
@@ -62,7 +86,8 @@ package final class RecordingServiceManager: ServiceManager, @unchecked Sendable
         if inWord { words.append(word) }
         return words.map { w in
             w.replacingOccurrences(of: "%%", with: "\u{0}").replacingOccurrences(of: "%t", with: runtime)
-                .replacingOccurrences(of: "%n", with: name).replacingOccurrences(of: "\u{0}", with: "%").replacingOccurrences(of: "$$", with: "$")
+                .replacingOccurrences(of: "%n", with: name).replacingOccurrences(of: "\u{0}", with: "%")
+                .replacingOccurrences(of: "$$", with: "$")
         }
     }
 }

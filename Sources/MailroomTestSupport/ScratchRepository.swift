@@ -11,7 +11,6 @@ package final class ScratchRepository: Sendable {
     /// A work clone of the origin, `<root>/work`.
     let work: String
 
-
     /// Creates the origin and the work clone; `files` become the first commit, pushed to `main`.
     package init(files: [String: String] = ["mailroom.yaml": TestSpecs.minimal]) throws {
         let template = FileManager.default.temporaryDirectory.appendingPathComponent("mailroom-git-XXXXXX").path
@@ -39,7 +38,8 @@ package final class ScratchRepository: Sendable {
     package func commit(_ files: [String: String], message: String) throws -> String {
         for (path, content) in files {
             let full = work + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(content.utf8).write(to: URL(fileURLWithPath: full))
         }
         try git(["add", "--all"])
@@ -92,8 +92,9 @@ package final class ScratchRepository: Sendable {
         let errorData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ScratchError("git \(arguments.joined(separator: " ")) failed in \(directory): "
-                                 + String(decoding: errorData, as: UTF8.self))
+            throw ScratchError(
+                "git \(arguments.joined(separator: " ")) failed in \(directory): "
+                    + String(decoding: errorData, as: UTF8.self))
         }
         return String(decoding: data, as: UTF8.self)
     }

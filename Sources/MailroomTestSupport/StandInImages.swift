@@ -45,23 +45,31 @@ public enum StandInImages {
     public static func ensureBuilt(podman: PodmanCLI) async throws {
         let runner = ProcessRunner()
         let caddyExists = try await runner.run([podman.executable, "image", "exists", caddyImage]).succeeded
-        let standInsExist = try await runner.run([podman.executable, "image", "exists", "\(registry)/rspamd:2.0"]).succeeded
+        let standInsExist = try await runner.run([podman.executable, "image", "exists", "\(registry)/rspamd:2.0"])
+            .succeeded
         if caddyExists && standInsExist { return }
         let root = NSTemporaryDirectory() + "mailroom-images-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fm = FileManager.default
         defer { try? fm.removeItem(atPath: root) }
         let bin = root + "/busybox/bin"
         try fm.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        guard let busybox = ProcessRunner.which("busybox") else { throw StandInError("busybox-static is not installed") }
+        guard let busybox = ProcessRunner.which("busybox") else {
+            throw StandInError("busybox-static is not installed")
+        }
         try fm.copyItem(atPath: busybox, toPath: bin + "/busybox")
-        for applet in ["sh", "sleep", "httpd", "ls", "cat", "env", "true", "false", "echo", "mkdir", "wget", "kill", "test", "grep", "touch", "rm"] {
+        for applet in [
+            "sh", "sleep", "httpd", "ls", "cat", "env", "true", "false", "echo", "mkdir", "wget", "kill", "test",
+            "grep", "touch", "rm",
+        ] {
             try fm.createSymbolicLink(atPath: "\(bin)/\(applet)", withDestinationPath: "busybox")
         }
         for directory in ["tmp", "etc", "www/mail", "data", "config"] {
             try fm.createDirectory(atPath: "\(root)/busybox/\(directory)", withIntermediateDirectories: true)
         }
-        try "root:x:0:0:root:/root:/bin/sh\n".write(toFile: "\(root)/busybox/etc/passwd", atomically: true, encoding: .utf8)
-        try await tarAndImport(directory: root + "/busybox", tar: root + "/busybox.tar", image: busyboxImage, podman: podman)
+        try "root:x:0:0:root:/root:/bin/sh\n".write(
+            toFile: "\(root)/busybox/etc/passwd", atomically: true, encoding: .utf8)
+        try await tarAndImport(
+            directory: root + "/busybox", tar: root + "/busybox.tar", image: busyboxImage, podman: podman)
         for name in standIns {
             try await podman.execute(["tag", busyboxImage, "\(registry)/\(name)"])
         }
@@ -73,10 +81,16 @@ public enum StandInImages {
         try fm.copyItem(atPath: caddy, toPath: caddyRoot + "/usr/bin/caddy")
         let ldd = try await runner.run(["/usr/bin/ldd", caddy])
         for line in ldd.stdoutText.split(separator: "\n") {
-            guard let path = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first(where: { $0.hasPrefix("/") }).map(String.init) else { continue }
+            guard
+                let path = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first(where: { $0.hasPrefix("/") })
+                    .map(String.init)
+            else { continue }
             let target = caddyRoot + path
-            try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            if !fm.fileExists(atPath: target) { try fm.copyItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path, toPath: target) }
+            try fm.createDirectory(
+                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if !fm.fileExists(atPath: target) {
+                try fm.copyItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path, toPath: target)
+            }
         }
         try fm.createDirectory(atPath: caddyRoot + "/etc/caddy", withIntermediateDirectories: true)
         try await tarAndImport(directory: caddyRoot, tar: root + "/caddy.tar", image: caddyImage, podman: podman)
@@ -98,9 +112,11 @@ public enum StandInImages {
     ///     each with an inline YAML value: `["mailu-webdav": ["command": "[sh, -c, \"exit 3\"]"]]`.
     ///   - containers: YAML appended to `containers:` (new containers), indented by two spaces.
     ///   - extra: top-level YAML added before `caddy:`.
-    public static func spec(prefix: String, index: Int, root: String, portBase: Int, mailu: [String] = [],
-                            overrides: [String: [String: String]] = [:], containers: String = "", extra: String = "",
-                            domains: [String] = ["example.com"]) -> String {
+    public static func spec(
+        prefix: String, index: Int, root: String, portBase: Int, mailu: [String] = [],
+        overrides: [String: [String: String]] = [:], containers: String = "", extra: String = "",
+        domains: [String] = ["example.com"]
+    ) -> String {
         var lines = [
             "prefix: \(prefix)",
             "network:",
@@ -121,25 +137,41 @@ public enum StandInImages {
         ]
         lines += mailu.map { "  " + $0 }
         if !extra.isEmpty { lines.append(extra) }
-        lines += ["caddy:", "  email: letsencrypt@example.com", "  root: \(root)/caddy2", "  tls: internal", "containers:"]
+        lines += [
+            "caddy:", "  email: letsencrypt@example.com", "  root: \(root)/caddy2", "  tls: internal", "containers:",
+        ]
         let standIns = [
             "mailu-resolver", "mailu-front", "mailu-redis", "mailu-admin", "mailu-imap", "mailu-smtp", "mailu-oletools",
             "mailu-antivirus", "mailu-webdav", "mailu-fetchmail", "mailu-webmail", "mailu-antispam",
         ]
         var settings: [(String, [(String, String)])] = standIns.map { name in
-            var keys = [("command", "[sleep, \"100000\"]"), ("extra_args", "[--init]"), ("log_driver", "k8s-file"), ("log_opts", "[]")]
+            var keys = [
+                ("command", "[sleep, \"100000\"]"), ("extra_args", "[--init]"), ("log_driver", "k8s-file"),
+                ("log_opts", "[]"),
+            ]
             if name == "mailu-redis" { keys.append(("image", "\(registry)/redis:alpine")) }
-            if name == "mailu-front" { keys.append(("ports", "[\"127.0.0.1:\(portBase):25/tcp\", \"127.0.0.1:\(portBase + 1):993/tcp\"]")) }
+            if name == "mailu-front" {
+                keys.append(("ports", "[\"127.0.0.1:\(portBase):25/tcp\", \"127.0.0.1:\(portBase + 1):993/tcp\"]"))
+            }
             return (name, keys)
         }
-        settings.append(("caddy2", [
-            ("image", caddyImage), ("command", "[caddy, run, --config, /etc/caddy/Caddyfile, --adapter, caddyfile]"),
-            ("extra_args", "[--init]"), ("ports", "[\"127.0.0.1:\(portBase + 2):443/tcp\"]"),
-        ]))
+        settings.append(
+            (
+                "caddy2",
+                [
+                    ("image", caddyImage),
+                    ("command", "[caddy, run, --config, /etc/caddy/Caddyfile, --adapter, caddyfile]"),
+                    ("extra_args", "[--init]"), ("ports", "[\"127.0.0.1:\(portBase + 2):443/tcp\"]"),
+                ]
+            ))
         for (name, defaults) in settings {
             var keys = defaults
             for (key, value) in (overrides[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                if let index = keys.firstIndex(where: { $0.0 == key }) { keys[index].1 = value } else { keys.append((key, value)) }
+                if let index = keys.firstIndex(where: { $0.0 == key }) {
+                    keys[index].1 = value
+                } else {
+                    keys.append((key, value))
+                }
             }
             lines.append("  \(name):")
             lines += keys.map { "    \($0.0): \($0.1)" }

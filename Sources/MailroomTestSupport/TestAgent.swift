@@ -8,8 +8,9 @@ import MailroomMailu
 package enum TestAgent {
     package static func make(_ configuration: AgentConfiguration, logger: Logger) throws -> Agent {
         let podman = try TestPodman.podman()
-        return try Agent(configuration: configuration, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable,
-                         serviceManager: nil, logger: logger, notify: SystemdNotify(environment: [:]))
+        return try Agent(
+            configuration: configuration, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable,
+            serviceManager: nil, logger: logger, notify: SystemdNotify(environment: [:]))
     }
 }
 
@@ -28,16 +29,19 @@ extension TestDeployment {
     /// Writes the `--config` file of a child `mailroom agent` (``ChildAgent``) for `repository`,
     /// with this deployment's paths, listening on 127.0.0.1:`port`; `lines` are added as they
     /// are (`health-timeout: 30s`). Returns its path.
-    package func writeAgentConfig(repository: String, port: Int, _ lines: [String] = [], stateDirectory: String? = nil,
-                                  file: String = "agent.yaml") throws -> String {
+    package func writeAgentConfig(
+        repository: String, port: Int, _ lines: [String] = [], stateDirectory: String? = nil,
+        file: String = "agent.yaml"
+    ) throws -> String {
         let path = root + "/" + file
-        let text = [
-            "repository: \(repository)",
-            "state-dir: \(stateDirectory ?? host.stateDirectory)",
-            "units-dir: \(host.unitsDirectory)",
-            "secrets-file: \(host.secretsFile)",
-            "listen: 127.0.0.1:\(port)",
-        ] + lines
+        let text =
+            [
+                "repository: \(repository)",
+                "state-dir: \(stateDirectory ?? host.stateDirectory)",
+                "units-dir: \(host.unitsDirectory)",
+                "secrets-file: \(host.secretsFile)",
+                "listen: 127.0.0.1:\(port)",
+            ] + lines
         try (text.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -26,8 +26,10 @@ package struct TestDeployment: Sendable {
     /// - Parameters:
     ///   - label: part of the root directory's name, to tell sandboxes apart when one is left behind.
     ///   - stem: the start of the prefix: `mrt` for tests, `mrb` for the benchmark.
-    package static func make(_ label: String = "t", stem: String = "mrt", in directory: String = NSTemporaryDirectory()) async throws
-        -> TestDeployment {
+    package static func make(_ label: String = "t", stem: String = "mrt", in directory: String = NSTemporaryDirectory())
+        async throws
+        -> TestDeployment
+    {
         let used = Set(((try? await TestPodman.podman().listNetworks()) ?? []).flatMap { $0.subnets.map(\.subnet) })
         var index = await counter.next()
         for _ in 0..<250 where used.contains("10.213.\(index).0/24") { index = await counter.next() }
@@ -44,10 +46,13 @@ package struct TestDeployment: Sendable {
 
     /// The stand-in spec (`StandInImages.spec`): the guide's deployment, with local images,
     /// a test subnet, loopback ports, k8s-file logs and `--init` so stops are quick.
-    package func standInSpec(mailu: [String] = [], overrides: [String: [String: String]] = [:], extra: String = "", containers: String = "",
-                             domains: [String] = ["example.com"]) -> String {
-        StandInImages.spec(prefix: prefix, index: index, root: root, portBase: portBase, mailu: mailu, overrides: overrides,
-                           containers: containers, extra: extra, domains: domains)
+    package func standInSpec(
+        mailu: [String] = [], overrides: [String: [String: String]] = [:], extra: String = "", containers: String = "",
+        domains: [String] = ["example.com"]
+    ) -> String {
+        StandInImages.spec(
+            prefix: prefix, index: index, root: root, portBase: portBase, mailu: mailu, overrides: overrides,
+            containers: containers, extra: extra, domains: domains)
     }
 
     /// Runs `body` with a new sandbox and removes what it created afterwards, also on failure.

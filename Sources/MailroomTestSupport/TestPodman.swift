@@ -52,8 +52,10 @@ package enum TestPodman {
     /// answers (`MAILROOM_PODMAN_SOCKET` is set to it, process-wide: unset it when done, and
     /// start children through ``MailroomBinary/isolatedEnvironment``). Nil when it did not
     /// answer within `timeout`, a bound for a service that will never come up, not a speed.
-    package static func startService(socket path: String, cli: PodmanCLI? = nil, timeout: Duration = .minutes(3)) async throws
-        -> (service: BackgroundProcess, socket: PodmanSocket)? {
+    package static func startService(socket path: String, cli: PodmanCLI? = nil, timeout: Duration = .minutes(3))
+        async throws
+        -> (service: BackgroundProcess, socket: PodmanSocket)?
+    {
         let cli = try cli ?? podman()
         let service = try ProcessRunner().start([cli.executable, "system", "service", "--time=0", "unix://" + path])
         let deadline = ContinuousClock.now + timeout

@@ -17,7 +17,10 @@ var failed = false
 /// Runs one section; `false` when it threw.
 func section(_ name: String, _ body: () async throws -> String) async -> Bool {
     print("== \(name)")
-    defer { print(""); fflush(nil) }
+    defer {
+        print("")
+        fflush(nil)
+    }
     do {
         print(try await body())
         return true
@@ -29,25 +32,32 @@ func section(_ name: String, _ body: () async throws -> String) async -> Bool {
 
 // Render first: its peak RSS is read before the other sections allocate.
 if wants("render") {
-    failed = !(await section("render + plan (issue: foundation)") {
-        let text = try String(contentsOfFile: "examples/seed-guide/mailroom.yaml", encoding: .utf8)
-        return try await RenderBenchmark.run(referenceSpec: text).description
-    }) || failed
+    failed =
+        !(await section("render + plan (issue: foundation)") {
+            let text = try String(contentsOfFile: "examples/seed-guide/mailroom.yaml", encoding: .utf8)
+            return try await RenderBenchmark.run(referenceSpec: text).description
+        }) || failed
 }
 if wants("source") {
-    failed = !(await section("git source (libgit2, inotify)") {
-        try await SourceBenchmark.run(logger: logger).description
-    }) || failed
+    failed =
+        !(await section("git source (libgit2, inotify)") {
+            try await SourceBenchmark.run(logger: logger).description
+        }) || failed
 }
 if wants("apply") {
-    failed = !(await section("apply (13 busybox stand-ins, real podman)") {
-        try await ApplyBenchmark.run(progress: { print("  … \($0)"); fflush(nil) }).description
-    }) || failed
+    failed =
+        !(await section("apply (13 busybox stand-ins, real podman)") {
+            try await ApplyBenchmark.run(progress: {
+                print("  … \($0)")
+                fflush(nil)
+            }).description
+        }) || failed
 }
 if wants("agent") {
-    failed = !(await section("agent (push and override edit to rollout, idle agent)") {
-        // The idle agent runs as a child process: the `mailroom` built next to this benchmark.
-        return try await AgentBenchmark.run(idleAgent: true).description
-    }) || failed
+    failed =
+        !(await section("agent (push and override edit to rollout, idle agent)") {
+            // The idle agent runs as a child process: the `mailroom` built next to this benchmark.
+            return try await AgentBenchmark.run(idleAgent: true).description
+        }) || failed
 }
 exit(failed ? 1 : 0)

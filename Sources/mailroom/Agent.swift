@@ -27,7 +27,8 @@ struct AgentCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "The agent configuration file.", completion: .file()) var config: String = "/etc/mailroom/agent.yaml"
-    @Flag(help: "Watch and record the plans it would apply in <state-dir>/dry-run.jsonl; change nothing.") var dryRun = false
+    @Flag(help: "Watch and record the plans it would apply in <state-dir>/dry-run.jsonl; change nothing.") var dryRun =
+        false
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel: String = "info"
 
     func run() async throws {
@@ -45,13 +46,16 @@ struct AgentCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let podman = PodmanCLI.locate()
         guard let podman else {
-            FileHandle.standardError.write(Data("podman is not installed: apt-get install podman runc catatonit\n".utf8))
+            FileHandle.standardError.write(
+                Data("podman is not installed: apt-get install podman runc catatonit\n".utf8))
             throw ExitCode(1)
         }
         let engine: any ContainerEngine = await PodmanSocket.locate(cli: podman) ?? podman
         do {
-            let agent = try Agent(configuration: configuration, engine: engine, profile: MailuProfile(), podmanExecutable: podman.executable,
-                                  serviceManager: Systemctl.detect(), logger: logger, notify: notify)
+            let agent = try Agent(
+                configuration: configuration, engine: engine, profile: MailuProfile(),
+                podmanExecutable: podman.executable,
+                serviceManager: Systemctl.detect(), logger: logger, notify: notify)
             try await agent.run()
         } catch let error as AgentError {
             FileHandle.standardError.write(Data("mailroom agent: \(error)\n".utf8))

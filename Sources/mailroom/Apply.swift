@@ -25,19 +25,25 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var spec: SpecOptions
     @OptionGroup var host: HostOptions
     @OptionGroup var rollout: RolloutOptions
-    @Flag(help: "After a failure, re-apply the last successful rollout (the agent always does).") var rollbackOnFailure = false
-    @Option(help: "The commit to record and label containers with (default: local:<hash of mailroom.yaml>).") var commit: String?
+    @Flag(help: "After a failure, re-apply the last successful rollout (the agent always does).")
+    var rollbackOnFailure = false
+    @Option(help: "The commit to record and label containers with (default: local:<hash of mailroom.yaml>).")
+    var commit: String?
 
     func run() async throws {
         let podman = try await locatePodman()
-        let applier = Applier(host: host.paths, engine: podman, profile: MailuProfile(), options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
+        let applier = Applier(
+            host: host.paths, engine: podman, profile: MailuProfile(),
+            options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
         let (source, loaded) = try await spec.load(host: host)
-        try await runRollout({
-            let result = try await applier.apply(loaded.text, commit: commit ?? loaded.commit, trigger: .cli, logger: rolloutLogger,
-                                                 confirm: rollout.confirmation(title: "Mailroom apply plan for \(source.name)"))
-            // The source state records what is live; a dry run or a failure changes nothing there.
-            if result.status == .succeeded || result.status == .noChanges { try source.markApplied(loaded) }
-            return result
-        }, options: rollout)
+        try await runRollout(
+            {
+                let result = try await applier.apply(
+                    loaded.text, commit: commit ?? loaded.commit, trigger: .cli, logger: rolloutLogger,
+                    confirm: rollout.confirmation(title: "Mailroom apply plan for \(source.name)"))
+                // The source state records what is live; a dry run or a failure changes nothing there.
+                if result.status == .succeeded || result.status == .noChanges { try source.markApplied(loaded) }
+                return result
+            }, options: rollout)
     }
 }

@@ -32,9 +32,12 @@ struct DiffCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard case .git(let configuration) = try spec.source(stateDirectory: host.stateDirectory) else { throw ExitCode(1) }
+        guard case .git(let configuration) = try spec.source(stateDirectory: host.stateDirectory) else {
+            throw ExitCode(1)
+        }
         let gitSource = GitSource(configuration)
-        let old: DesiredState, new: DesiredState
+        let old: DesiredState
+        let new: DesiredState
         do {
             try gitSource.syncMirror()
             old = try render(gitSource.snapshot(at: from))
@@ -49,7 +52,9 @@ struct DiffCommand: AsyncParsableCommand {
         if output == .json {
             try printJSON(diff)
         } else {
-            print(PlanFormatter(color: useColor).format(diff, title: "Mailroom diff \(from)..\(to) of \(configuration.repository)"))
+            print(
+                PlanFormatter(color: useColor).format(
+                    diff, title: "Mailroom diff \(from)..\(to) of \(configuration.repository)"))
         }
         if !diff.isEmpty { throw ExitCode(2) }
     }

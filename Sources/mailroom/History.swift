@@ -28,10 +28,15 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let history = RolloutHistory.load(stateDirectory: host.stateDirectory)
         for problem in history.problems { FileHandle.standardError.write(Data("warning: journal \(problem)\n".utf8)) }
-        let running = ApplyLock.isHeld(stateDirectory: host.stateDirectory) ? history.rollouts.last(where: { $0.status == nil })?.id : nil
+        let running =
+            ApplyLock.isHeld(stateDirectory: host.stateDirectory)
+            ? history.rollouts.last(where: { $0.status == nil })?.id : nil
         let rollouts = limit.map { Array(history.rollouts.suffix($0)) } ?? history.rollouts
         if output == .json {
-            try printJSON(HistoryReport(rollouts: rollouts.map { HistoryReport.Row($0, running: $0.id == running) }, problems: history.problems))
+            try printJSON(
+                HistoryReport(
+                    rollouts: rollouts.map { HistoryReport.Row($0, running: $0.id == running) },
+                    problems: history.problems))
         } else if rollouts.isEmpty {
             print("No rollouts recorded in \(Journal.path(in: host.stateDirectory)).")
         } else {

@@ -15,8 +15,11 @@ struct MailroomCommand: AsyncParsableCommand {
               mailroom apply examples/seed-guide --dry-run
             """,
         version: MailroomVersion.current,
-        subcommands: [Validate.self, Render.self, PlanCommand.self, DiffCommand.self, ApplyCommand.self, HistoryCommand.self, ShowCommand.self, RollbackCommand.self,
-                      AgentCommand.self, StatusCommand.self, SuspendCommand.self, ResumeCommand.self]
+        subcommands: [
+            Validate.self, Render.self, PlanCommand.self, DiffCommand.self, ApplyCommand.self, HistoryCommand.self,
+            ShowCommand.self, RollbackCommand.self,
+            AgentCommand.self, StatusCommand.self, SuspendCommand.self, ResumeCommand.self,
+        ]
     )
 
     static func main() async {

@@ -25,7 +25,9 @@ struct SpecOptions: ParsableArguments {
 
     @Option(name: .customLong("ssh-key"), help: "Private key file for an ssh repository.") var sshKey: String?
 
-    @Option(name: .customLong("known-hosts"), help: "known_hosts file for an ssh repository; unknown host keys are refused.")
+    @Option(
+        name: .customLong("known-hosts"), help: "known_hosts file for an ssh repository; unknown host keys are refused."
+    )
     var knownHosts: String?
 
     func validate() throws {
@@ -45,10 +47,11 @@ struct SpecOptions: ParsableArguments {
     /// The source these options name; the mirror lives in the state directory.
     func source(stateDirectory: String) throws -> SpecSource {
         guard let repo else { return .directory(spec) }
-        return .git(try SourceConfiguration(
-            repository: repo, branch: branch ?? "main", revision: revision, path: specPath ?? "",
-            credentials: GitCredentials(tokenFile: tokenFile, sshKey: sshKey, knownHosts: knownHosts),
-            stateDirectory: stateDirectory))
+        return .git(
+            try SourceConfiguration(
+                repository: repo, branch: branch ?? "main", revision: revision, path: specPath ?? "",
+                credentials: GitCredentials(tokenFile: tokenFile, sshKey: sshKey, knownHosts: knownHosts),
+                stateDirectory: stateDirectory))
     }
 
     /// Reads the spec's text; git and file errors are printed and exit 1.
@@ -83,7 +86,8 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("units-dir"), help: "Where systemd units are installed.")
     var unitsDirectory: String = "/etc/systemd/system"
 
-    @Option(name: .customLong("secrets-file"), help: "Local KEY=value file with the secrets the spec names (mode 0600).")
+    @Option(
+        name: .customLong("secrets-file"), help: "Local KEY=value file with the secrets the spec names (mode 0600).")
     var secretsFile: String = "/etc/mailroom/secrets.env"
 
     var paths: HostPaths {

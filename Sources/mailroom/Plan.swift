@@ -27,7 +27,9 @@ struct PlanCommand: AsyncParsableCommand {
         let (source, loaded) = try await spec.load(host: host)
         let pipeline = Pipeline(host: host.paths, engine: PodmanCLI.locate(), profile: MailuProfile())
         let compiled: CompiledSpec
-        do { compiled = try pipeline.compile(specText: loaded.text.text, file: loaded.text.file) } catch let error as SpecError {
+        do { compiled = try pipeline.compile(specText: loaded.text.text, file: loaded.text.file) } catch let error
+            as SpecError
+        {
             throw reportSpecError(error)
         }
         let (plan, _) = try await pipeline.plan(compiled)

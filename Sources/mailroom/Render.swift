@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
-import Yams
 import MailroomMailu
 import MailroomPlan
 import MailroomRender
 import MailroomSpec
 import MailroomSupport
+import Yams
 
 struct Render: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,20 +26,25 @@ struct Render: AsyncParsableCommand {
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func validate() throws {
-        if explain && output == .json { throw ValidationError("--explain prints YAML; drop --output json, or drop --explain") }
+        if explain && output == .json {
+            throw ValidationError("--explain prints YAML; drop --output json, or drop --explain")
+        }
     }
 
     func run() async throws {
         let (_, loaded) = try await spec.load(host: host)
         let compiled: CompiledSpec
-        do { compiled = try Pipeline(host: host.paths, engine: nil, profile: MailuProfile()).compile(loaded.text) } catch let error as SpecError {
+        do {
+            compiled = try Pipeline(host: host.paths, engine: nil, profile: MailuProfile()).compile(loaded.text)
+        } catch let error as SpecError {
             throw reportSpecError(error)
         }
         let desired = compiled.desired
         if let out {
             // The same warning `plan` gives: never an empty secret in a written file without saying so.
             if let problem = compiled.secrets.problem {
-                FileHandle.standardError.write(Data("warning: \(problem); the files under \(out) hold empty secrets\n".utf8))
+                FileHandle.standardError.write(
+                    Data("warning: \(problem); the files under \(out) hold empty secrets\n".utf8))
             }
             try write(desired, under: out)
         }
@@ -63,7 +68,10 @@ struct Render: AsyncParsableCommand {
 
     func write(_ desired: DesiredState, under root: String) throws {
         // One batch: every file is its old content or its new one after a crash, with one sync in all.
-        try AtomicFile.write((desired.files + desired.units).map { AtomicFile.Item(path: root + $0.path, content: $0.content, mode: $0.mode) })
+        try AtomicFile.write(
+            (desired.files + desired.units).map {
+                AtomicFile.Item(path: root + $0.path, content: $0.content, mode: $0.mode)
+            })
     }
 }
 
@@ -92,7 +100,9 @@ struct RenderReport: Encodable {
 
     init(_ d: DesiredState) {
         network = Network(name: d.network.name, argv: d.network.arguments)
-        containers = d.containers.map { Container(name: $0.name, argv: $0.arguments, dependsOn: $0.dependsOn, level: $0.level) }
+        containers = d.containers.map {
+            Container(name: $0.name, argv: $0.arguments, dependsOn: $0.dependsOn, level: $0.level)
+        }
         edges = d.edges
         files = d.files.map { File(path: $0.path, mode: String($0.mode, radix: 8)) }
         units = d.units.map { File(path: $0.path, mode: String($0.mode, radix: 8)) }

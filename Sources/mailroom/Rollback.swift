@@ -34,25 +34,37 @@ struct RollbackCommand: AsyncParsableCommand {
     func run() async throws {
         let podman = try await locatePodman()
         // A failed rollback returns to the state it started from, as the agent would.
-        let applier = Applier(host: host.paths, engine: podman, profile: MailuProfile(), options: rollout.applyOptions(rollbackOnFailure: true))
-        let stateDirectory = host.stateDirectory, dryRun = rollout.dryRun
+        let applier = Applier(
+            host: host.paths, engine: podman, profile: MailuProfile(),
+            options: rollout.applyOptions(rollbackOnFailure: true))
+        let stateDirectory = host.stateDirectory
+        let dryRun = rollout.dryRun
         let listen = listen
-        try await runRollout({
-            var pinned = false
-            let result = try await applier.rollback(to: target, logger: rolloutLogger, confirm: rollout.confirmation(title: "Mailroom rollback plan")) { result in
-                guard !dryRun, result.status == .succeeded || result.status == .noChanges else { return }
-                // Pin, under the apply lock: the agent keeps this commit until `mailroom resume` or a new commit.
-                let tip = try? SourceStateStore(path: StateDirectory(stateDirectory).sourceState).load()?.lastFetched?.commit.description
-                try AgentControl(pinnedCommit: result.commit, branchTipAtPin: tip, reason: "mailroom rollback", since: Date())
+        try await runRollout(
+            {
+                var pinned = false
+                let result = try await applier.rollback(
+                    to: target, logger: rolloutLogger, confirm: rollout.confirmation(title: "Mailroom rollback plan")
+                ) { result in
+                    guard !dryRun, result.status == .succeeded || result.status == .noChanges else { return }
+                    // Pin, under the apply lock: the agent keeps this commit until `mailroom resume` or a new commit.
+                    let tip = try? SourceStateStore(path: StateDirectory(stateDirectory).sourceState).load()?
+                        .lastFetched?.commit.description
+                    try AgentControl(
+                        pinnedCommit: result.commit, branchTipAtPin: tip, reason: "mailroom rollback", since: Date()
+                    )
                     .save(stateDirectory: stateDirectory)
-                pinned = true
-            }
-            if pinned {
-                FileHandle.standardError.write(Data("Pinned at \(result.commit.prefix(12)): the agent does not sync until `mailroom resume` or a new commit.\n".utf8))
-                // Best effort: an agent on this host shows the pin at once; without one, nothing to tell.
-                _ = try? await AgentClient.post(listen, path: "/resync")
-            }
-            return result
-        }, options: rollout)
+                    pinned = true
+                }
+                if pinned {
+                    FileHandle.standardError.write(
+                        Data(
+                            "Pinned at \(result.commit.prefix(12)): the agent does not sync until `mailroom resume` or a new commit.\n"
+                                .utf8))
+                    // Best effort: an agent on this host shows the pin at once; without one, nothing to tell.
+                    _ = try? await AgentClient.post(listen, path: "/resync")
+                }
+                return result
+            }, options: rollout)
     }
 }

@@ -10,21 +10,29 @@ import MailroomSupport
 struct RolloutOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Apply without asking.") var yes = false
     @Flag(help: "Print the plan and the steps it would run; change nothing.") var dryRun = false
-    @Option(help: "Seconds each started container may take to run and pass its health check.") var healthTimeout: Double = 300
-    @Flag(help: "Allow lowering the Mailu version of a running deployment (Mailu upgrades cannot be undone).") var force = false
+    @Option(help: "Seconds each started container may take to run and pass its health check.") var healthTimeout:
+        Double = 300
+    @Flag(help: "Allow lowering the Mailu version of a running deployment (Mailu upgrades cannot be undone).")
+    var force = false
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func validate() throws {
         if healthTimeout <= 0 { throw ValidationError("--health-timeout must be a positive number of seconds") }
         if yes && dryRun { throw ValidationError("--dry-run changes nothing, so it needs no --yes; drop one of them") }
         if !yes && !dryRun {
-            if output == .json { throw ValidationError("--output json cannot ask for confirmation; add --yes (or --dry-run)") }
-            if isatty(STDIN_FILENO) != 1 { throw ValidationError("stdin is not a terminal, so Mailroom cannot ask; add --yes (or --dry-run)") }
+            if output == .json {
+                throw ValidationError("--output json cannot ask for confirmation; add --yes (or --dry-run)")
+            }
+            if isatty(STDIN_FILENO) != 1 {
+                throw ValidationError("stdin is not a terminal, so Mailroom cannot ask; add --yes (or --dry-run)")
+            }
         }
     }
 
     func applyOptions(rollbackOnFailure: Bool) -> ApplyOptions {
-        ApplyOptions(dryRun: dryRun, rollbackOnFailure: rollbackOnFailure, healthTimeout: .milliseconds(Int64(healthTimeout * 1000)), force: force)
+        ApplyOptions(
+            dryRun: dryRun, rollbackOnFailure: rollbackOnFailure,
+            healthTimeout: .milliseconds(Int64(healthTimeout * 1000)), force: force)
     }
 
     /// Shows the plan and asks; only "yes" goes on. `nil` with --yes or --dry-run.

@@ -23,11 +23,16 @@ struct ShowCommand: ParsableCommand {
         for problem in history.problems { FileHandle.standardError.write(Data("warning: journal \(problem)\n".utf8)) }
         guard let found = history.rollout(rollout) else {
             let count = history.rollouts.filter { $0.id.hasPrefix(rollout) }.count
-            let why = count > 1 ? "'\(rollout)' matches \(count) rollouts; give more of the id" : "no rollout '\(rollout)' in the journal"
+            let why =
+                count > 1
+                ? "'\(rollout)' matches \(count) rollouts; give more of the id"
+                : "no rollout '\(rollout)' in the journal"
             FileHandle.standardError.write(Data("mailroom: \(why); see mailroom history\n".utf8))
             throw ExitCode(1)
         }
-        let running = found.status == nil && found.id == history.rollouts.last?.id && ApplyLock.isHeld(stateDirectory: host.stateDirectory)
+        let running =
+            found.status == nil && found.id == history.rollouts.last?.id
+            && ApplyLock.isHeld(stateDirectory: host.stateDirectory)
         if output == .json {
             try printJSON(ShowReport(rollout: found, result: found.result(runningNow: running)))
         } else {

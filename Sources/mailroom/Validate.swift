@@ -22,9 +22,12 @@ struct Validate: AsyncParsableCommand {
         do {
             let compiled = try Pipeline(host: host.paths, engine: nil, profile: MailuProfile()).compile(loaded.text)
             if output == .json {
-                try printJSON(ValidationReport(valid: true, diagnostics: [], containers: compiled.desired.containers.count))
+                try printJSON(
+                    ValidationReport(valid: true, diagnostics: [], containers: compiled.desired.containers.count))
             } else {
-                print("\(source.name): valid (\(compiled.desired.containers.count) containers, \(compiled.desired.files.count) files)")
+                print(
+                    "\(source.name): valid (\(compiled.desired.containers.count) containers, \(compiled.desired.files.count) files)"
+                )
             }
         } catch let error as SpecError {
             if output == .json {

@@ -27,8 +27,10 @@ public struct Applier: Sendable {
     /// Asked once with the plan before anything changes; `false` stops with `declined`.
     public typealias Confirmation = @Sendable (Plan) async -> Bool
 
-    public init(host: HostPaths, engine: any ContainerEngine, profile: any Profile,
-                serviceManager: (any ServiceManager)? = Systemctl.detect(), options: ApplyOptions = ApplyOptions()) {
+    public init(
+        host: HostPaths, engine: any ContainerEngine, profile: any Profile,
+        serviceManager: (any ServiceManager)? = Systemctl.detect(), options: ApplyOptions = ApplyOptions()
+    ) {
         self.host = host
         self.engine = engine
         self.profile = profile
@@ -39,11 +41,15 @@ public struct Applier: Sendable {
     /// Applies a spec. `commit` defaults to `SpecText.localCommit` for specs not read from git.
     /// Throws only when it cannot start (another apply holds the lock, the state directory is
     /// unwritable); a refused or failed rollout is a result.
-    public func apply(_ spec: SpecText, commit: String? = nil, trigger: Trigger = .cli, logger: Logger,
-                      confirm: Confirmation? = nil) async throws -> ApplyResult {
+    public func apply(
+        _ spec: SpecText, commit: String? = nil, trigger: Trigger = .cli, logger: Logger,
+        confirm: Confirmation? = nil
+    ) async throws -> ApplyResult {
         let lock = options.dryRun ? nil : try ApplyLock.acquire(stateDirectory: host.stateDirectory)
         defer { lock?.release() }
-        return try await rollout(spec, commit: commit ?? spec.localCommit, trigger: trigger, rollbackTo: nil, logger: logger, confirm: confirm)
+        return try await rollout(
+            spec, commit: commit ?? spec.localCommit, trigger: trigger, rollbackTo: nil, logger: logger,
+            confirm: confirm)
     }
 
     /// Re-applies the desired state of an earlier rollout, from its archived spec. `selector`
@@ -51,16 +57,23 @@ public struct Applier: Sendable {
     /// rollout whose spec differs from the current one. `whileLocked` runs with the result
     /// before the lock is released (the CLI pins the commit there, so no agent reconcile can
     /// come in between).
-    public func rollback(to selector: String?, logger: Logger, confirm: Confirmation? = nil,
-                         whileLocked: ((ApplyResult) throws -> Void)? = nil) async throws -> ApplyResult {
+    public func rollback(
+        to selector: String?, logger: Logger, confirm: Confirmation? = nil,
+        whileLocked: ((ApplyResult) throws -> Void)? = nil
+    ) async throws -> ApplyResult {
         let lock = options.dryRun ? nil : try ApplyLock.acquire(stateDirectory: host.stateDirectory)
         defer { lock?.release() }
         let target = try rollbackTarget(selector)
         guard let text = SpecArchive.load(rollout: target.id, in: host.stateDirectory) else {
-            throw ApplyError(.specNotArchived, "the spec of rollout \(target.id) is no longer kept in \(SpecArchive.directory(in: host.stateDirectory))")
+            throw ApplyError(
+                .specNotArchived,
+                "the spec of rollout \(target.id) is no longer kept in \(SpecArchive.directory(in: host.stateDirectory))"
+            )
         }
-        let result = try await rollout(SpecText(text, file: "mailroom.yaml@\(target.id)"), commit: target.commit ?? SpecText(text, file: "").localCommit,
-                                       trigger: .rollback, rollbackTo: target.id, logger: logger, confirm: confirm)
+        let result = try await rollout(
+            SpecText(text, file: "mailroom.yaml@\(target.id)"),
+            commit: target.commit ?? SpecText(text, file: "").localCommit,
+            trigger: .rollback, rollbackTo: target.id, logger: logger, confirm: confirm)
         try whileLocked?(result)
         return result
     }
@@ -69,7 +82,8 @@ public struct Applier: Sendable {
         let history = RolloutHistory.load(stateDirectory: host.stateDirectory)
         if let selector {
             guard let target = history.rollout(selector) ?? history.rollout(commit: selector) else {
-                throw ApplyError(.rolloutNotFound, "no rollout or commit '\(selector)' in the journal; see mailroom history")
+                throw ApplyError(
+                    .rolloutNotFound, "no rollout or commit '\(selector)' in the journal; see mailroom history")
             }
             return target
         }
@@ -78,7 +92,11 @@ public struct Applier: Sendable {
             throw ApplyError(.nothingToRollBackTo, "no successful rollout in the journal yet")
         }
         let currentText = SpecArchive.load(rollout: current.id, in: host.stateDirectory)
-        guard let target = succeeded.dropLast().last(where: { SpecArchive.load(rollout: $0.id, in: host.stateDirectory) != currentText }) else {
+        guard
+            let target = succeeded.dropLast().last(where: {
+                SpecArchive.load(rollout: $0.id, in: host.stateDirectory) != currentText
+            })
+        else {
             throw ApplyError(.nothingToRollBackTo, "no earlier successful rollout with another spec than \(current.id)")
         }
         return target
@@ -87,8 +105,10 @@ public struct Applier: Sendable {
     // MARK: - The rollout
 
     /// One rollout, top to bottom. Refused, unchanged, declined and dry runs end early.
-    func rollout(_ spec: SpecText, commit: String, trigger: Trigger, rollbackTo: String?, logger: Logger,
-                 confirm: Confirmation?) async throws -> ApplyResult {
+    func rollout(
+        _ spec: SpecText, commit: String, trigger: Trigger, rollbackTo: String?, logger: Logger,
+        confirm: Confirmation?
+    ) async throws -> ApplyResult {
         var run = beginRollout(commit: commit, trigger: trigger, rollbackTo: rollbackTo, logger: logger)
         guard let compiled = try compile(spec, &run) else { return run.finish(.refused) }
         guard let (actual, plan) = try await observeAndPlan(compiled.desired, &run) else { return run.finish(.refused) }
@@ -97,11 +117,13 @@ public struct Applier: Sendable {
 
         let id = options.dryRun ? nil : RolloutID.make()
         run.logger[metadataKey: "rollout.id"] = "\(id ?? "dry-run")"
-        let recorder = AppliedStateRecorder(state: actual.applied, stateDirectory: host.stateDirectory,
-                                            persist: !options.dryRun)
+        let recorder = AppliedStateRecorder(
+            state: actual.applied, stateDirectory: host.stateDirectory,
+            persist: !options.dryRun)
         if let id { try journalStart(id, spec: spec, plan: plan, desired: compiled.desired, &run) }
-        let (failure, stop) = await execute(plan, desired: compiled.desired, actual: actual, rollout: id,
-                                            recorder: recorder, &run)
+        let (failure, stop) = await execute(
+            plan, desired: compiled.desired, actual: actual, rollout: id,
+            recorder: recorder, &run)
         guard let id else { return run.finish(.dryRun) }
         switch try await journalEnd(id, failure: failure, stop: stop, recorder: recorder, &run) {
         case .succeeded: return run.finish(.succeeded)
@@ -122,8 +144,9 @@ public struct Applier: Sendable {
         let state = host.stateDirectory
         let journal = Journal(stateDirectory: state, maxBytes: options.journalMaxBytes)
         let last = options.dryRun ? nil : Journal.incompleteRollout(stateDirectory: state)
-        return RolloutRun(began: began, result: result, logger: logger, journal: journal, incomplete: last?.id,
-                          unfinished: last?.crashed == true ? last?.id : nil)
+        return RolloutRun(
+            began: began, result: result, logger: logger, journal: journal, incomplete: last?.id,
+            unfinished: last?.crashed == true ? last?.id : nil)
     }
 
     /// Compiles the spec: an invalid spec or missing secrets change nothing (refused, nil).
@@ -167,8 +190,9 @@ public struct Applier: Sendable {
         run.result.resumed = run.incomplete
         try run.journal.rotateIfNeeded()
         try SpecArchive.save(spec.text, rollout: id, in: host.stateDirectory)
-        var start = startRecord(id, commit: run.result.commit, trigger: run.result.trigger, plan: plan,
-                                desired: desired)
+        var start = startRecord(
+            id, commit: run.result.commit, trigger: run.result.trigger, plan: plan,
+            desired: desired)
         start.resumes = run.result.resumed
         start.rollbackTo = run.result.rollbackTo
         try run.journal.append(start)
@@ -177,9 +201,11 @@ public struct Applier: Sendable {
     }
 
     /// Runs the plan's steps into the result; returns the first failure and why it stopped early, if it did.
-    func execute(_ plan: Plan, desired: DesiredState, actual: ActualState, rollout id: String?,
-                 recorder: AppliedStateRecorder,
-                 _ run: inout RolloutRun) async -> (failure: String?, stop: RolloutInterruption?) {
+    func execute(
+        _ plan: Plan, desired: DesiredState, actual: ActualState, rollout id: String?,
+        recorder: AppliedStateRecorder,
+        _ run: inout RolloutRun
+    ) async -> (failure: String?, stop: RolloutInterruption?) {
         let log = RolloutLog(rollout: id, journal: options.dryRun ? nil : run.journal)
         run.logger.debug("rollout started", metadata: ["plan.summary": "\(PlanFormatter.oneLine(plan.summary))"])
         let failure = await RolloutExecution(
@@ -196,8 +222,10 @@ public struct Applier: Sendable {
 
     /// How the rollout ended, in the journal's end record; a success first records its commit
     /// as applied.
-    func journalEnd(_ id: String, failure: String?, stop: RolloutInterruption?, recorder: AppliedStateRecorder,
-                    _ run: inout RolloutRun) async throws -> RolloutStatus {
+    func journalEnd(
+        _ id: String, failure: String?, stop: RolloutInterruption?, recorder: AppliedStateRecorder,
+        _ run: inout RolloutRun
+    ) async throws -> RolloutStatus {
         var status: RolloutStatus = failure != nil ? .failed : stop != nil ? .interrupted : .succeeded
         if status == .succeeded {
             do {
@@ -233,13 +261,18 @@ public struct Applier: Sendable {
     /// Re-applies the last successful rollout after `failed`; recorded as its own rollout.
     func autoRollback(after failed: String, logger: Logger) async -> RollbackOutcome {
         let history = RolloutHistory.load(stateDirectory: host.stateDirectory)
-        guard let good = history.lastSucceeded(excluding: failed), let text = SpecArchive.load(rollout: good.id, in: host.stateDirectory) else {
-            return RollbackOutcome(error: "no earlier successful rollout to return to; the host is left as the failed rollout left it")
+        guard let good = history.lastSucceeded(excluding: failed),
+            let text = SpecArchive.load(rollout: good.id, in: host.stateDirectory)
+        else {
+            return RollbackOutcome(
+                error: "no earlier successful rollout to return to; the host is left as the failed rollout left it")
         }
         logger.warning("rolling back", metadata: ["rollback.to": "\(good.id)"])
         do {
-            let result = try await rollout(SpecText(text, file: "mailroom.yaml@\(good.id)"), commit: good.commit ?? SpecText(text, file: "").localCommit,
-                                           trigger: .autoRollback, rollbackTo: good.id, logger: logger, confirm: nil)
+            let result = try await rollout(
+                SpecText(text, file: "mailroom.yaml@\(good.id)"),
+                commit: good.commit ?? SpecText(text, file: "").localCommit,
+                trigger: .autoRollback, rollbackTo: good.id, logger: logger, confirm: nil)
             return RollbackOutcome(result)
         } catch {
             return RollbackOutcome(to: good.id, error: "\(error)")
@@ -272,14 +305,19 @@ public struct Applier: Sendable {
         if history.rollout(id)?.status == nil {
             var end = JournalRecord(type: .end, rollout: id)
             end.status = .interrupted
-            end.error = "Mailroom stopped before this rollout ended (crash or kill); "
-                + (completer.map { "rollout \($0) completes it by re-planning" } ?? "no rollout completed it: the next run had nothing to do or was refused")
-            if let started = history.rollout(id)?.started { end.durationMs = Int(end.time.timeIntervalSince(started) * 1000) }
+            end.error =
+                "Mailroom stopped before this rollout ended (crash or kill); "
+                + (completer.map { "rollout \($0) completes it by re-planning" }
+                    ?? "no rollout completed it: the next run had nothing to do or was refused")
+            if let started = history.rollout(id)?.started {
+                end.durationMs = Int(end.time.timeIntervalSince(started) * 1000)
+            }
             try journal.append(end)
         }
     }
 
-    func startRecord(_ id: String, commit: String, trigger: Trigger, plan: Plan, desired: DesiredState) -> JournalRecord {
+    func startRecord(_ id: String, commit: String, trigger: Trigger, plan: Plan, desired: DesiredState) -> JournalRecord
+    {
         var start = JournalRecord(type: .start, rollout: id)
         start.commit = commit
         start.trigger = trigger
@@ -316,15 +354,18 @@ struct RolloutRun {
 public enum DowngradeRule {
     /// Why applying `desired` would lower the application's version on a running deployment, if it would.
     public static func problem(actual: ActualState, desired: DesiredState) -> String? {
-        guard let running = actual.applied.applicationVersion, let wanted = desired.application, running != wanted.version,
+        guard let running = actual.applied.applicationVersion, let wanted = desired.application,
+            running != wanted.version,
             actual.containers.values.contains(where: { $0.managed && $0.isRunning })
         else { return nil }
         let name = wanted.application
         switch ApplicationVersion.compare(wanted.version, running) {
         case .older?:
-            return "this would lower \(name) from \(running) to \(wanted.version) on a running deployment; \(name) upgrades migrate data and cannot be undone. Pass --force to do it anyway"
+            return
+                "this would lower \(name) from \(running) to \(wanted.version) on a running deployment; \(name) upgrades migrate data and cannot be undone. Pass --force to do it anyway"
         case nil:
-            return "cannot tell whether \(name) \(wanted.version) is older than the running \(running); pass --force to apply it"
+            return
+                "cannot tell whether \(name) \(wanted.version) is older than the running \(running); pass --force to apply it"
         default:
             return nil
         }

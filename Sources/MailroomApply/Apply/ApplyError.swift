@@ -43,6 +43,8 @@ public struct ApplyError: Error, Sendable, Equatable, CustomStringConvertible {
 
     static func locked(path: String, holder: Int32?, fileID: String = #fileID, line: Int = #line) -> ApplyError {
         let who = holder.map { "process \($0)" } ?? "another process"
-        return ApplyError(.locked, "\(who) is applying on this host (lock \(path)); wait for it to finish", fileID: fileID, line: line)
+        return ApplyError(
+            .locked, "\(who) is applying on this host (lock \(path)); wait for it to finish", fileID: fileID, line: line
+        )
     }
 }

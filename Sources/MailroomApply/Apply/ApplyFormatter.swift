@@ -12,13 +12,14 @@ extension PlanFormatter {
             lines.append("\(sign) \(change.kind.rawValue) \(change.path)")
         }
         for change in plan.containers where change.action != .inSync {
-            let sign = switch change.action {
-            case .create: "+"
-            case .remove: "-"
-            case .start: ">"
-            case .adopt: "="
-            default: "~"
-            }
+            let sign =
+                switch change.action {
+                case .create: "+"
+                case .remove: "-"
+                case .start: ">"
+                case .adopt: "="
+                default: "~"
+                }
             let reasons = change.reasons.isEmpty ? "" : ": " + change.reasons.joined(separator: "; ")
             lines.append("\(sign) container \(change.name) \(change.action.rawValue)\(reasons)")
         }
@@ -29,11 +30,16 @@ extension PlanFormatter {
     public static func oneLine(_ s: Plan.Summary) -> String {
         var parts: [String] = []
         if s.network > 0 { parts.append("network") }
-        for (count, word) in [(s.create, "created"), (s.recreate, "recreated"), (s.start, "started"), (s.adopt, "adopted"), (s.remove, "removed")]
+        for (count, word) in [
+            (s.create, "created"), (s.recreate, "recreated"), (s.start, "started"), (s.adopt, "adopted"),
+            (s.remove, "removed"),
+        ]
         where count > 0 {
             parts.append("\(count) \(word)")
         }
-        if s.filesToWrite + s.filesToDelete > 0 { parts.append("\(s.filesToWrite + s.filesToDelete) file\(s.filesToWrite + s.filesToDelete == 1 ? "" : "s")") }
+        if s.filesToWrite + s.filesToDelete > 0 {
+            parts.append("\(s.filesToWrite + s.filesToDelete) file\(s.filesToWrite + s.filesToDelete == 1 ? "" : "s")")
+        }
         if s.directories > 0 { parts.append("\(s.directories) dir\(s.directories == 1 ? "" : "s")") }
         return parts.isEmpty ? "no changes" : parts.joined(separator: ", ")
     }
@@ -51,7 +57,9 @@ public struct ApplyFormatter: Sendable {
         var out: [String] = []
         for warning in result.warnings { out.append(paint("warning: ", "33") + warning) }
         if let resumed = result.resumed {
-            out.append("Rollout \(resumed) was interrupted (Mailroom stopped mid-rollout); " + (result.status == .noChanges ? "nothing was left to do." : "this run completes it."))
+            out.append(
+                "Rollout \(resumed) was interrupted (Mailroom stopped mid-rollout); "
+                    + (result.status == .noChanges ? "nothing was left to do." : "this run completes it."))
         }
         if !result.steps.isEmpty { out.append(contentsOf: steps(result.steps)) }
         out.append(headline(result))
@@ -61,7 +69,9 @@ public struct ApplyFormatter: Sendable {
                 out.append("Rolling back to rollout \(to):")
                 out.append(contentsOf: steps(rollback.steps))
                 let id = rollback.rollout.map { "rollout \($0) " } ?? ""
-                out.append("Rollback \(id)\(status.rawValue)" + (rollback.error.map { ": \($0)" } ?? "") + " in \(duration(rollback.durationMs)).")
+                out.append(
+                    "Rollback \(id)\(status.rawValue)" + (rollback.error.map { ": \($0)" } ?? "")
+                        + " in \(duration(rollback.durationMs)).")
             } else {
                 out.append("No rollback: \(rollback.error ?? "nothing to return to").")
             }
@@ -80,7 +90,8 @@ public struct ApplyFormatter: Sendable {
         case .failed:
             return paint("\(id) failed", "31") + " after \(duration(r.durationMs)): \(r.error ?? "unknown error")"
         case .refused:
-            return paint("\(id) refused", "31") + "; nothing was changed:\n  " + (r.error ?? "").replacingOccurrences(of: "\n", with: "\n  ")
+            return paint("\(id) refused", "31") + "; nothing was changed:\n  "
+                + (r.error ?? "").replacingOccurrences(of: "\n", with: "\n  ")
         case .dryRun:
             return "Dry run: \(r.steps.count) steps would run (\(what)); nothing was changed."
         case .declined:
@@ -92,12 +103,13 @@ public struct ApplyFormatter: Sendable {
 
     func steps(_ steps: [StepRecord]) -> [String] {
         steps.map { s in
-            let mark = switch s.result {
-            case .ok: paint("ok  ", "32")
-            case .failed: paint("FAIL", "31")
-            case .planned: "plan"
-            case .cancelled: paint("stop", "33")
-            }
+            let mark =
+                switch s.result {
+                case .ok: paint("ok  ", "32")
+                case .failed: paint("FAIL", "31")
+                case .planned: "plan"
+                case .cancelled: paint("stop", "33")
+                }
             var line = "  \(mark) \(s.action.rawValue) \(s.target)"
             if s.result == .planned, let command = s.command { line += "  " + command.joined(separator: " ") }
             if s.result != .planned { line += paint("  \(s.durationMs) ms", "2") }
@@ -116,20 +128,25 @@ public struct ApplyFormatter: Sendable {
             if let to = r.rollbackTo { result += " (to \(to))" }
             rows.append([
                 r.id, Self.time(r.started), String((r.commit ?? "-").prefix(19)), r.trigger?.rawValue ?? "-", result,
-                r.durationMs.map(duration) ?? "-", r.summary.map { PlanFormatter.oneLine($0) } ?? (r.status == .refused ? "-" : ""),
+                r.durationMs.map(duration) ?? "-",
+                r.summary.map { PlanFormatter.oneLine($0) } ?? (r.status == .refused ? "-" : ""),
             ])
         }
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }
+            .joined(separator: "  ")
         }.joined(separator: "\n")
     }
 
     /// `mailroom show`: a rollout and its steps.
     public func show(_ r: RolloutSummary, runningNow: Bool) -> String {
-        var out = ["rollout   \(r.id)", "started   \(Self.time(r.started)) UTC", "commit    \(r.commit ?? "-")",
-                   "trigger   \(r.trigger?.rawValue ?? "-")", "result    \(r.result(runningNow: runningNow))"]
+        var out = [
+            "rollout   \(r.id)", "started   \(Self.time(r.started)) UTC", "commit    \(r.commit ?? "-")",
+            "trigger   \(r.trigger?.rawValue ?? "-")", "result    \(r.result(runningNow: runningNow))",
+        ]
         if let runner = r.runner { out.append("runner    \(runner)") }
         if let d = r.durationMs { out.append("duration  \(duration(d))") }
         if let resumes = r.resumes { out.append("completes \(resumes) (interrupted)") }

@@ -29,8 +29,11 @@ public struct ApplyOptions: Sendable {
         interruption?() ?? (Task.isCancelled ? .shutdown : nil)
     }
 
-    public init(dryRun: Bool = false, rollbackOnFailure: Bool = true, healthTimeout: Duration = .seconds(300), concurrency: Int = 4,
-                force: Bool = false) {
+    public init(
+        dryRun: Bool = false, rollbackOnFailure: Bool = true, healthTimeout: Duration = .seconds(300),
+        concurrency: Int = 4,
+        force: Bool = false
+    ) {
         self.dryRun = dryRun
         self.rollbackOnFailure = rollbackOnFailure
         self.healthTimeout = healthTimeout

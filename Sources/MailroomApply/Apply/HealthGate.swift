@@ -30,11 +30,14 @@ struct HealthGate: Sendable {
         let began = Date()
         let inspections: [String: ContainerInspection]
         do {
-            inspections = Dictionary(try await engine.inspectContainers(names).map { (Self.bare($0.name), $0) },
-                                     uniquingKeysWith: { first, _ in first })
+            inspections = Dictionary(
+                try await engine.inspectContainers(names).map { (Self.bare($0.name), $0) },
+                uniquingKeysWith: { first, _ in first })
         } catch {
-            await log.add(waited(names.joined(separator: ","), command: ["podman", "container", "inspect"] + names,
-                                 since: began, .failed, "\(error)", stderr: (error as? CommandError)?.stderr))
+            await log.add(
+                waited(
+                    names.joined(separator: ","), command: ["podman", "container", "inspect"] + names,
+                    since: began, .failed, "\(error)", stderr: (error as? CommandError)?.stderr))
             return
         }
         await forEachConcurrently(changes, limit: options.concurrency) { change in
@@ -54,9 +57,11 @@ struct HealthGate: Sendable {
         let looping = inspection.restartCount > 0 && change.action != .start
         guard inspection.state.running, !looping else {
             let restarts = "\(inspection.restartCount) time\(inspection.restartCount == 1 ? "" : "s")"
-            await failed(name, since: began, inspection.state.running
-                ? "exited right after it started and its restart policy restarted it \(restarts) (a crash loop)"
-                : "exited with status \(inspection.state.exitCode) right after it started")
+            await failed(
+                name, since: began,
+                inspection.state.running
+                    ? "exited right after it started and its restart policy restarted it \(restarts) (a crash loop)"
+                    : "exited with status \(inspection.state.exitCode) right after it started")
             return
         }
         let spec = desired.container(named: name)?.hasHealthcheck ?? false
@@ -74,8 +79,10 @@ struct HealthGate: Sendable {
         guard let observed = actual.containers[name] else { return }
         if dryRun { return }
         guard observed.isRunning else {
-            await log.add(waited(name, since: began, .failed,
-                                 "a dependency of this wave is \(observed.summary.state), not running"))
+            await log.add(
+                waited(
+                    name, since: began, .failed,
+                    "a dependency of this wave is \(observed.summary.state), not running"))
             return
         }
         if desired.container(named: name)?.hasHealthcheck == true || observed.summary.health != nil {
@@ -100,22 +107,26 @@ struct HealthGate: Sendable {
                 return
             } catch let error as CommandError where error.status == 1 {
                 if let why = options.currentInterruption() {
-                    await log.add(waited(name, command: argv, since: began, .cancelled,
-                                         "wait ended after \(times(checks)): \(why.explanation)"))
+                    await log.add(
+                        waited(
+                            name, command: argv, since: began, .cancelled,
+                            "wait ended after \(times(checks)): \(why.explanation)"))
                     await log.interrupt(why)
                     return
                 }
                 if clock.now + delay > deadline {
                     let timeout = options.healthTimeout.components
                     let seconds = Double(timeout.seconds) + Double(timeout.attoseconds) / 1e18
-                    await failed(name, command: argv, since: began,
-                                 "still unhealthy after \(checks) checks in \(formatSeconds(seconds))",
-                                 stderr: error.stderr.isEmpty ? nil : error.stderr)
+                    await failed(
+                        name, command: argv, since: began,
+                        "still unhealthy after \(checks) checks in \(formatSeconds(seconds))",
+                        stderr: error.stderr.isEmpty ? nil : error.stderr)
                     return
                 }
             } catch {
-                await failed(name, command: argv, since: began, "health check could not run: \(error)",
-                             stderr: (error as? CommandError)?.stderr)
+                await failed(
+                    name, command: argv, since: began, "health check could not run: \(error)",
+                    stderr: (error as? CommandError)?.stderr)
                 return
             }
             try? await Task.sleep(for: delay)
@@ -124,19 +135,26 @@ struct HealthGate: Sendable {
     }
 
     /// A `container.wait` step that ends now.
-    private func waited(_ target: String, command: [String]? = nil, since began: Date, _ result: StepRecord.Result,
-                        _ detail: String, stderr: String? = nil) -> StepRecord {
-        StepRecord(action: .containerWait, target: target, command: command, started: began, ended: Date(),
-                   result: result, detail: detail, stderr: stderr)
+    private func waited(
+        _ target: String, command: [String]? = nil, since began: Date, _ result: StepRecord.Result,
+        _ detail: String, stderr: String? = nil
+    ) -> StepRecord {
+        StepRecord(
+            action: .containerWait, target: target, command: command, started: began, ended: Date(),
+            result: result, detail: detail, stderr: stderr)
     }
 
     /// A failed wait, with the container's last log lines to say why; it ends before they are read.
-    private func failed(_ name: String, command: [String]? = nil, since began: Date, _ why: String,
-                        stderr: String? = nil) async {
+    private func failed(
+        _ name: String, command: [String]? = nil, since began: Date, _ why: String,
+        stderr: String? = nil
+    ) async {
         let ended = Date()
         let detail = why + (await logTail(name))
-        await log.add(StepRecord(action: .containerWait, target: name, command: command, started: began, ended: ended,
-                                 result: .failed, detail: detail, stderr: stderr))
+        await log.add(
+            StepRecord(
+                action: .containerWait, target: name, command: command, started: began, ended: ended,
+                result: .failed, detail: detail, stderr: stderr))
     }
 
     /// The container's last log lines, to say why it failed (read-only).

@@ -72,8 +72,11 @@ struct RolloutExecution: Sendable {
             }
         }
         guard await log.ok else { return }
-        let contents = Dictionary((desired.files + (plan.runner == .systemd ? Planner.units(desired, actual: actual) : [])).map { ($0.path, $0) },
-                                  uniquingKeysWith: { first, _ in first })
+        let contents = Dictionary(
+            (desired.files + (plan.runner == .systemd ? Planner.units(desired, actual: actual) : [])).map {
+                ($0.path, $0)
+            },
+            uniquingKeysWith: { first, _ in first })
         var unitsChanged = false
         let writes = plan.files.filter { $0.action == .create || $0.action == .update }
             .compactMap { change in contents[change.path].map { (change: change, file: $0) } }
@@ -81,11 +84,14 @@ struct RolloutExecution: Sendable {
         // is old or new, and the journal says which were renamed.
         let batch: AtomicFile.Batch
         do {
-            batch = try AtomicFile.Batch(writes.map { AtomicFile.Item(path: $0.file.path, content: $0.file.content, mode: $0.file.mode) })
+            batch = try AtomicFile.Batch(
+                writes.map { AtomicFile.Item(path: $0.file.path, content: $0.file.content, mode: $0.file.mode) })
         } catch {
             // Nothing was replaced; the failure is recorded on the first file.
             if let first = writes.first {
-                await step(first.change.kind == .unit ? .unitWrite : .fileWrite, first.change.path, command: nil) { throw error }
+                await step(first.change.kind == .unit ? .unitWrite : .fileWrite, first.change.path, command: nil) {
+                    throw error
+                }
             }
             return
         }
@@ -113,8 +119,12 @@ struct RolloutExecution: Sendable {
         // Also when interrupted: what was written is recorded, and systemd reads the units.
         // Units that leave go after their containers are stopped, in `unitDeletions`.
         let pendingUnits = plan.files.filter { $0.action == .delete && $0.kind == .unit }.map(\.path)
-        await record { try await recorder.files(contents.keys.sorted().filter { path in
-            plan.files.contains { $0.path == path && $0.action != .delete } } + pendingUnits) }
+        await record {
+            try await recorder.files(
+                contents.keys.sorted().filter { path in
+                    plan.files.contains { $0.path == path && $0.action != .delete }
+                } + pendingUnits)
+        }
         if systemd && unitsChanged { await serviceStep(.daemonReload, target: "systemd", evenIfInterrupted: true) }
     }
 
@@ -142,7 +152,8 @@ struct RolloutExecution: Sendable {
         for level in levels {
             let wave = changes.filter { $0.level == level }
             // Dependencies not started in this rollout must be running and healthy before the wave goes.
-            let gates = Set(wave.flatMap { desired.container(named: $0.name)?.dependsOn ?? [] }).subtracting(started).sorted()
+            let gates = Set(wave.flatMap { desired.container(named: $0.name)?.dependsOn ?? [] }).subtracting(started)
+                .sorted()
             await forEachConcurrently(gates, limit: options.concurrency) { await health.awaitDependency($0) }
             guard await log.ok else { return }
 
@@ -157,12 +168,15 @@ struct RolloutExecution: Sendable {
         }
         if completing {
             // Checked like a started container: running, and healthy if it has a health check.
-            let untouched = plan.containers.filter { $0.action == .inSync && actual.containers[$0.name] != nil && !started.contains($0.name) }
-            await health.verifyStarted(untouched.map { change in
-                var check = change
-                check.action = .start
-                return check
-            })
+            let untouched = plan.containers.filter {
+                $0.action == .inSync && actual.containers[$0.name] != nil && !started.contains($0.name)
+            }
+            await health.verifyStarted(
+                untouched.map { change in
+                    var check = change
+                    check.action = .start
+                    return check
+                })
         }
     }
 
@@ -174,12 +188,14 @@ struct RolloutExecution: Sendable {
         switch change.action {
         case .adopt:
             await step(.containerAdopt, change.name, command: nil) {
-                try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: observedID))
+                try await recorder.container(
+                    change.name, .init(arguments: arguments, configHash: hash, containerID: observedID))
                 return "recorded as managed without a restart"
             }
         case .start where !systemd:
             await podmanStep(.containerStart, change.name, ["container", "start", change.name]) { _ in
-                try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: observedID))
+                try await recorder.container(
+                    change.name, .init(arguments: arguments, configHash: hash, containerID: observedID))
                 return "started"
             }
         case .start:
@@ -192,17 +208,25 @@ struct RolloutExecution: Sendable {
                 // recording a restart that happened.
                 if enable { guard await serviceStep(.enable(unit), target: change.name) else { return } }
                 guard await serviceStep(.restart(unit), target: change.name, action: action) else { return }
-                await record { try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: nil)) }
+                await record {
+                    try await recorder.container(
+                        change.name, .init(arguments: arguments, configHash: hash, containerID: nil))
+                }
                 await record { try await recorder.raiseVersion(desired.applicationVersion) }
                 return
             }
-            let labels = [KeyValue(PodmanArguments.managedLabel, "true"), KeyValue(PodmanArguments.hashLabel, hash),
-                          KeyValue(PodmanArguments.commitLabel, commit)]
+            let labels = [
+                KeyValue(PodmanArguments.managedLabel, "true"), KeyValue(PodmanArguments.hashLabel, hash),
+                KeyValue(PodmanArguments.commitLabel, commit),
+            ]
             let run = PodmanArguments.run(c.definition, extraLabels: labels)
             await podmanStep(action, change.name, run) { result in
                 // `--replace` prints the old container's name first; the new id is the last line.
-                let id = result.stdoutText.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) }
-                try await recorder.container(change.name, .init(arguments: arguments, configHash: hash, containerID: id))
+                let id = result.stdoutText.split(separator: "\n").last.map {
+                    String($0).trimmingCharacters(in: .whitespaces)
+                }
+                try await recorder.container(
+                    change.name, .init(arguments: arguments, configHash: hash, containerID: id))
                 try await recorder.raiseVersion(desired.applicationVersion)
                 return "running \(id.map { String($0.prefix(12)) } ?? "")"
             }
@@ -210,7 +234,6 @@ struct RolloutExecution: Sendable {
             return
         }
     }
-
 
     // MARK: - Units and reloads
 
@@ -235,10 +258,16 @@ struct RolloutExecution: Sendable {
         var reloads: [FileDefinition.Reload] = []
         for change in plan.files where change.action != .inSync || completing {
             // A deleted file has no reload of its own: use a sibling's (same directory, same reader).
-            let reload = change.reload ?? (change.action == .delete ? desired.files.first {
-                ($0.path as NSString).deletingLastPathComponent == (change.path as NSString).deletingLastPathComponent && $0.reload != nil
-            }?.reload : nil)
-            guard let reload, !started.contains(reload.container), seen.insert([reload.container] + reload.command).inserted else { continue }
+            let reload =
+                change.reload
+                ?? (change.action == .delete
+                    ? desired.files.first {
+                        ($0.path as NSString).deletingLastPathComponent
+                            == (change.path as NSString).deletingLastPathComponent && $0.reload != nil
+                    }?.reload : nil)
+            guard let reload, !started.contains(reload.container),
+                seen.insert([reload.container] + reload.command).inserted
+            else { continue }
             reloads.append(reload)
         }
         for reload in reloads {
@@ -250,24 +279,31 @@ struct RolloutExecution: Sendable {
             let command = ["container", "exec", reload.container] + reload.command
             let argv = ["podman"] + command
             if dryRun {
-                await log.add(StepRecord(action: .containerReload, target: reload.container, command: argv,
-                                         started: Date(), ended: Date(), result: .planned))
+                await log.add(
+                    StepRecord(
+                        action: .containerReload, target: reload.container, command: argv,
+                        started: Date(), ended: Date(), result: .planned))
                 continue
             }
             let began = Date()
             do {
                 try await engine.execute(command)
-                await log.add(StepRecord(action: .containerReload, target: reload.container, command: argv,
-                                         started: began, ended: Date(), result: .ok, detail: "reloaded"))
+                await log.add(
+                    StepRecord(
+                        action: .containerReload, target: reload.container, command: argv,
+                        started: began, ended: Date(), result: .ok, detail: "reloaded"))
             } catch {
                 // Not a failure yet: a restart reads the files too.
-                await log.add(StepRecord(action: .containerReload, target: reload.container, command: argv,
-                                         started: began, ended: Date(), result: .failed,
-                                         detail: "reload failed; restarting the container instead",
-                                         stderr: (error as? CommandError)?.stderr), failsRollout: false)
+                await log.add(
+                    StepRecord(
+                        action: .containerReload, target: reload.container, command: argv,
+                        started: began, ended: Date(), result: .failed,
+                        detail: "reload failed; restarting the container instead",
+                        stderr: (error as? CommandError)?.stderr), failsRollout: false)
                 if systemd {
-                    await serviceStep(.restart(SystemdUnit.fileName(for: reload.container)), target: reload.container,
-                                      action: .containerRestart)
+                    await serviceStep(
+                        .restart(SystemdUnit.fileName(for: reload.container)), target: reload.container,
+                        action: .containerRestart)
                 } else {
                     let restart = ["container", "restart", "--time", "10", reload.container]
                     await podmanStep(.containerRestart, reload.container, restart) { _ in "restarted" }
@@ -289,11 +325,15 @@ struct RolloutExecution: Sendable {
     /// started once the rollout is interrupted, unless it completes work already done
     /// (`evenIfInterrupted`). Returns whether it ran and succeeded (or, in a dry run, was planned).
     @discardableResult
-    func step(_ action: StepAction, _ target: String, command: [String]?, evenIfInterrupted: Bool = false,
-              _ body: @Sendable () async throws -> String?) async -> Bool {
+    func step(
+        _ action: StepAction, _ target: String, command: [String]?, evenIfInterrupted: Bool = false,
+        _ body: @Sendable () async throws -> String?
+    ) async -> Bool {
         let began = Date()
         if dryRun {
-            await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: began, result: .planned))
+            await log.add(
+                StepRecord(
+                    action: action, target: target, command: command, started: began, ended: began, result: .planned))
             return true
         }
         if !evenIfInterrupted, let why = interruption {
@@ -302,23 +342,33 @@ struct RolloutExecution: Sendable {
         }
         do {
             let detail = try await body()
-            await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .ok, detail: detail))
+            await log.add(
+                StepRecord(
+                    action: action, target: target, command: command, started: began, ended: Date(), result: .ok,
+                    detail: detail))
             return true
         } catch {
-            logger.warning("rollout step failed", metadata: [
-                "step.action": "\(action.rawValue)", "step.target": "\(target)", "error": "\(error)",
-            ])
-            await log.add(StepRecord(action: action, target: target, command: command, started: began, ended: Date(), result: .failed,
-                                     detail: (error as? CommandError).map { "exit status \($0.status.map(String.init) ?? "?")" } ?? "\(error)",
-                                     stderr: (error as? CommandError)?.stderr))
+            logger.warning(
+                "rollout step failed",
+                metadata: [
+                    "step.action": "\(action.rawValue)", "step.target": "\(target)", "error": "\(error)",
+                ])
+            await log.add(
+                StepRecord(
+                    action: action, target: target, command: command, started: began, ended: Date(), result: .failed,
+                    detail: (error as? CommandError).map { "exit status \($0.status.map(String.init) ?? "?")" }
+                        ?? "\(error)",
+                    stderr: (error as? CommandError)?.stderr))
             return false
         }
     }
 
     /// One podman command as a step; `then` runs after it succeeds (recording, detail).
     @discardableResult
-    func podmanStep(_ action: StepAction, _ target: String, _ arguments: [String],
-                    then: @escaping @Sendable (ProcessResult) async throws -> String?) async -> Bool {
+    func podmanStep(
+        _ action: StepAction, _ target: String, _ arguments: [String],
+        then: @escaping @Sendable (ProcessResult) async throws -> String?
+    ) async -> Bool {
         await step(action, target, command: ["podman"] + arguments) {
             let result = try await engine.execute(arguments)
             return try await then(result)
@@ -327,11 +377,15 @@ struct RolloutExecution: Sendable {
 
     /// One `systemctl` action as a step: `systemd.<verb>`, unless `action` says what it does to a container.
     @discardableResult
-    func serviceStep(_ service: ServiceAction, target: String, action: StepAction? = nil,
-                     evenIfInterrupted: Bool = false) async -> Bool {
+    func serviceStep(
+        _ service: ServiceAction, target: String, action: StepAction? = nil,
+        evenIfInterrupted: Bool = false
+    ) async -> Bool {
         guard let serviceManager else { return true }
         let name = action ?? .systemd(service)
-        return await step(name, target, command: ["systemctl"] + service.arguments, evenIfInterrupted: evenIfInterrupted) {
+        return await step(
+            name, target, command: ["systemctl"] + service.arguments, evenIfInterrupted: evenIfInterrupted
+        ) {
             try await serviceManager.perform(service)
             return nil
         }
@@ -342,8 +396,10 @@ struct RolloutExecution: Sendable {
         guard !dryRun else { return }
         do { try await body() } catch {
             let path = AppliedState.path(in: recorder.stateDirectory)
-            await log.add(StepRecord(action: .stateWrite, target: path, command: nil, started: Date(), ended: Date(),
-                                     result: .failed, detail: "\(error)"))
+            await log.add(
+                StepRecord(
+                    action: .stateWrite, target: path, command: nil, started: Date(), ended: Date(),
+                    result: .failed, detail: "\(error)"))
         }
     }
 }

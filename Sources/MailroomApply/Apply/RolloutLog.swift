@@ -29,7 +29,8 @@ actor RolloutLog {
     func add(_ step: StepRecord, failsRollout: Bool = true) {
         steps.append(step)
         if step.result == .failed, failsRollout, failure == nil {
-            failure = "\(step.action.rawValue) \(step.target): \(step.detail ?? "failed")"
+            failure =
+                "\(step.action.rawValue) \(step.target): \(step.detail ?? "failed")"
                 + (step.stderr.map { $0.isEmpty ? "" : " (\($0))" } ?? "")
         }
         guard let journal, let rollout else { return }

@@ -63,7 +63,9 @@ public final class Journal: @unchecked Sendable {
             if keep > 1 {
                 for generation in stride(from: keep - 2, through: 0, by: -1) {
                     let from = Self.path(in: stateDirectory, generation: generation)
-                    if access(from, F_OK) == 0, rename(from, Self.path(in: stateDirectory, generation: generation + 1)) != 0 {
+                    if access(from, F_OK) == 0,
+                        rename(from, Self.path(in: stateDirectory, generation: generation + 1)) != 0
+                    {
                         throw FileWriteError(path: from, operation: "rotate")
                     }
                 }
@@ -78,14 +80,21 @@ public final class Journal: @unchecked Sendable {
         let created = access(path, F_OK) != 0
         fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileWriteError(path: path, operation: "open") }
-        if created { AtomicFile.syncDirectory(stateDirectory); return }
+        if created {
+            AtomicFile.syncDirectory(stateDirectory)
+            return
+        }
         // A last line without its newline is a record torn by a crash: keep it, but alone.
         let size = lseek(fd, 0, SEEK_END)
         var last: UInt8 = 0
         if size > 0, pread(fd, &last, 1, size - 1) == 1, last != UInt8(ascii: "\n") {
-            openProblems.append(JournalProblem(file: path, line: Self.lineCount(fd: fd), kind: .torn,
-                                               detail: "the last record has no end (a crash while it was written); it is ignored"))
-            guard writeAll(fd, Data([UInt8(ascii: "\n")])) else { throw FileWriteError(path: path, operation: "append") }
+            openProblems.append(
+                JournalProblem(
+                    file: path, line: Self.lineCount(fd: fd), kind: .torn,
+                    detail: "the last record has no end (a crash while it was written); it is ignored"))
+            guard writeAll(fd, Data([UInt8(ascii: "\n")])) else {
+                throw FileWriteError(path: path, operation: "append")
+            }
         }
     }
 
@@ -165,10 +174,13 @@ public final class Journal: @unchecked Sendable {
                     contents.records.append(record)
                 } else {
                     let isLast = index == lines.count - 1 && !endsWithNewline
-                    contents.problems.append(JournalProblem(
-                        file: file, line: index + 1, kind: isLast ? .torn : .unreadable,
-                        detail: isLast ? "the last record has no end (a crash while it was written); it is ignored"
-                            : "this record cannot be read (\(line.count) bytes, probably torn by an earlier crash); it is ignored"))
+                    contents.problems.append(
+                        JournalProblem(
+                            file: file, line: index + 1, kind: isLast ? .torn : .unreadable,
+                            detail: isLast
+                                ? "the last record has no end (a crash while it was written); it is ignored"
+                                : "this record cannot be read (\(line.count) bytes, probably torn by an earlier crash); it is ignored"
+                        ))
                 }
             }
         }

@@ -88,8 +88,10 @@ public struct StepRecord: Sendable, Equatable, Codable {
     /// The command's stderr, on failure.
     public var stderr: String?
 
-    public init(action: StepAction, target: String, command: [String]?, started: Date, ended: Date, result: Result,
-                detail: String? = nil, stderr: String? = nil) {
+    public init(
+        action: StepAction, target: String, command: [String]?, started: Date, ended: Date, result: Result,
+        detail: String? = nil, stderr: String? = nil
+    ) {
         self.action = action
         self.target = target
         self.command = command
@@ -106,7 +108,8 @@ public struct StepRecord: Sendable, Equatable, Codable {
 enum JournalCoding {
     static func encoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var c = encoder.singleValueContainer()
             try c.encode(formatTime(date))

@@ -98,17 +98,23 @@ public struct RolloutHistory: Sendable {
 public enum SpecArchive {
     public static func directory(in stateDirectory: String) -> String { StateDirectory(stateDirectory).specArchive }
 
-    public static func path(rollout: String, in stateDirectory: String) -> String { "\(directory(in: stateDirectory))/\(rollout).yaml" }
+    public static func path(rollout: String, in stateDirectory: String) -> String {
+        "\(directory(in: stateDirectory))/\(rollout).yaml"
+    }
 
     public static func save(_ text: String, rollout: String, in stateDirectory: String, keep: Int = 200) throws {
         try AtomicFile.write(text, to: path(rollout: rollout, in: stateDirectory), mode: 0o600)
         // Rollout ids sort by time: drop the oldest beyond `keep`.
         let directory = directory(in: stateDirectory)
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+            $0.hasSuffix(".yaml")
+        }.sorted()
         for name in names.dropLast(keep) { try? FileManager.default.removeItem(atPath: "\(directory)/\(name)") }
     }
 
     public static func load(rollout: String, in stateDirectory: String) -> String? {
-        FileManager.default.contents(atPath: path(rollout: rollout, in: stateDirectory)).map { String(decoding: $0, as: UTF8.self) }
+        FileManager.default.contents(atPath: path(rollout: rollout, in: stateDirectory)).map {
+            String(decoding: $0, as: UTF8.self)
+        }
     }
 }

@@ -1,6 +1,5 @@
 import MailroomHost
 
-
 /// What the host looks like now: the network, every container, the files Mailroom manages,
 /// the content of the directories containers read at start, and what was last applied.
 public struct ActualState: Sendable {
@@ -18,8 +17,11 @@ public struct ActualState: Sendable {
     /// Whether systemd runs as PID 1 (units are installed and own the containers).
     public var systemd: Bool
 
-    public init(engine: String?, network: NetworkSummary?, containers: [String: ObservedContainer], files: [String: ObservedFile],
-                contentDigests: [String: String], missingDirectories: [String], applied: AppliedState, systemd: Bool) {
+    public init(
+        engine: String?, network: NetworkSummary?, containers: [String: ObservedContainer],
+        files: [String: ObservedFile],
+        contentDigests: [String: String], missingDirectories: [String], applied: AppliedState, systemd: Bool
+    ) {
         self.engine = engine
         self.network = network
         self.containers = containers

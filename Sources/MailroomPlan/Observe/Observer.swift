@@ -57,17 +57,22 @@ public struct Observer: Sendable {
         var digests: [String: String] = [:]
         for input in desired.containers.flatMap(\.contentInputs) where digests[input] == nil {
             let digest = Self.digest(of: input)
-            digests[input] = digest == "missing" && created.contains(input.trimmingTrailingSlash) ? Self.emptyDirectoryDigest : digest
+            digests[input] =
+                digest == "missing" && created.contains(input.trimmingTrailingSlash)
+                ? Self.emptyDirectoryDigest : digest
         }
         let missing = desired.directories.filter { !Self.isDirectory($0) }
         return ActualState(
             engine: (engine as? PodmanCLI)?.executable ?? (engine == nil ? nil : "podman"), network: network,
-            containers: containers, files: files, contentDigests: digests, missingDirectories: missing, applied: applied,
+            containers: containers, files: files, contentDigests: digests, missingDirectories: missing,
+            applied: applied,
             systemd: systemd ?? Systemctl.systemdIsPID1())
     }
 
     static func readFile(_ path: String) -> ObservedFile {
-        guard let data = FileManager.default.contents(atPath: path) else { return ObservedFile(content: nil, mode: nil) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return ObservedFile(content: nil, mode: nil)
+        }
         var info = stat()
         let mode = stat(path, &info) == 0 ? Int(info.st_mode & 0o7777) : nil
         return ObservedFile(content: String(decoding: data, as: UTF8.self), mode: mode)
@@ -93,7 +98,9 @@ public struct Observer: Sendable {
                 hasher.update(data: Array("\(entry)\0\(info.st_mode & 0o170777)\0".utf8))
                 if info.st_mode & S_IFMT == S_IFREG, let data = manager.contents(atPath: full) {
                     hasher.update(data: data)
-                } else if info.st_mode & S_IFMT == S_IFLNK, let target = try? manager.destinationOfSymbolicLink(atPath: full) {
+                } else if info.st_mode & S_IFMT == S_IFLNK,
+                    let target = try? manager.destinationOfSymbolicLink(atPath: full)
+                {
                     hasher.update(data: Array(target.utf8))
                 }
                 hasher.update(data: [0])

@@ -2,7 +2,6 @@ import MailroomHost
 import MailroomSpec
 import MailroomSupport
 
-
 /// A container's settings as comparable fields (`ip`, `volume`, `env`, …), each a sorted list,
 /// built from `podman container run` arguments or from `podman container inspect`, so a
 /// container made by hand can be compared with the spec flag by flag.
@@ -33,7 +32,9 @@ public struct ContainerFields: Sendable, Equatable {
 
     /// Fields of a running container, for the keys the desired fields set. `envFiles` holds
     /// the desired content of env files, since podman only shows the resulting variables.
-    static func comparable(desired: ContainerFields, envFiles: [String: String], inspection i: ContainerInspection) -> (desired: ContainerFields, actual: ContainerFields) {
+    static func comparable(desired: ContainerFields, envFiles: [String: String], inspection i: ContainerInspection) -> (
+        desired: ContainerFields, actual: ContainerFields
+    ) {
         var want = desired.values
         // Env files expand into variables; --env wins over the file, as in podman.
         var env: [(String, String)] = []
@@ -70,7 +71,9 @@ public struct ContainerFields: Sendable, Equatable {
             case .image?: have[key] = [i.imageName]
             case .hostname?: have[key] = [i.config.hostname]
             case .ipv4?: have[key] = endpoint.map { [$0.ipAddress] } ?? []
-            case .ipv6?: have[key] = endpoint.map { [IPAddress($0.globalIPv6Address)?.description ?? $0.globalIPv6Address] } ?? []
+            case .ipv6?:
+                have[key] =
+                    endpoint.map { [IPAddress($0.globalIPv6Address)?.description ?? $0.globalIPv6Address] } ?? []
             case .network?: have[key] = i.networks.keys.sorted()
             case .dns?: have[key] = i.hostConfig.dns
             case .env?:
@@ -91,7 +94,8 @@ public struct ContainerFields: Sendable, Equatable {
             case .logOptions?: have[key] = i.hostConfig.logTag.flatMap { $0.isEmpty ? nil : ["tag=\($0)"] } ?? []
             case .command?: have[key] = [i.config.cmd.joined(separator: " ")]
             case .healthCommand?:
-                have[key] = i.config.healthcheck.count > 1 ? [i.config.healthcheck.dropFirst().joined(separator: " ")] : []
+                have[key] =
+                    i.config.healthcheck.count > 1 ? [i.config.healthcheck.dropFirst().joined(separator: " ")] : []
             case .notReported?, nil:
                 // Flags that say how to run (--detach, --replace) or that podman does not
                 // report back (--init, health intervals) cannot be compared.
@@ -127,9 +131,12 @@ public struct ContainerFields: Sendable, Equatable {
     /// Fields that differ, by name.
     public func differences(from old: ContainerFields) -> [FieldChange] {
         Set(values.keys).union(old.values.keys).sorted().compactMap { key in
-            let before = old.values[key] ?? [], after = values[key] ?? []
+            let before = old.values[key] ?? []
+            let after = values[key] ?? []
             guard before != after else { return nil }
-            return FieldChange(field: key, removed: before.filter { !after.contains($0) }, added: after.filter { !before.contains($0) })
+            return FieldChange(
+                field: key, removed: before.filter { !after.contains($0) }, added: after.filter { !before.contains($0) }
+            )
         }
     }
 }

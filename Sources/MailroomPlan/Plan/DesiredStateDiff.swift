@@ -1,6 +1,5 @@
 import MailroomRender
 
-
 /// The difference between two desired states (two commits of a spec), with no host involved:
 /// the preview of a pull request. `mailroom diff REV_A REV_B` prints it.
 public struct DesiredStateDiff: Sendable, Equatable, Codable {
@@ -39,13 +38,22 @@ public struct DesiredStateDiff: Sendable, Equatable, Codable {
                 if let previous = oldByPath[file.path] {
                     guard previous.content != file.content || previous.mode != file.mode else { continue }
                     let diff = UnifiedDiff.make(old: previous.displayContent, new: file.displayContent)
-                    files.append(FileDiff(path: file.path, kind: kind, change: .changed, diff: diff.isEmpty ? "(secret values or mode changed)" : diff))
+                    files.append(
+                        FileDiff(
+                            path: file.path, kind: kind, change: .changed,
+                            diff: diff.isEmpty ? "(secret values or mode changed)" : diff))
                 } else {
-                    files.append(FileDiff(path: file.path, kind: kind, change: .added, diff: UnifiedDiff.make(old: "", new: file.displayContent)))
+                    files.append(
+                        FileDiff(
+                            path: file.path, kind: kind, change: .added,
+                            diff: UnifiedDiff.make(old: "", new: file.displayContent)))
                 }
             }
             for file in before where !newPaths.contains(file.path) {
-                files.append(FileDiff(path: file.path, kind: kind, change: .removed, diff: UnifiedDiff.make(old: file.displayContent, new: "")))
+                files.append(
+                    FileDiff(
+                        path: file.path, kind: kind, change: .removed,
+                        diff: UnifiedDiff.make(old: file.displayContent, new: "")))
             }
         }
         self.files = files
@@ -56,7 +64,10 @@ public struct DesiredStateDiff: Sendable, Equatable, Codable {
         for c in new.containers {
             let fields = ContainerFields(arguments: c.arguments)
             guard let previous = oldByName[c.name] else {
-                containers.append(ContainerDiff(name: c.name, change: .added, fields: fields.differences(from: ContainerFields(values: [:])), inputs: []))
+                containers.append(
+                    ContainerDiff(
+                        name: c.name, change: .added, fields: fields.differences(from: ContainerFields(values: [:])),
+                        inputs: []))
                 continue
             }
             let changes = fields.differences(from: ContainerFields(arguments: previous.arguments))
@@ -86,7 +97,8 @@ extension PlanFormatter {
             case .added: out.append(green("  + container \(c.name)"))
             case .removed: out.append(red("  - container \(c.name)"))
             case .changed:
-                let inputs = c.inputs.isEmpty ? "" : " (reads changed \(c.inputs.map(\.lastComponent).joined(separator: ", ")))"
+                let inputs =
+                    c.inputs.isEmpty ? "" : " (reads changed \(c.inputs.map(\.lastComponent).joined(separator: ", ")))"
                 out.append(yellow("  ~ container \(c.name)") + inputs)
             }
             if c.change != .added {
@@ -106,14 +118,20 @@ extension PlanFormatter {
                 if showDiffs {
                     for line in f.diff.split(separator: "\n", omittingEmptySubsequences: false) {
                         let text = "      " + line
-                        out.append(line.hasPrefix("+") ? green(text) : line.hasPrefix("-") ? red(text) : line.hasPrefix("@@") ? dim(text) : text)
+                        out.append(
+                            line.hasPrefix("+")
+                                ? green(text)
+                                : line.hasPrefix("-") ? red(text) : line.hasPrefix("@@") ? dim(text) : text)
                     }
                 }
             }
         }
         out.append("")
-        out.append(diff.isEmpty ? "No differences in the desired state." :
-            "Diff: \(diff.containers.count) containers, \(diff.files.count) files\(diff.network.isEmpty ? "" : ", the network") differ.")
+        out.append(
+            diff.isEmpty
+                ? "No differences in the desired state."
+                : "Diff: \(diff.containers.count) containers, \(diff.files.count) files\(diff.network.isEmpty ? "" : ", the network") differ."
+        )
         return out.joined(separator: "\n")
     }
 }

@@ -1,6 +1,5 @@
 import MailroomSpec
 
-
 /// The difference between the desired and the actual state: what apply would do, in order.
 public struct Plan: Sendable, Equatable, Codable {
     public var network: NetworkChange
@@ -26,7 +25,8 @@ public struct Plan: Sendable, Equatable, Codable {
     }
 
     public var hasChanges: Bool {
-        network.action != .inSync || containers.contains { $0.action != .inSync } || files.contains { $0.action != .inSync }
+        network.action != .inSync || containers.contains { $0.action != .inSync }
+            || files.contains { $0.action != .inSync }
             || !directories.isEmpty
     }
 
@@ -34,9 +34,13 @@ public struct Plan: Sendable, Equatable, Codable {
     /// degraded): their create, recreate or start becomes in-sync, with a warning. Removals are kept.
     public func leavingAlone(_ names: Set<String>) -> Plan {
         var plan = self
-        for i in plan.containers.indices where names.contains(plan.containers[i].name) && plan.containers[i].action != .remove
-            && plan.containers[i].action != .inSync {
-            plan.warnings.append("\(plan.containers[i].name) is left alone by self-heal (backoff, or budget spent) instead of \(plan.containers[i].action.rawValue)")
+        for i in plan.containers.indices
+        where names.contains(plan.containers[i].name) && plan.containers[i].action != .remove
+            && plan.containers[i].action != .inSync
+        {
+            plan.warnings.append(
+                "\(plan.containers[i].name) is left alone by self-heal (backoff, or budget spent) instead of \(plan.containers[i].action.rawValue)"
+            )
             plan.leftAlone = (plan.leftAlone ?? []) + [plan.containers[i].name]
             plan.containers[i].action = .inSync
         }
@@ -46,14 +50,16 @@ public struct Plan: Sendable, Equatable, Codable {
     public var summary: Summary {
         func count(_ action: ContainerChange.Action) -> Int { containers.filter { $0.action == action }.count }
         return Summary(
-            network: network.action == .create ? 1 : 0, create: count(.create), recreate: count(.recreate), start: count(.start),
+            network: network.action == .create ? 1 : 0, create: count(.create), recreate: count(.recreate),
+            start: count(.start),
             adopt: count(.adopt), remove: count(.remove), inSync: count(.inSync),
             filesToWrite: files.filter { $0.action == .create || $0.action == .update }.count,
             filesToDelete: files.filter { $0.action == .delete }.count, directories: directories.count)
     }
 
     public struct Summary: Sendable, Equatable, Codable {
-        public var network, create, recreate, start, adopt, remove, inSync, filesToWrite, filesToDelete, directories: Int
+        public var network, create, recreate, start, adopt, remove, inSync, filesToWrite, filesToDelete,
+            directories: Int
     }
 }
 

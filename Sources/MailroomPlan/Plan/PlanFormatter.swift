@@ -17,15 +17,20 @@ public struct PlanFormatter: Sendable {
 
     public func format(_ plan: Plan, title: String) -> String {
         var out: [String] = [title]
-        out.append(plan.runner == .systemd
-            ? "host: systemd is PID 1, so units are installed and own the containers"
-            : "host: systemd is not PID 1, so containers are run directly with podman (units are rendered, not installed)")
+        out.append(
+            plan.runner == .systemd
+                ? "host: systemd is PID 1, so units are installed and own the containers"
+                : "host: systemd is not PID 1, so containers are run directly with podman (units are rendered, not installed)"
+        )
         for warning in plan.warnings { out.append(yellow("warning: ") + warning) }
         for conflict in plan.conflicts { out.append(red("conflict: ") + conflict) }
         out.append("")
 
         switch plan.network.action {
-        case .create: out.append(green("  + network \(plan.network.name)") + dim("  podman \(plan.network.arguments.joined(separator: " "))"))
+        case .create:
+            out.append(
+                green("  + network \(plan.network.name)")
+                    + dim("  podman \(plan.network.arguments.joined(separator: " "))"))
         case .conflict: out.append(red("  ! network \(plan.network.name)") + "  \(plan.network.detail ?? "")")
         case .inSync: break
         }
@@ -60,18 +65,23 @@ public struct PlanFormatter: Sendable {
             if showDiffs, change.action == .update {
                 for line in change.diff.split(separator: "\n", omittingEmptySubsequences: false) {
                     let text = "      " + line
-                    out.append(line.hasPrefix("+") ? green(text) : line.hasPrefix("-") ? red(text) : line.hasPrefix("@@") ? dim(text) : text)
+                    out.append(
+                        line.hasPrefix("+")
+                            ? green(text) : line.hasPrefix("-") ? red(text) : line.hasPrefix("@@") ? dim(text) : text)
                 }
             }
         }
         let s = plan.summary
         out.append("")
         if plan.hasChanges {
-            var parts = ["\(s.create) to create", "\(s.recreate) to recreate", "\(s.start) to start", "\(s.remove) to remove"]
+            var parts = [
+                "\(s.create) to create", "\(s.recreate) to recreate", "\(s.start) to start", "\(s.remove) to remove",
+            ]
             if s.adopt > 0 { parts.append("\(s.adopt) to adopt") }
             if s.network > 0 { parts.insert("network to create", at: 0) }
-            out.append("Plan: containers: \(parts.joined(separator: ", ")); files: \(s.filesToWrite) to write, \(s.filesToDelete) to delete"
-                + (s.directories > 0 ? "; \(s.directories) directories to create" : "") + ".")
+            out.append(
+                "Plan: containers: \(parts.joined(separator: ", ")); files: \(s.filesToWrite) to write, \(s.filesToDelete) to delete"
+                    + (s.directories > 0 ? "; \(s.directories) directories to create" : "") + ".")
         } else {
             out.append("No changes: the host matches the spec (\(s.inSync) containers in sync).")
         }

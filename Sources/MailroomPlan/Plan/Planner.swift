@@ -20,7 +20,8 @@ public enum Planner {
     /// Pairs, then diffs each kind: the network, directories, files, units and containers.
     public static func plan(desired: DesiredState, actual: ActualState, warnings: [String] = []) -> Plan {
         let network = networkChange(desired.network, existing: actual.network)
-        let managedFiles = fileChanges(desired.files, kind: .file, actual: actual)
+        let managedFiles =
+            fileChanges(desired.files, kind: .file, actual: actual)
             + unitChanges(desired, actual: actual)
         let changedFiles = Set(managedFiles.filter { $0.action != .inSync }.map(\.path))
         let files = managedFiles + fileDeletions(keeping: Set(managedFiles.map(\.path)), actual: actual)
@@ -34,9 +35,10 @@ public enum Planner {
         if actual.engine == nil {
             allWarnings.append("podman is not installed: planned against an empty host")
         }
-        return Plan(network: network, containers: containers, files: files, directories: directoryChanges(actual),
-                    runner: actual.systemd ? .systemd : .direct, warnings: allWarnings,
-                    conflicts: network.action == .conflict ? network.detail.map { [$0] } ?? [] : [])
+        return Plan(
+            network: network, containers: containers, files: files, directories: directoryChanges(actual),
+            runner: actual.systemd ? .systemd : .direct, warnings: allWarnings,
+            conflicts: network.action == .conflict ? network.detail.map { [$0] } ?? [] : [])
     }
 
     // MARK: - Network and directories
@@ -49,7 +51,8 @@ public enum Planner {
         let have = Set(existing.subnets.map { Subnet($0.subnet)?.description ?? $0.subnet })
         let want = Set(desired.subnets.compactMap { Subnet($0)?.description })
         if have == want { return NetworkChange(name: desired.name, action: .inSync, arguments: desired.arguments) }
-        let detail = "network \(existing.name) exists with subnets \(have.sorted().joined(separator: ", "))"
+        let detail =
+            "network \(existing.name) exists with subnets \(have.sorted().joined(separator: ", "))"
             + " but the spec says \(want.sorted().joined(separator: ", ")); Mailroom never replaces a network:"
             + " change the spec or remove the network by hand"
         return NetworkChange(name: desired.name, action: .conflict, arguments: desired.arguments, detail: detail)
@@ -77,37 +80,44 @@ public enum Planner {
     /// One file: created, updated (content or mode) or in sync. Diffs show secrets redacted.
     static func fileChange(_ file: FileDefinition, kind: FileChange.Kind, observed: ObservedFile?) -> FileChange {
         guard let content = observed?.content else {
-            return FileChange(path: file.path, kind: kind, action: .create, mode: file.mode,
-                              diff: UnifiedDiff.make(old: "", new: file.displayContent), reload: file.reload)
+            return FileChange(
+                path: file.path, kind: kind, action: .create, mode: file.mode,
+                diff: UnifiedDiff.make(old: "", new: file.displayContent), reload: file.reload)
         }
         let mode = observed?.mode
         if content == file.content && mode == file.mode {
-            return FileChange(path: file.path, kind: kind, action: .inSync, mode: file.mode, diff: "",
-                              reload: file.reload)
+            return FileChange(
+                path: file.path, kind: kind, action: .inSync, mode: file.mode, diff: "",
+                reload: file.reload)
         }
         let old = file.redactions.filter { !$0.isEmpty }.reduce(content) { $0.replacingAll($1, with: "(secret)") }
         var diff = UnifiedDiff.make(old: old, new: file.displayContent)
         if diff.isEmpty {
-            diff = content == file.content
+            diff =
+                content == file.content
                 ? "mode \(String(mode ?? 0, radix: 8)) → \(String(file.mode, radix: 8))" : "(secret values changed)"
         }
-        return FileChange(path: file.path, kind: kind, action: .update, mode: file.mode, diff: diff,
-                          reload: file.reload)
+        return FileChange(
+            path: file.path, kind: kind, action: .update, mode: file.mode, diff: diff,
+            reload: file.reload)
     }
 
     /// Files Mailroom wrote before (its record says so) that no desired file or unit keeps.
     static func fileDeletions(keeping wanted: Set<String>, actual: ActualState) -> [FileChange] {
         actual.applied.files.filter { !wanted.contains($0) && actual.files[$0]?.exists == true }.map { path in
-            FileChange(path: path, kind: path.hasSuffix(".service") ? .unit : .file, action: .delete, mode: nil,
-                       diff: UnifiedDiff.make(old: actual.files[path]?.content ?? "", new: ""), reload: nil)
+            FileChange(
+                path: path, kind: path.hasSuffix(".service") ? .unit : .file, action: .delete, mode: nil,
+                diff: UnifiedDiff.make(old: actual.files[path]?.content ?? "", new: ""), reload: nil)
         }
     }
 
     // MARK: - Containers
 
     /// The change for one pair; nil for a container that is left alone.
-    static func containerChange(_ pairing: ContainerPairing, actual: ActualState,
-                                filesByPath: [String: FileDefinition], changedFiles: Set<String>) -> ContainerChange? {
+    static func containerChange(
+        _ pairing: ContainerPairing, actual: ActualState,
+        filesByPath: [String: FileDefinition], changedFiles: Set<String>
+    ) -> ContainerChange? {
         switch pairing {
         case .missing(let c):
             var change = inSync(c, actual: actual)
@@ -115,14 +125,16 @@ public enum Planner {
             change.reasons = ["not on the host"]
             return change
         case .managed(let c, let observed):
-            return managedChange(c, observed: observed, actual: actual, filesByPath: filesByPath,
-                                 changedFiles: changedFiles)
+            return managedChange(
+                c, observed: observed, actual: actual, filesByPath: filesByPath,
+                changedFiles: changedFiles)
         case .unmanaged(let c, let observed):
             return unmanagedChange(c, observed: observed, actual: actual, filesByPath: filesByPath)
         case .stale(let observed):
             let why = "managed by Mailroom and no longer in the spec (its volumes and data stay)"
-            return ContainerChange(name: observed.name, action: .remove, level: nil, reasons: [why], fields: [],
-                                   arguments: nil, configHash: nil)
+            return ContainerChange(
+                name: observed.name, action: .remove, level: nil, reasons: [why], fields: [],
+                arguments: nil, configHash: nil)
         case .unrecorded:
             return nil
         }
@@ -130,14 +142,17 @@ public enum Planner {
 
     /// A desired container with nothing to do yet, labelled with its config hash.
     static func inSync(_ c: DesiredContainer, actual: ActualState) -> ContainerChange {
-        ContainerChange(name: c.name, action: .inSync, level: c.level, reasons: [], fields: [], arguments: c.arguments,
-                        configHash: configHash(c, actual: actual))
+        ContainerChange(
+            name: c.name, action: .inSync, level: c.level, reasons: [], fields: [], arguments: c.arguments,
+            configHash: configHash(c, actual: actual))
     }
 
     /// Mailroom's own container: in sync or started when its hash matches; recreated otherwise,
     /// with the flags that changed since it was applied (or since someone changed it by hand).
-    static func managedChange(_ c: DesiredContainer, observed: ObservedContainer, actual: ActualState,
-                              filesByPath: [String: FileDefinition], changedFiles: Set<String>) -> ContainerChange {
+    static func managedChange(
+        _ c: DesiredContainer, observed: ObservedContainer, actual: ActualState,
+        filesByPath: [String: FileDefinition], changedFiles: Set<String>
+    ) -> ContainerChange {
         var change = inSync(c, actual: actual)
         if observed.configHash == change.configHash {
             if !observed.isRunning {
@@ -150,8 +165,9 @@ public enum Planner {
         if let record = actual.applied.containers[c.name], observed.configHash == record.configHash {
             let applied = ContainerFields(arguments: record.arguments)
             change.fields = ContainerFields(arguments: c.arguments).differences(from: applied)
-            change.reasons = reasons(c, fields: change.fields, changedFiles: changedFiles, actual: actual,
-                                     record: record)
+            change.reasons = reasons(
+                c, fields: change.fields, changedFiles: changedFiles, actual: actual,
+                record: record)
         } else if let inspection = observed.inspection {
             change.fields = inspectedDifferences(c, inspection: inspection, filesByPath: filesByPath)
             change.reasons = ["changed outside Mailroom"]
@@ -163,8 +179,10 @@ public enum Planner {
 
     /// A container made by hand under a desired name: adopted without a restart when it runs and
     /// matches the spec, recreated otherwise.
-    static func unmanagedChange(_ c: DesiredContainer, observed: ObservedContainer, actual: ActualState,
-                                filesByPath: [String: FileDefinition]) -> ContainerChange {
+    static func unmanagedChange(
+        _ c: DesiredContainer, observed: ObservedContainer, actual: ActualState,
+        filesByPath: [String: FileDefinition]
+    ) -> ContainerChange {
         var change = inSync(c, actual: actual)
         guard let inspection = observed.inspection else {
             change.action = .recreate
@@ -177,19 +195,25 @@ public enum Planner {
             change.reasons = ["made outside Mailroom; matches the spec, so it is adopted without a restart"]
         } else {
             change.action = .recreate
-            change.reasons = ["made outside Mailroom"
-                                  + (change.fields.isEmpty ? " and not running" : "; differs from the spec")]
+            change.reasons = [
+                "made outside Mailroom"
+                    + (change.fields.isEmpty ? " and not running" : "; differs from the spec")
+            ]
         }
         return change
     }
 
     /// The spec's flags against what podman reports, with env files read as the spec writes them.
-    static func inspectedDifferences(_ c: DesiredContainer, inspection: ContainerInspection,
-                                     filesByPath: [String: FileDefinition]) -> [FieldChange] {
-        let contents = Dictionary(c.consumedFiles.compactMap { path in filesByPath[path].map { (path, $0.content) } },
-                                  uniquingKeysWith: { first, _ in first })
-        let (want, have) = ContainerFields.comparable(desired: ContainerFields(arguments: c.arguments),
-                                                      envFiles: contents, inspection: inspection)
+    static func inspectedDifferences(
+        _ c: DesiredContainer, inspection: ContainerInspection,
+        filesByPath: [String: FileDefinition]
+    ) -> [FieldChange] {
+        let contents = Dictionary(
+            c.consumedFiles.compactMap { path in filesByPath[path].map { (path, $0.content) } },
+            uniquingKeysWith: { first, _ in first })
+        let (want, have) = ContainerFields.comparable(
+            desired: ContainerFields(arguments: c.arguments),
+            envFiles: contents, inspection: inspection)
         return want.differences(from: have)
     }
 
@@ -205,19 +229,27 @@ public enum Planner {
     /// the config hash label added, so a container its unit starts is recognised as applied.
     /// No commit label: a new commit that changes nothing must not rewrite every unit.
     public static func units(_ desired: DesiredState, actual: ActualState) -> [FileDefinition] {
-        let byFileName = Dictionary(desired.containers.map { (SystemdUnit.fileName(for: $0.name), $0) }, uniquingKeysWith: { first, _ in first })
+        let byFileName = Dictionary(
+            desired.containers.map { (SystemdUnit.fileName(for: $0.name), $0) }, uniquingKeysWith: { first, _ in first }
+        )
         return desired.units.map { unit in
             guard let c = byFileName[unit.path.lastComponent] else { return unit }
             var installed = unit
-            let labels = [KeyValue(PodmanArguments.managedLabel, "true"), KeyValue(PodmanArguments.hashLabel, configHash(c, actual: actual))]
-            installed.content = SystemdUnit.render(c.definition, arguments: PodmanArguments.run(c.definition, extraLabels: labels))
+            let labels = [
+                KeyValue(PodmanArguments.managedLabel, "true"),
+                KeyValue(PodmanArguments.hashLabel, configHash(c, actual: actual)),
+            ]
+            installed.content = SystemdUnit.render(
+                c.definition, arguments: PodmanArguments.run(c.definition, extraLabels: labels))
             return installed
         }
     }
 
     /// Words for why a managed container is recreated, beyond its changed flags.
-    static func reasons(_ c: DesiredContainer, fields: [FieldChange], changedFiles: Set<String>, actual: ActualState,
-                        record: AppliedState.AppliedContainer) -> [String] {
+    static func reasons(
+        _ c: DesiredContainer, fields: [FieldChange], changedFiles: Set<String>, actual: ActualState,
+        record: AppliedState.AppliedContainer
+    ) -> [String] {
         var reasons: [String] = []
         if !fields.isEmpty { reasons.append("arguments changed: \(fields.map(\.field).joined(separator: ", "))") }
         for path in c.consumedFiles where changedFiles.contains(path) {

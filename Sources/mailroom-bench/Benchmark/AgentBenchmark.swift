@@ -1,13 +1,13 @@
 import Foundation
-import MailroomMailu
 import Logging
 import MailroomAgent
 import MailroomHost
+import MailroomMailu
 import MailroomSupport
 import MailroomTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The agent's figures: push → rollout started, override file change → rollout started, and
@@ -44,12 +44,14 @@ public struct AgentBenchmarkResult: Sendable, CustomStringConvertible {
                 "  idle agent RSS: \(mib(agent.rssMiB))  [target < 30 MiB]",
                 "    anon \(mib(agent.anonMiB)), file \(mib(agent.fileMiB)), shmem \(mib(agent.shmemMiB))",
                 "  idle wake-ups over \(Int(idleSeconds)) s: \(agent.wakeups)  [target 0 besides timers]",
-                "    by thread: " + (agent.byThread.isEmpty ? "none" : agent.byThread.map { "\($0.name) \($0.wakeups)" }.joined(separator: ", ")),
+                "    by thread: "
+                    + (agent.byThread.isEmpty
+                        ? "none" : agent.byThread.map { "\($0.name) \($0.wakeups)" }.joined(separator: ", ")),
             ]
             if let podman = idle.podman {
                 lines += [
                     "  podman events child (podman's own, not in the figures above): RSS \(mib(podman.rssMiB)), "
-                        + "\(podman.wakeups) wake-ups over \(Int(idleSeconds)) s",
+                        + "\(podman.wakeups) wake-ups over \(Int(idleSeconds)) s"
                 ]
             }
         } else {
@@ -88,12 +90,15 @@ public struct IdleAgentFigures: Sendable {
 /// against a scratch bare repository, and, with `idleAgent` and a built `mailroom` beside the
 /// benchmark (``MailroomBinary``), an idle child agent.
 public enum AgentBenchmark {
-    public static func run(idleAgent: Bool = true, iterations: Int = 20, debounce: Duration = .milliseconds(200),
-                           idleSeconds: Double = 10) async throws -> AgentBenchmarkResult {
+    public static func run(
+        idleAgent: Bool = true, iterations: Int = 20, debounce: Duration = .milliseconds(200),
+        idleSeconds: Double = 10
+    ) async throws -> AgentBenchmarkResult {
         try await TestPodman.ensureImages()
         let deployment = try await TestDeployment.make("agent-bench", stem: "mrb")
         do {
-            let result = try await run(deployment, idleAgent: idleAgent, iterations: iterations, debounce: debounce, idleSeconds: idleSeconds)
+            let result = try await run(
+                deployment, idleAgent: idleAgent, iterations: iterations, debounce: debounce, idleSeconds: idleSeconds)
             await deployment.cleanup()
             return result
         } catch {
@@ -102,8 +107,10 @@ public enum AgentBenchmark {
         }
     }
 
-    static func run(_ deployment: TestDeployment, idleAgent: Bool, iterations: Int, debounce: Duration,
-                    idleSeconds: Double) async throws -> AgentBenchmarkResult {
+    static func run(
+        _ deployment: TestDeployment, idleAgent: Bool, iterations: Int, debounce: Duration,
+        idleSeconds: Double
+    ) async throws -> AgentBenchmarkResult {
         let spec = { (n: Int) in deployment.standInSpec() + "# revision \(n)\n" }
         let repo = try ScratchRepository(files: ["mailroom.yaml": spec(0)])
         defer { repo.remove() }
@@ -113,7 +120,8 @@ public enum AgentBenchmark {
         var config = deployment.agentConfiguration(repository: repo.origin)
         config.debounce = debounce
         config.dryRun = true
-        let agent = try TestAgent.make(config, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let agent = try TestAgent.make(
+            config, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
         let starts = LockedValue<[(commit: String, files: Bool, at: ContinuousClock.Instant)]>([])
         await agent.reconciler.setRolloutObserver { commit, reasons in
             starts.withLock { $0.append((commit, reasons.contains(.files), .now)) }
@@ -140,7 +148,9 @@ public enum AgentBenchmark {
             let commit = try repo.head()
             let began = ContinuousClock.now
             try repo.git("push", "--quiet", "origin", "main")
-            if await wait({ starts.current.contains { $0.commit == commit } }), let at = starts.current.first(where: { $0.commit == commit })?.at {
+            if await wait({ starts.current.contains { $0.commit == commit } }),
+                let at = starts.current.first(where: { $0.commit == commit })?.at
+            {
                 push.append((at - began).milliseconds)
             } else {
                 missed += 1
@@ -152,9 +162,11 @@ public enum AgentBenchmark {
         for n in 1...max(3, iterations / 2) {
             let seen = starts.current.count
             let began = ContinuousClock.now
-            try "smtpd_banner = bench \(n)\n".write(toFile: overrides + "/postfix.cf", atomically: true, encoding: .utf8)
+            try "smtpd_banner = bench \(n)\n".write(
+                toFile: overrides + "/postfix.cf", atomically: true, encoding: .utf8)
             if await wait({ starts.current.dropFirst(seen).contains { $0.files } }),
-                let at = starts.current.dropFirst(seen).first(where: { $0.files })?.at {
+                let at = starts.current.dropFirst(seen).first(where: { $0.files })?.at
+            {
                 edits.append((at - began).milliseconds)
             } else {
                 missed += 1
@@ -168,22 +180,27 @@ public enum AgentBenchmark {
         if idleAgent, (try? MailroomBinary.path) != nil {
             idle = try await idleChild(deployment: deployment, repository: repo.origin, idleSeconds: idleSeconds)
         }
-        return AgentBenchmarkResult(pushToRollout: .init(push), overrideToRollout: .init(edits), debounceMs: debounce.milliseconds,
-                                    missed: missed, idle: idle, idleSeconds: idleSeconds)
+        return AgentBenchmarkResult(
+            pushToRollout: .init(push), overrideToRollout: .init(edits), debounceMs: debounce.milliseconds,
+            missed: missed, idle: idle, idleSeconds: idleSeconds)
     }
 
     /// Starts `mailroom agent --dry-run` on the repository, waits for it to settle, then reads
     /// its memory and counts its threads' context switches over `idleSeconds`; the same for
     /// its `podman events` child, reported apart.
-    static func idleChild(deployment: TestDeployment, repository: String, idleSeconds: Double) async throws -> IdleAgentFigures? {
-        let config = try deployment.writeAgentConfig(repository: repository, port: deployment.portBase + 5, ["dry-run: true"],
-                                                     stateDirectory: deployment.root + "/state-idle", file: "agent-idle.yaml")
+    static func idleChild(deployment: TestDeployment, repository: String, idleSeconds: Double) async throws
+        -> IdleAgentFigures?
+    {
+        let config = try deployment.writeAgentConfig(
+            repository: repository, port: deployment.portBase + 5, ["dry-run: true"],
+            stateDirectory: deployment.root + "/state-idle", file: "agent-idle.yaml")
         // Readiness as systemd learns it, READY=1 after the first reconcile: polling /status
         // would leave each request's 15 s FlyingFox timeout to fire inside the window.
         let notify = try NotifyListener(path: deployment.root + "/notify.sock")
         defer { notify.close() }
-        let child = try ChildAgent.start(config: config, log: deployment.root + "/agent-idle.log", environment: ["NOTIFY_SOCKET": notify.path],
-                                         arguments: ["--log-level", "error"])
+        let child = try ChildAgent.start(
+            config: config, log: deployment.root + "/agent-idle.log", environment: ["NOTIFY_SOCKET": notify.path],
+            arguments: ["--log-level", "error"])
         let figures: IdleAgentFigures?
         do { figures = try await idleFigures(child, notify: notify, idleSeconds: idleSeconds) } catch {
             child.kill9()
@@ -194,7 +211,9 @@ public enum AgentBenchmark {
     }
 
     /// Once `child` is ready and settled, its memory and its threads' wake-ups over `idleSeconds`.
-    static func idleFigures(_ child: ChildAgent, notify: NotifyListener, idleSeconds: Double) async throws -> IdleAgentFigures? {
+    static func idleFigures(_ child: ChildAgent, notify: NotifyListener, idleSeconds: Double) async throws
+        -> IdleAgentFigures?
+    {
         guard await notify.wait(for: "READY=1", timeout: .seconds(60)) else { return nil }
         // Debounced follow-ups settle, and libdispatch ends worker threads idle for 5 s: the
         // window then sees the steady state, not the start-up winding down.
@@ -223,7 +242,8 @@ struct ProcessSample {
         for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
             let name = Self.read("/proc/\(pid)/task/\(task)/comm").trimmingCharacters(in: .whitespacesAndNewlines)
             var switches = 0
-            for line in Self.read("/proc/\(pid)/task/\(task)/status").split(separator: "\n") where line.contains("ctxt_switches:") {
+            for line in Self.read("/proc/\(pid)/task/\(task)/status").split(separator: "\n")
+            where line.contains("ctxt_switches:") {
                 switches += Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last ?? "") ?? 0
             }
             threads[task] = (name, switches)
@@ -247,10 +267,13 @@ struct ProcessSample {
         for (task, thread) in before.threads where threads[task] == nil {
             byName[thread.name + " (ended)", default: 0] += 1
         }
-        let woke = byName.filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { (name: $0.key, wakeups: $0.value) }
+        let woke = byName.filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map {
+            (name: $0.key, wakeups: $0.value)
+        }
         func mib(_ key: String) -> Double { (status[key] ?? 0) / 1024 }
-        return IdleProcessFigures(rssMiB: rss / 1024, anonMiB: mib("RssAnon"), fileMiB: mib("RssFile"), shmemMiB: mib("RssShmem"),
-                                  wakeups: byName.values.reduce(0, +), byThread: woke)
+        return IdleProcessFigures(
+            rssMiB: rss / 1024, anonMiB: mib("RssAnon"), fileMiB: mib("RssFile"), shmemMiB: mib("RssShmem"),
+            wakeups: byName.values.reduce(0, +), byThread: woke)
     }
 
     private static func read(_ path: String) -> String {

@@ -1,8 +1,8 @@
 import Foundation
-import MailroomMailu
 import Logging
 import MailroomApply
 import MailroomHost
+import MailroomMailu
 import MailroomRender
 import MailroomSpec
 import MailroomSupport
@@ -41,7 +41,8 @@ public struct ApplyBenchmarkResult: Sendable, Codable, CustomStringConvertible {
     static func median(_ values: [Double]) -> Double {
         guard !values.isEmpty else { return 0 }
         let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     public var description: String {
@@ -79,8 +80,10 @@ public enum ApplyBenchmark {
     ///   - workDirectory: where state, spec and data directories go (removed afterwards).
     ///   - noOpRuns: no-op applies to time; `changeRuns`: one-container changes (and bare runs).
     ///   - progress: called with a line before each phase.
-    public static func run(workDirectory: String = NSTemporaryDirectory(), noOpRuns: Int = 10, changeRuns: Int = 5,
-                           progress: @Sendable (String) -> Void = { _ in }) async throws -> ApplyBenchmarkResult {
+    public static func run(
+        workDirectory: String = NSTemporaryDirectory(), noOpRuns: Int = 10, changeRuns: Int = 5,
+        progress: @Sendable (String) -> Void = { _ in }
+    ) async throws -> ApplyBenchmarkResult {
         let root = "\(workDirectory.trimmingTrailingSlash)/mailroom-bench-\(getpid())"
         try AtomicFile.makeDirectory(root)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -92,8 +95,9 @@ public enum ApplyBenchmark {
         let guide = try await TestDeployment.make("bench-guide", stem: "mrb", in: root)
         let mine = try await TestDeployment.make("bench-mailroom", stem: "mrb", in: root)
         do {
-            let result = try await measure(podman: podman, counter: counter, guide: guide, mine: mine, noOpRuns: noOpRuns,
-                                           changeRuns: changeRuns, progress: progress)
+            let result = try await measure(
+                podman: podman, counter: counter, guide: guide, mine: mine, noOpRuns: noOpRuns,
+                changeRuns: changeRuns, progress: progress)
             await guide.cleanup()
             await mine.cleanup()
             return result
@@ -104,15 +108,20 @@ public enum ApplyBenchmark {
         }
     }
 
-    static func measure(podman: PodmanCLI, counter: CallRecorder, guide: TestDeployment, mine: TestDeployment, noOpRuns: Int, changeRuns: Int,
-                        progress: @Sendable (String) -> Void) async throws -> ApplyBenchmarkResult {
+    static func measure(
+        podman: PodmanCLI, counter: CallRecorder, guide: TestDeployment, mine: TestDeployment, noOpRuns: Int,
+        changeRuns: Int,
+        progress: @Sendable (String) -> Void
+    ) async throws -> ApplyBenchmarkResult {
         let clock = ContinuousClock()
 
         // The guide by hand: files and directories first (untimed), then its commands in its order.
         progress("guide: network create + 13 podman container run, one after another")
         let secrets = SecretValues(path: "(bench)", values: ["SECRET_KEY": "bench"])
         let compiler = SpecCompiler(profile: MailuProfile(), unitsDirectory: guide.host.unitsDirectory)
-        let desired = try compiler.compile(SpecText(guide.standInSpec(), file: "mailroom.yaml"), secrets: .values(secrets)).desired
+        let desired = try compiler.compile(
+            SpecText(guide.standInSpec(), file: "mailroom.yaml"), secrets: .values(secrets)
+        ).desired
         for directory in desired.directories { try AtomicFile.makeDirectory(directory) }
         for file in desired.files { try AtomicFile.write(file.content, to: file.path, mode: file.mode) }
         let guideTime = try await clock.measure {
@@ -126,10 +135,12 @@ public enum ApplyBenchmark {
         progress("mailroom: first rollout")
         let (_, first) = try await timedApply(mine.standInSpec(), engine: podman, mine: mine)
 
-        let cli = try await loops(engine: podman, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
-                                  label: "podman CLI", progress: progress)
+        let cli = try await loops(
+            engine: podman, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
+            label: "podman CLI", progress: progress)
         var result = ApplyBenchmarkResult(
-            guideSequentialMs: guideTime.milliseconds, firstRolloutMs: first, noOpMs: cli.noOps, noOpPodmanCalls: cli.calls.count,
+            guideSequentialMs: guideTime.milliseconds, firstRolloutMs: first, noOpMs: cli.noOps,
+            noOpPodmanCalls: cli.calls.count,
             noOpMutatingCalls: cli.mutating, oneChangeMs: cli.changes, bareRunMs: cli.bare)
 
         // The same over the REST socket, against a service of our own.
@@ -138,8 +149,9 @@ public enum ApplyBenchmark {
                 started.service.stop()
                 unsetenv("MAILROOM_PODMAN_SOCKET")
             }
-            let rest = try await loops(engine: started.socket, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
-                                       label: "REST socket", progress: progress)
+            let rest = try await loops(
+                engine: started.socket, counter: counter, mine: mine, desired: desired, runs: (noOpRuns, changeRuns),
+                label: "REST socket", progress: progress)
             result.socketNoOpMs = rest.noOps
             result.socketOneChangeMs = rest.changes
             result.socketBareRunMs = rest.bare
@@ -148,15 +160,20 @@ public enum ApplyBenchmark {
     }
 
     /// One apply of `text`, timed in milliseconds; throws unless it succeeded.
-    static func timedApply(_ text: String, engine: any ContainerEngine, mine: TestDeployment) async throws -> (ApplyResult, Double) {
+    static func timedApply(_ text: String, engine: any ContainerEngine, mine: TestDeployment) async throws -> (
+        ApplyResult, Double
+    ) {
         let logger = Logger(label: "mailroom.bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        let applier = Applier(host: mine.host, engine: engine, profile: MailuProfile(), serviceManager: nil,
-                              options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(30)))
+        let applier = Applier(
+            host: mine.host, engine: engine, profile: MailuProfile(), serviceManager: nil,
+            options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(30)))
         var result: ApplyResult?
         let time = try await ContinuousClock().measure {
             result = try await applier.apply(SpecText(text, file: "mailroom.yaml"), logger: logger)
         }
-        guard let result, result.isSuccess else { throw StandInError("benchmark apply failed: \(result?.error ?? "?")") }
+        guard let result, result.isSuccess else {
+            throw StandInError("benchmark apply failed: \(result?.error ?? "?")")
+        }
         return (result, time.milliseconds)
     }
 
@@ -165,10 +182,15 @@ public enum ApplyBenchmark {
     }
 
     /// Timed no-op applies, then one-container changes alternated with bare `podman run --replace`.
-    static func loops(engine: any ContainerEngine, counter: CallRecorder, mine: TestDeployment, desired: DesiredState, runs: (noOp: Int, change: Int),
-                      label: String, progress: @Sendable (String) -> Void) async throws -> Loops {
+    static func loops(
+        engine: any ContainerEngine, counter: CallRecorder, mine: TestDeployment, desired: DesiredState,
+        runs: (noOp: Int, change: Int),
+        label: String, progress: @Sendable (String) -> Void
+    ) async throws -> Loops {
         let clock = ContinuousClock()
-        func apply(_ text: String) async throws -> (ApplyResult, Double) { try await timedApply(text, engine: engine, mine: mine) }
+        func apply(_ text: String) async throws -> (ApplyResult, Double) {
+            try await timedApply(text, engine: engine, mine: mine)
+        }
         var loops = Loops()
         // Back to the base spec (the previous loop left a changed env behind).
         _ = try await apply(mine.standInSpec())
@@ -177,7 +199,9 @@ public enum ApplyBenchmark {
         for _ in 0..<runs.noOp {
             counter.reset()
             let (result, time) = try await apply(mine.standInSpec())
-            guard result.status == .noChanges else { throw StandInError("the no-op apply changed something: \(result.status)") }
+            guard result.status == .noChanges else {
+                throw StandInError("the no-op apply changed something: \(result.status)")
+            }
             loops.noOps.append(time)
             loops.calls = counter.podmanCalls
             loops.mutating = counter.mutatingPodmanCalls.count
@@ -192,8 +216,11 @@ public enum ApplyBenchmark {
         bare.network = mine.prefix + "net"
         try await engine.execute(PodmanArguments.run(bare))
         for run in 0..<runs.change {
-            let (result, time) = try await apply(mine.standInSpec(overrides: ["mailu-webdav": ["env": "{BENCH: \"\(label)-\(run)\"}"]]))
-            guard result.plan?.summary.recreate == 1 else { throw StandInError("expected one recreate, got \(String(describing: result.plan?.summary))") }
+            let (result, time) = try await apply(
+                mine.standInSpec(overrides: ["mailu-webdav": ["env": "{BENCH: \"\(label)-\(run)\"}"]]))
+            guard result.plan?.summary.recreate == 1 else {
+                throw StandInError("expected one recreate, got \(String(describing: result.plan?.summary))")
+            }
             loops.changes.append(time)
             bare.env = [KeyValue("BENCH", "\(run)")]
             let arguments = PodmanArguments.run(bare)

@@ -31,10 +31,13 @@ public struct RenderBenchmarkResult: Sendable, CustomStringConvertible {
 }
 
 public enum RenderBenchmark {
-    public static func run(referenceSpec: String, iterations: Int = 50, containers: Int = 1000, domains: Int = 10_000) async throws -> RenderBenchmarkResult {
+    public static func run(referenceSpec: String, iterations: Int = 50, containers: Int = 1000, domains: Int = 10_000)
+        async throws -> RenderBenchmarkResult
+    {
         let work = NSTemporaryDirectory() + "mailroom-bench-render-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let host = HostPaths(stateDirectory: work + "/state", unitsDirectory: work + "/units", secretsFile: work + "/secrets.env")
+        let host = HostPaths(
+            stateDirectory: work + "/state", unitsDirectory: work + "/units", secretsFile: work + "/secrets.env")
         let pipeline = Pipeline(host: host, engine: nil, profile: MailuProfile())
         let clock = ContinuousClock()
         var samples: [Duration] = []
@@ -57,8 +60,12 @@ public enum RenderBenchmark {
         // render --out: the same compile and batch write the CLI does.
         let out = work + "/out"
         let outStart = clock.now
-        let written = try pipeline.compile(specText: generatedSpec(containers: 0, domains: domains), file: "generated.yaml").desired
-        let items = (written.files + written.units).map { AtomicFile.Item(path: out + $0.path, content: $0.content, mode: $0.mode) }
+        let written = try pipeline.compile(
+            specText: generatedSpec(containers: 0, domains: domains), file: "generated.yaml"
+        ).desired
+        let items = (written.files + written.units).map {
+            AtomicFile.Item(path: out + $0.path, content: $0.content, mode: $0.mode)
+        }
         try AtomicFile.write(items)
         let renderOut = clock.now - outStart
         return RenderBenchmarkResult(
@@ -81,7 +88,9 @@ public enum RenderBenchmark {
         ]
         for index in 0..<containers {
             let ip = "10.80.\(1 + index / 250).\(1 + index % 250 + 1)"
-            lines.append("  app\(index): {image: \"docker.io/library/busybox:1.36\", ip: \(ip), env: {N: \"\(index)\"}, depends_on: [mailu-front]}")
+            lines.append(
+                "  app\(index): {image: \"docker.io/library/busybox:1.36\", ip: \(ip), env: {N: \"\(index)\"}, depends_on: [mailu-front]}"
+            )
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -1,15 +1,15 @@
 import Dispatch
 import Foundation
-import MailroomMailu
 import Logging
-import MailroomSource
+import MailroomMailu
 import MailroomRender
+import MailroomSource
 import MailroomSpec
 import MailroomSupport
 import MailroomTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Latency figures of the git source stage, measured on scratch repositories.
@@ -75,7 +75,8 @@ public enum SourceBenchmark {
     public static func run(pushes: Int = 20, fetches: Int = 50, logger: Logger) async throws -> SourceBenchmarkResult {
         let repository = try await blocking { try ScratchRepository() }
         defer { repository.remove() }
-        let source = GitSource(try SourceConfiguration(repository: repository.origin, stateDirectory: repository.root + "/state"))
+        let source = GitSource(
+            try SourceConfiguration(repository: repository.origin, stateDirectory: repository.root + "/state"))
 
         // (a) push → inotify → fetch → read tree → spec read (not yet expanded)
         let parsed = LockedValue<[String: Date]>([:])
@@ -100,7 +101,8 @@ public enum SourceBenchmark {
         let refFile = repository.origin + "/refs/heads/main"
         for index in 0..<max(pushes, 1) {
             let commit = try await blocking {
-                try repository.commit(["mailroom.yaml": TestSpecs.minimal + "# push \(index)\n"], message: "push \(index)")
+                try repository.commit(
+                    ["mailroom.yaml": TestSpecs.minimal + "# push \(index)\n"], message: "push \(index)")
             }
             let pushStart = Date()
             _ = try await blocking { try repository.git("push", "--quiet", "origin", "main") }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomAgent
 @testable import MailroomApply
 @testable import MailroomTestSupport
@@ -9,12 +10,16 @@ import Testing
 /// The only fake is systemd's notify socket (``NotifyListener``): systemd is not PID 1 here.
 /// A time limit per test, so that a hang fails the run: far above what any of them takes on a
 /// loaded machine (each wait inside is bounded by minutes).
-@Suite("Agent behaviours: restore, pin, SIGHUP, watchdog, rollback, supersede", .serialized, .tags(.podman, .git), .timeLimit(.minutes(30)))
+@Suite(
+    "Agent behaviours: restore, pin, SIGHUP, watchdog, rollback, supersede", .serialized, .tags(.podman, .git),
+    .timeLimit(.minutes(30)))
 struct AgentBehaviourTests {
     typealias Running = AgentHarness.Running
 
     /// Steps that change a container (a reload is not one).
-    static let containerChanges: Set<StepAction> = [.containerCreate, .containerRecreate, .containerStart, .containerRemove, .containerRestart]
+    static let containerChanges: Set<StepAction> = [
+        .containerCreate, .containerRecreate, .containerStart, .containerRemove, .containerRestart,
+    ]
 
     /// mailu-webdav with a health check that never passes on its own (``HealthGate``).
     static let webdavUnhealthy = ["mailu-webdav": HealthGate.overrides]
@@ -22,11 +27,15 @@ struct AgentBehaviourTests {
     static let webdavHealthy = ["mailu-webdav": HealthGate.alwaysHealthy]
 
     /// Rollouts journaled after the first `count`.
-    static func rollouts(_ a: Running, after count: Int) -> [RolloutSummary] { Array(a.history.rollouts.dropFirst(count)) }
+    static func rollouts(_ a: Running, after count: Int) -> [RolloutSummary] {
+        Array(a.history.rollouts.dropFirst(count))
+    }
 
     // MARK: - 1. Generated files
 
-    @Test("a hand-edited mailu.env and Caddy site file are put back; nothing is recreated, Caddy reloads; journal and status show it")
+    @Test(
+        "a hand-edited mailu.env and Caddy site file are put back; nothing is recreated, Caddy reloads; journal and status show it"
+    )
     func generatedFilesRestored() async throws {
         try await AgentHarness.with(spec: { $0.standInSpec() }, label: "agent-files") { a in
             let first = try a.repo.head()
@@ -48,10 +57,14 @@ struct AgentBehaviourTests {
             let envRollouts = Self.rollouts(a, after: journaled)
             #expect(envRollouts.count == 1, "\(envRollouts.map { "\($0.status?.rawValue ?? "-") \($0.changes)" })")
             let envSteps = envRollouts.flatMap(\.steps)
-            #expect(envRollouts.allSatisfy { $0.status == .succeeded && $0.commit == first && $0.trigger?.rawValue == "agent-files" })
+            #expect(
+                envRollouts.allSatisfy {
+                    $0.status == .succeeded && $0.commit == first && $0.trigger?.rawValue == "agent-files"
+                })
             #expect(envSteps.contains { $0.action == .fileWrite && $0.target == env && $0.result == .ok })
-            #expect(!envSteps.contains { Self.containerChanges.contains($0.action) || $0.action == .containerReload },
-                    "\(envSteps.map { "\($0.action) \($0.target)" })")
+            #expect(
+                !envSteps.contains { Self.containerChanges.contains($0.action) || $0.action == .containerReload },
+                "\(envSteps.map { "\($0.action) \($0.target)" })")
             #expect((try FileManager.default.attributesOfItem(atPath: env)[.posixPermissions] as? Int) == 0o600)
             var status = try await a.status()
             #expect(status.appliedCommit == first)
@@ -64,17 +77,24 @@ struct AgentBehaviourTests {
             let site = a.deployment.root + "/caddy2/config/site/mail.example.com.Caddyfile"
             let renderedSite = try #require(FileManager.default.contents(atPath: site))
             journaled = a.history.rollouts.count
-            try "mail.example.com {\n\trespond \"edited by hand\"\n}\n".write(toFile: site, atomically: true, encoding: .utf8)
+            try "mail.example.com {\n\trespond \"edited by hand\"\n}\n".write(
+                toFile: site, atomically: true, encoding: .utf8)
             try await waitFor("the Caddy site restored") { FileManager.default.contents(atPath: site) == renderedSite }
             try await waitFor("idle") { !(try await a.status().reconciling) }
             let siteRollouts = Self.rollouts(a, after: journaled)
             #expect(siteRollouts.count == 1)
             let siteSteps = siteRollouts.flatMap(\.steps)
             #expect(siteSteps.contains { $0.action == .fileWrite && $0.target == site && $0.result == .ok })
-            #expect(siteSteps.filter { $0.action == .containerReload }.map { "\($0.target) \($0.result)" } == ["\(a.name("caddy2")) ok"])
-            #expect(!siteSteps.contains { Self.containerChanges.contains($0.action) }, "\(siteSteps.map { "\($0.action) \($0.target)" })")
+            #expect(
+                siteSteps.filter { $0.action == .containerReload }.map { "\($0.target) \($0.result)" } == [
+                    "\(a.name("caddy2")) ok"
+                ])
+            #expect(
+                !siteSteps.contains { Self.containerChanges.contains($0.action) },
+                "\(siteSteps.map { "\($0.action) \($0.target)" })")
             status = try await a.status()
-            #expect(status.lastRollout?.rollout == siteRollouts.first?.id && status.lastRollout?.trigger == "agent-files")
+            #expect(
+                status.lastRollout?.rollout == siteRollouts.first?.id && status.lastRollout?.trigger == "agent-files")
             #expect(try await a.containers().mapValues(\.id) == ids)
             let metrics = await a.agent.reconciler.metrics
             #expect(metrics.driftCorrections == 2)
@@ -83,7 +103,8 @@ struct AgentBehaviourTests {
 
     // MARK: - 2. Pin after rollback
 
-    @Test("mailroom rollback under a running agent pins the earlier commit; a resync keeps it; a new commit ends the pin")
+    @Test(
+        "mailroom rollback under a running agent pins the earlier commit; a resync keeps it; a new commit ends the pin")
     func pinAfterRollback() async throws {
         try await AgentHarness.with(spec: { $0.standInSpec() }, label: "agent-pin") { a in
             let first = try a.repo.head()
@@ -91,7 +112,8 @@ struct AgentBehaviourTests {
             let webdav = a.name("mailu-webdav")
             let firstHash = try #require(try await a.containers()[webdav]?.labels["mailroom.config-hash"])
             let second = try a.repo.commitAndPush(
-                ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])], message: "webdav feature")
+                ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])],
+                message: "webdav feature")
             try await a.waitApplied(second)
             #expect(try await a.containers()[webdav]?.labels["mailroom.commit"] == second)
 
@@ -137,7 +159,8 @@ struct AgentBehaviourTests {
 
             // Step 4: a new commit ends the pin; the agent converges on it.
             let third = try a.repo.commitAndPush(
-                ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"two\"}"]])], message: "webdav two")
+                ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"two\"}"]])],
+                message: "webdav two")
             try await a.waitApplied(third)
             status = try await a.status()
             #expect(!status.suspended && status.pinnedCommit == nil && status.sync == "syncing")
@@ -151,7 +174,9 @@ struct AgentBehaviourTests {
 
     // MARK: - 3, 4. SIGHUP and the watchdog (a child agent)
 
-    @Test("child agent: READY=1 then WATCHDOG=1 every WATCHDOG_USEC/2; SIGHUP resyncs at once; no WATCHDOG=1 without WATCHDOG_USEC")
+    @Test(
+        "child agent: READY=1 then WATCHDOG=1 every WATCHDOG_USEC/2; SIGHUP resyncs at once; no WATCHDOG=1 without WATCHDOG_USEC"
+    )
     func sighupAndWatchdog() async throws {
         try await TestPodman.ensureImages()
         let deployment = try await TestDeployment.make("agent-hup")
@@ -164,17 +189,18 @@ struct AgentBehaviourTests {
             // Nothing but SIGHUP resyncs within the test: no polling, no periodic resync.
             let config = deployment.root + "/agent.yaml"
             try """
-                repository: \(repo.origin)
-                state-dir: \(deployment.host.stateDirectory)
-                units-dir: \(deployment.host.unitsDirectory)
-                secrets-file: \(deployment.host.secretsFile)
-                listen: 127.0.0.1:\(port)
-                poll-interval: 10m
-                resync-interval: 1h
-                health-timeout: 15s
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            child = try ChildAgent.start(config: config, log: deployment.root + "/agent.log",
-                                         environment: ["NOTIFY_SOCKET": deployment.root + "/notify.sock", "WATCHDOG_USEC": "400000"])
+            repository: \(repo.origin)
+            state-dir: \(deployment.host.stateDirectory)
+            units-dir: \(deployment.host.unitsDirectory)
+            secrets-file: \(deployment.host.secretsFile)
+            listen: 127.0.0.1:\(port)
+            poll-interval: 10m
+            resync-interval: 1h
+            health-timeout: 15s
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            child = try ChildAgent.start(
+                config: config, log: deployment.root + "/agent.log",
+                environment: ["NOTIFY_SOCKET": deployment.root + "/notify.sock", "WATCHDOG_USEC": "400000"])
             let agent = child!
 
             // Step 1: READY=1 after the first reconcile; WATCHDOG=1 keeps coming, every WATCHDOG_USEC/2
@@ -194,9 +220,14 @@ struct AgentBehaviourTests {
             // resyncs here), and the agent keeps running. (A drift that no podman event reports
             // cannot be made reliably: podman 4.3 may report a renamed container's death under
             // its old name.)
-            let status = { try AgentStatus.decode(try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/status")!)) }
+            let status = {
+                try AgentStatus.decode(try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/status")!))
+            }
             let first = try repo.head()
-            try await waitFor("idle at the first commit") { let s = try await status(); return s.appliedCommit == first && !s.reconciling }
+            try await waitFor("idle at the first commit") {
+                let s = try await status()
+                return s.appliedCommit == first && !s.reconciling
+            }
             #expect(try await metricValue(port: port, #"mailroom_reconciles_total{trigger="resync"}"#) == 0)
             let journaled = RolloutHistory.load(stateDirectory: deployment.host.stateDirectory).rollouts.count
             kill(agent.pid, SIGHUP)
@@ -205,8 +236,9 @@ struct AgentBehaviourTests {
             }
             try await waitFor("idle") { !(try await status().reconciling) }
             // In sync already: the resync changed nothing and journalled nothing.
-            #expect(RolloutHistory.load(stateDirectory: deployment.host.stateDirectory).rollouts.count == journaled,
-                    "log:\n\(agent.logText.suffix(3000))")
+            #expect(
+                RolloutHistory.load(stateDirectory: deployment.host.stateDirectory).rollouts.count == journaled,
+                "log:\n\(agent.logText.suffix(3000))")
             #expect(agent.stillRunning)
 
             let exit = await agent.terminate()
@@ -217,10 +249,14 @@ struct AgentBehaviourTests {
             // Its listen address is free again although the containers the first run started
             // still run (their conmon once inherited the listening socket).
             let seen = notes.all.count
-            child = try ChildAgent.start(config: config, log: deployment.root + "/agent2.log",
-                                         environment: ["NOTIFY_SOCKET": deployment.root + "/notify.sock"])
+            child = try ChildAgent.start(
+                config: config, log: deployment.root + "/agent2.log",
+                environment: ["NOTIFY_SOCKET": deployment.root + "/notify.sock"])
             _ = try await Self.waitReady(child!, notes, after: seen, timeout: .minutes(5))
-            #expect(String(decoding: try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/healthz")!), as: UTF8.self) == "ok\n")
+            #expect(
+                String(
+                    decoding: try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/healthz")!), as: UTF8.self)
+                    == "ok\n")
             try await Task.sleep(for: .milliseconds(1500))
             #expect(notes.since(seen).map(\.text) == ["READY=1"])
             let again = await child!.terminate()
@@ -247,11 +283,14 @@ struct AgentBehaviourTests {
 
     /// Waits for READY=1 among the datagrams after index `after`; fails early, with the log, if the agent exits.
     static func waitReady(_ agent: ChildAgent, _ notes: NotifyRecorder, after: Int = 0, timeout: Duration) async throws
-        -> NotifyListener.Datagram {
+        -> NotifyListener.Datagram
+    {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let ready = notes.since(after).first(where: { $0.text == "READY=1" }) { return ready }
-            guard agent.stillRunning else { throw TestSetupError("the agent exited; log:\n\(agent.logText.suffix(3000))") }
+            guard agent.stillRunning else {
+                throw TestSetupError("the agent exited; log:\n\(agent.logText.suffix(3000))")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         Issue.record("no READY=1 within \(timeout); log:\n\(agent.logText.suffix(3000))")
@@ -260,9 +299,13 @@ struct AgentBehaviourTests {
 
     // MARK: - 5. Runtime rollback
 
-    @Test("a commit whose container never turns healthy fails, is rolled back automatically, is not retried; a newer commit applies")
+    @Test(
+        "a commit whose container never turns healthy fails, is rolled back automatically, is not retried; a newer commit applies"
+    )
     func failedRolloutRollsBack() async throws {
-        try await AgentHarness.with(spec: { $0.standInSpec() }, label: "agent-rb", configure: { $0.healthTimeout = .seconds(3) }) { a in
+        try await AgentHarness.with(
+            spec: { $0.standInSpec() }, label: "agent-rb", configure: { $0.healthTimeout = .seconds(3) }
+        ) { a in
             let first = try a.repo.head()
             try await a.waitApplied(first)
             let good = try #require(a.history.lastSucceeded())
@@ -271,22 +314,29 @@ struct AgentBehaviourTests {
             let journaled = a.history.rollouts.count
 
             // Step 1: a commit whose webdav never turns healthy fails and is rolled back.
-            let bad = try a.repo.commitAndPush(["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavUnhealthy)], message: "never healthy")
+            let bad = try a.repo.commitAndPush(
+                ["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavUnhealthy)], message: "never healthy")
             try await waitFor("the failure recorded") {
                 let s = try await a.status()
                 return s.badCommit == bad && !s.reconciling
             }
             // Journal: the failed rollout, then the automatic rollback to the good one, which succeeded.
             let rollouts = Self.rollouts(a, after: journaled)
-            #expect(rollouts.map { "\($0.commit ?? "-") \($0.trigger?.rawValue ?? "-") \($0.status?.rawValue ?? "-")" }
+            #expect(
+                rollouts.map { "\($0.commit ?? "-") \($0.trigger?.rawValue ?? "-") \($0.status?.rawValue ?? "-")" }
                     == ["\(bad) agent-git failed", "\(first) auto-rollback succeeded"])
-            #expect(rollouts.first?.steps.contains { $0.action == .containerWait && $0.target == webdav && $0.result == .failed
-                && $0.detail?.contains("still unhealthy") == true } == true)
+            #expect(
+                rollouts.first?.steps.contains {
+                    $0.action == .containerWait && $0.target == webdav && $0.result == .failed
+                        && $0.detail?.contains("still unhealthy") == true
+                } == true)
             #expect(rollouts.last?.rollbackTo == good.id)
             #expect(Journal.unfinishedRollout(stateDirectory: a.deployment.host.stateDirectory) == nil)
             var status = try await a.status()
             #expect(status.appliedCommit == first)
-            #expect(status.lastRollout?.status == "failed" && status.lastRollout?.commit == bad && status.lastRollout?.rolledBackTo == good.id)
+            #expect(
+                status.lastRollout?.status == "failed" && status.lastRollout?.commit == bad
+                    && status.lastRollout?.rolledBackTo == good.id)
             var containers = try await a.containers()
             #expect(containers[webdav]?.labels["mailroom.config-hash"] == goodHash)
             #expect(containers.count == 13 && containers.values.allSatisfy { $0.state == "running" })
@@ -298,13 +348,16 @@ struct AgentBehaviourTests {
             #expect(try await a.status().badCommit == bad)
 
             // Step 3: a newer, good commit applies; the bad one is history.
-            let fixed = try a.repo.commitAndPush(["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavHealthy)], message: "healthy")
+            let fixed = try a.repo.commitAndPush(
+                ["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavHealthy)], message: "healthy")
             try await a.waitApplied(fixed)
             status = try await a.status()
             #expect(status.badCommit == nil)
             #expect(status.lastRollout?.status == "succeeded" && status.lastRollout?.commit == fixed)
             containers = try await a.containers()
-            #expect(containers[webdav]?.labels["mailroom.commit"] == fixed && containers[webdav]?.status.contains("(healthy)") == true)
+            #expect(
+                containers[webdav]?.labels["mailroom.commit"] == fixed
+                    && containers[webdav]?.status.contains("(healthy)") == true)
         }
     }
 
@@ -315,7 +368,9 @@ struct AgentBehaviourTests {
     @Test("a newer commit ends an older rollout's health wait, without a rollback; the host ends on the newer commit")
     func newerCommitSupersedes() async throws {
         let healthTimeout: Duration = .minutes(10)
-        try await AgentHarness.with(spec: { $0.standInSpec() }, label: "agent-sup", configure: { $0.healthTimeout = healthTimeout }) { a in
+        try await AgentHarness.with(
+            spec: { $0.standInSpec() }, label: "agent-sup", configure: { $0.healthTimeout = healthTimeout }
+        ) { a in
             let first = try a.repo.head()
             try await a.waitApplied(first)
             let webdav = a.name("mailu-webdav")
@@ -323,30 +378,46 @@ struct AgentBehaviourTests {
 
             // Step 1: A: webdav never healthy on its own. Wait until A's rollout waits for it: the new
             // webdav runs and a health check has run in it.
-            let slow = try a.repo.commitAndPush(["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavUnhealthy)], message: "slow")
+            let slow = try a.repo.commitAndPush(
+                ["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavUnhealthy)], message: "slow")
             try await waitFor("A's rollout waiting for mailu-webdav") {
-                guard let r = Self.rollouts(a, after: journaled).first, r.commit == slow, r.status == nil else { return false }
+                guard let r = Self.rollouts(a, after: journaled).first, r.commit == slow, r.status == nil else {
+                    return false
+                }
                 return await HealthGate.checked(webdav)
             }
             // Step 2: B fixes it; A's wait ends for it, without a rollback.
-            let fixed = try a.repo.commitAndPush(["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavHealthy)], message: "fixed")
+            let fixed = try a.repo.commitAndPush(
+                ["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavHealthy)], message: "fixed")
             try await a.waitApplied(fixed)
 
             let rollouts = Self.rollouts(a, after: journaled)
-            #expect(rollouts.map { "\($0.commit ?? "-") \($0.status?.rawValue ?? "-")" } == ["\(slow) interrupted", "\(fixed) succeeded"])
+            #expect(
+                rollouts.map { "\($0.commit ?? "-") \($0.status?.rawValue ?? "-")" } == [
+                    "\(slow) interrupted", "\(fixed) succeeded",
+                ])
             let superseded = try #require(rollouts.first)
             #expect(superseded.ended != nil)
-            #expect((superseded.durationMs ?? .max) < Int(healthTimeout.components.seconds) * 1000, "A ran to its health timeout instead of ending for B")
-            #expect(superseded.steps.contains { $0.action == .containerWait && $0.target == webdav && $0.result == .cancelled
-                && $0.detail?.contains("supersedes") == true }, "\(superseded.steps.map { "\($0.action) \($0.target) \($0.detail ?? "")" })")
-            #expect(superseded.error?.contains("newer commit") == true && !superseded.steps.contains { $0.result == .failed })
+            #expect(
+                (superseded.durationMs ?? .max) < Int(healthTimeout.components.seconds) * 1000,
+                "A ran to its health timeout instead of ending for B")
+            #expect(
+                superseded.steps.contains {
+                    $0.action == .containerWait && $0.target == webdav && $0.result == .cancelled
+                        && $0.detail?.contains("supersedes") == true
+                }, "\(superseded.steps.map { "\($0.action) \($0.target) \($0.detail ?? "")" })")
+            #expect(
+                superseded.error?.contains("newer commit") == true
+                    && !superseded.steps.contains { $0.result == .failed })
             #expect(!a.history.rollouts.contains { $0.trigger == .autoRollback })
             #expect(await a.agent.reconciler.metrics.rollouts.keys.filter { $0.hasPrefix("auto-rollback") }.isEmpty)
             #expect(Journal.unfinishedRollout(stateDirectory: a.deployment.host.stateDirectory) == nil)
             let status = try await a.status()
             #expect(status.appliedCommit == fixed && status.currentCommit == fixed && status.badCommit == nil)
             let containers = try await a.containers()
-            #expect(containers[webdav]?.labels["mailroom.commit"] == fixed && containers[webdav]?.status.contains("(healthy)") == true)
+            #expect(
+                containers[webdav]?.labels["mailroom.commit"] == fixed
+                    && containers[webdav]?.status.contains("(healthy)") == true)
             #expect(containers.count == 13 && containers.values.allSatisfy { $0.state == "running" })
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import MailroomAgent
 @testable import MailroomHost
 @testable import MailroomSupport
@@ -13,16 +14,21 @@ import Testing
 struct AgentOSTests {
     @Test("contrib/mailroom.service passes systemd-analyze verify (Type=notify)")
     func unitFile() async throws {
-        let unit = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../contrib/mailroom.service").path
+        let unit = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../contrib/mailroom.service"
+        ).path
         let text = try String(contentsOfFile: unit, encoding: .utf8)
-        #expect(text.contains("Type=notify") && text.contains("WatchdogSec=") && text.contains("ExecReload=/bin/kill -HUP $MAINPID"))
+        #expect(
+            text.contains("Type=notify") && text.contains("WatchdogSec=")
+                && text.contains("ExecReload=/bin/kill -HUP $MAINPID"))
         // Verify against the built binary: the installed path does not exist here.
         let directory = NSTemporaryDirectory() + "mailroom-unit-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try text.replacingOccurrences(of: "/usr/local/bin/mailroom", with: try MailroomBinary.path)
             .write(toFile: directory + "/mailroom.service", atomically: true, encoding: .utf8)
-        let analyze = try #require(ProcessRunner.which("systemd-analyze"), "systemd-analyze is missing: apt-get install systemd")
+        let analyze = try #require(
+            ProcessRunner.which("systemd-analyze"), "systemd-analyze is missing: apt-get install systemd")
         let result = try await ProcessRunner().run([analyze, "verify", directory + "/mailroom.service"])
         #expect(result.succeeded, "\(result.stderrText)")
     }
@@ -32,14 +38,17 @@ struct AgentOSTests {
         let directory = NSTemporaryDirectory() + "mailroom-control-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(AgentControl.load(stateDirectory: directory) == AgentControl())
-        let pinned = AgentControl(pinnedCommit: "abc", branchTipAtPin: "def", reason: "test", since: Date(timeIntervalSince1970: 1000))
+        let pinned = AgentControl(
+            pinnedCommit: "abc", branchTipAtPin: "def", reason: "test", since: Date(timeIntervalSince1970: 1000))
         try pinned.save(stateDirectory: directory)
         #expect(AgentControl.load(stateDirectory: directory) == pinned)
     }
 
     /// What is asserted is why it failed (the timeout, not a refused connection) and that it
     /// did not fail early; the time limit is for a client that never gives up, not a speed.
-    @Test("agent client: a listener that accepts and never answers fails with the timeout's error", .timeLimit(.minutes(2)))
+    @Test(
+        "agent client: a listener that accepts and never answers fails with the timeout's error",
+        .timeLimit(.minutes(2)))
     func clientTimeout() async throws {
         // A listening socket nobody accepts on: the kernel completes the connection, no answer comes.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -50,15 +59,20 @@ struct AgentOSTests {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         try #require(bound && listen(fd, 4) == 0)
         let port = UInt16(bigEndian: address.sin_port)
         let began = ContinuousClock.now
         let error = await #expect(throws: AgentError.self) {
-            try await AgentClient.send(host: "127.0.0.1", port: port, method: "GET", path: "/status", timeout: .milliseconds(300))
+            try await AgentClient.send(
+                host: "127.0.0.1", port: port, method: "GET", path: "/status", timeout: .milliseconds(300))
         }
-        #expect(error?.description.hasPrefix("no answer from 127.0.0.1:\(port) within") == true, "\(String(describing: error))")
+        #expect(
+            error?.description.hasPrefix("no answer from 127.0.0.1:\(port) within") == true,
+            "\(String(describing: error))")
         #expect(ContinuousClock.now - began >= .milliseconds(300))
     }
 
@@ -71,10 +85,14 @@ struct AgentOSTests {
         #expect(notify.send("READY=1"))
         #expect(notify.send("WATCHDOG=1"))
         // `sendto` has queued both by now: a bound for a datagram that never comes, not a speed.
-        let received = [listener.receive(timeout: .seconds(60)), listener.receive(timeout: .seconds(60))].map { $0?.text }
+        let received = [listener.receive(timeout: .seconds(60)), listener.receive(timeout: .seconds(60))].map {
+            $0?.text
+        }
         #expect(received == ["READY=1", "WATCHDOG=1"])
         #expect(!SystemdNotify(environment: [:]).send("READY=1"))
-        #expect(SystemdNotify(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
+        #expect(
+            SystemdNotify(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1", "WATCHDOG_PID": "1"])
+                .watchdogInterval == nil)
     }
 
     @Test("directory watch: recursive, new subdirectories, debounced into one batch, state dir excluded")
@@ -86,14 +104,20 @@ struct AgentOSTests {
         try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true)
         let debounce = Duration.milliseconds(500)
         let batches = LockedValue<[(at: ContinuousClock.Instant, paths: [String])]>([])
-        let watch = try DirectoryWatch(directories: [root, root + "/overrides"], excluding: [root + "/state"], debounce: debounce) { paths in
+        let watch = try DirectoryWatch(
+            directories: [root, root + "/overrides"], excluding: [root + "/state"], debounce: debounce
+        ) { paths in
             batches.withLock { $0.append((.now, paths)) }
         }
         defer { watch.stop() }
         #expect(watch.roots == [root])
         /// The first batch after index `from` that names `path`, once there is one.
-        func batch(naming path: String, after from: Int = 0) async throws -> (at: ContinuousClock.Instant, paths: [String]) {
-            try await waitFor("a batch naming \(path)") { batches.current.dropFirst(from).contains { $0.paths.contains(path) } }
+        func batch(naming path: String, after from: Int = 0) async throws -> (
+            at: ContinuousClock.Instant, paths: [String]
+        ) {
+            try await waitFor("a batch naming \(path)") {
+                batches.current.dropFirst(from).contains { $0.paths.contains(path) }
+            }
             return try #require(batches.current.dropFirst(from).first { $0.paths.contains(path) })
         }
 
@@ -113,7 +137,9 @@ struct AgentOSTests {
             let done = ContinuousClock.now
             let seen = try await batch(naming: file)
             guard done - first < debounce else { continue }
-            #expect(seen.at - lastBegan >= debounce, "a batch \(seen.at - lastBegan) after the last write; the debounce is \(debounce)")
+            #expect(
+                seen.at - lastBegan >= debounce,
+                "a batch \(seen.at - lastBegan) after the last write; the debounce is \(debounce)")
             // Every event of these writes was queued before the first batch could be due: no second one.
             try await Task.sleep(for: debounce * 3)
             #expect(batches.current.filter { $0.paths.contains(file) }.count == 1, "\(batches.current.map(\.paths))")
@@ -127,14 +153,19 @@ struct AgentOSTests {
         try await waitFor("the new directory's batch") { batches.current.count > before }
         before = batches.current.count
         try "y".write(toFile: root + "/overrides/dovecot/extra.conf", atomically: false, encoding: .utf8)
-        #expect(try await batch(naming: root + "/overrides/dovecot/extra.conf", after: before).paths == [root + "/overrides/dovecot/extra.conf"])
+        #expect(
+            try await batch(naming: root + "/overrides/dovecot/extra.conf", after: before).paths == [
+                root + "/overrides/dovecot/extra.conf"
+            ])
 
         // Step 3: the state directory is not watched. One inotify queue, in order: a write in a
         // watched directory after it is reported only after anything the state write caused.
         try "j".write(toFile: root + "/state/journal.jsonl", atomically: false, encoding: .utf8)
         try "z".write(toFile: root + "/overrides/postfix/after-state.cf", atomically: false, encoding: .utf8)
         _ = try await batch(naming: root + "/overrides/postfix/after-state.cf")
-        #expect(!batches.current.contains { $0.paths.contains { $0.hasPrefix(root + "/state") } }, "\(batches.current.map(\.paths))")
+        #expect(
+            !batches.current.contains { $0.paths.contains { $0.hasPrefix(root + "/state") } },
+            "\(batches.current.map(\.paths))")
     }
 
     @Test("directory watch: its thread is named in /proc, for strace and the idle benchmark")
@@ -146,18 +177,25 @@ struct AgentOSTests {
         defer { watch.stop() }
         try await waitFor("a mailroom-files thread") {
             let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
-            return tasks.contains { (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) == "mailroom-files\n" }
+            return tasks.contains {
+                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) == "mailroom-files\n"
+            }
         }
     }
 
     @Test("podman events: podman filters to died and remove, so other events never wake the agent")
     func podmanEventFilters() throws {
         let seen = LockedValue<[[String]]>([])
-        let events = try PodmanEvents(podman: "/bin/true", runner: ProcessRunner { arguments in seen.withLock { $0.append(arguments) } }) { _ in }
+        let events = try PodmanEvents(
+            podman: "/bin/true", runner: ProcessRunner { arguments in seen.withLock { $0.append(arguments) } }
+        ) { _ in }
         events.stop()
         let arguments = try #require(seen.current.first)
-        #expect(Array(arguments.dropFirst()) == ["events", "--format", "json", "--filter", "type=container",
-                                                 "--filter", "event=died", "--filter", "event=remove"])
+        #expect(
+            Array(arguments.dropFirst()) == [
+                "events", "--format", "json", "--filter", "type=container",
+                "--filter", "event=died", "--filter", "event=remove",
+            ])
         #expect(PodmanEvents.threadName.utf8.count <= 15)
     }
 }

@@ -1,18 +1,21 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import MailroomAgent
 @testable import MailroomApply
 @testable import MailroomHost
-@testable import MailroomTestSupport
 @testable import MailroomMailu
+@testable import MailroomTestSupport
 
 /// The agent against real git (a local bare repository), real inotify and real podman with the
 /// 13 stand-ins. One agent run per scenario, reused across its steps (CI time); the in-process
 /// harness is ``AgentHarness``.
 @Suite("Agent with real git, inotify and podman", .serialized, .tags(.podman, .git))
 struct AgentScenarioTests {
-    @Test("push converges; webhook 401/202; override edit recreates only its container; rm -f heals; revert; bad commit refused")
+    @Test(
+        "push converges; webhook 401/202; override edit recreates only its container; rm -f heals; revert; bad commit refused"
+    )
     func lifecycle() async throws {
         try await AgentHarness.with(spec: { $0.standInSpec() }) { a in
             try await Self.firstReconcile(a)
@@ -41,7 +44,10 @@ struct AgentScenarioTests {
         let plans = deployment.host.stateDirectory + "/dry-run.jsonl"
         do {
             try await waitFor("a dry-run plan") { FileManager.default.fileExists(atPath: plans) }
-            let line = try #require(String(decoding: FileManager.default.contents(atPath: plans) ?? Data(), as: UTF8.self).split(separator: "\n").first)
+            let line = try #require(
+                String(decoding: FileManager.default.contents(atPath: plans) ?? Data(), as: UTF8.self).split(
+                    separator: "\n"
+                ).first)
             #expect(line.contains(#""commit":"\#(try repo.head())""#))
             #expect(line.contains(#""create":13"#))
             #expect(try await podman.listContainers().filter { $0.name.hasPrefix(deployment.prefix) }.isEmpty)
@@ -58,14 +64,18 @@ struct AgentScenarioTests {
         await deployment.cleanup()
     }
 
-    @Test("SIGTERM mid-rollout: the agent stops after the current step, ends the journal record, exits 0; the next start completes it")
+    @Test(
+        "SIGTERM mid-rollout: the agent stops after the current step, ends the journal record, exits 0; the next start completes it"
+    )
     func sigterm() async throws {
         try await TestPodman.ensureImages()
         let deployment = try await TestDeployment.make("agent-term")
         let front = deployment.prefix + "mailu-front"
         // mailu-front (wave 1) passes its health check only once the test opens its gate: the
         // rollout waits for it until then, and SIGTERM lands in that wait.
-        let repo = try ScratchRepository(files: ["mailroom.yaml": deployment.standInSpec(overrides: ["mailu-front": HealthGate.overrides])])
+        let repo = try ScratchRepository(files: [
+            "mailroom.yaml": deployment.standInSpec(overrides: ["mailu-front": HealthGate.overrides])
+        ])
         let notify = try NotifyListener(path: deployment.root + "/notify.sock")
         var agent: ChildAgent?
         defer {
@@ -76,7 +86,10 @@ struct AgentScenarioTests {
         let state = deployment.host.stateDirectory
         let log = deployment.root + "/agent.log"
         func agentLog() -> String {
-            String([log, log + ".2"].map { String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self) }.joined().suffix(3000))
+            String(
+                [log, log + ".2"].map {
+                    String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self)
+                }.joined().suffix(3000))
         }
         /// SIGTERM, then its wait status (nil: it did not exit within minutes).
         func terminate() async -> Int32? {
@@ -102,12 +115,16 @@ struct AgentScenarioTests {
             // Step 2: SIGTERM. The wait ends at its next check, the rollout ends `interrupted`,
             // no later wave starts, the agent exits 0.
             let exit = await terminate()
-            #expect(exit.map { ($0 & 0x7f) == 0 && ($0 >> 8) & 0xff == 0 } == true, "exit status \(String(describing: exit)); log:\n\(agentLog())")
+            #expect(
+                exit.map { ($0 & 0x7f) == 0 && ($0 >> 8) & 0xff == 0 } == true,
+                "exit status \(String(describing: exit)); log:\n\(agentLog())")
             var history = RolloutHistory.load(stateDirectory: state)
             #expect(history.rollouts.count == 1)
             let stopped = try #require(history.rollouts.first)
             #expect(stopped.status == .interrupted && (stopped.error ?? "").contains("SIGTERM"), "\(stopped)")
-            #expect(stopped.steps.contains { $0.action == .containerWait && $0.target == front && $0.result == .cancelled }, "\(stopped.steps)")
+            #expect(
+                stopped.steps.contains { $0.action == .containerWait && $0.target == front && $0.result == .cancelled },
+                "\(stopped.steps)")
             #expect(!stopped.steps.contains { $0.result == .failed })
             #expect(Journal.unfinishedRollout(stateDirectory: state) == nil)
             let created = try await TestPodman.podman().listContainers().filter { $0.name.hasPrefix(deployment.prefix) }
@@ -120,12 +137,16 @@ struct AgentScenarioTests {
             agent = try ChildAgent.start(config: config, log: log + ".2")
             let head = try repo.head()
             try await waitFor("the restarted agent converges") {
-                let status = try? AgentStatus.decode(try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/status")!))
+                let status = try? AgentStatus.decode(
+                    try await TestHTTP.get(URL(string: "http://127.0.0.1:\(port)/status")!))
                 return status?.appliedCommit == head && status?.reconciling == false
             }
             history = RolloutHistory.load(stateDirectory: state)
             #expect(history.rollouts.map(\.status) == [.interrupted, .succeeded])
-            #expect(try await TestPodman.podman().listContainers().filter { $0.name.hasPrefix(deployment.prefix) && $0.state == "running" }.count == 13)
+            #expect(
+                try await TestPodman.podman().listContainers().filter {
+                    $0.name.hasPrefix(deployment.prefix) && $0.state == "running"
+                }.count == 13)
 
             // Step 4: idle, SIGTERM exits 0.
             let idleExit = await terminate()
@@ -154,12 +175,15 @@ extension AgentScenarioTests {
     static func webhook(_ a: Running) async throws {
         let body = Data(#"{"ref":"refs/heads/main"}"#.utf8)
         func post(_ headers: [String: String]) async throws -> Int {
-            try await AgentClient.send(host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook", headers: headers, body: body,
-                                       timeout: TestHTTP.timeout).status
+            try await AgentClient.send(
+                host: "127.0.0.1", port: a.port, method: "POST", path: "/webhook", headers: headers, body: body,
+                timeout: TestHTTP.timeout
+            ).status
         }
         #expect(try await post(["X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64)]) == 401)
         #expect(try await post([:]) == 401)
-        #expect(try await post(["X-Hub-Signature-256": WebhookSignature(secret: Data(a.secret.utf8)).sign(body)]) == 202)
+        #expect(
+            try await post(["X-Hub-Signature-256": WebhookSignature(secret: Data(a.secret.utf8)).sign(body)]) == 202)
     }
 
     /// Step 3: an override file edit recreates mailu-smtp and nothing else.
@@ -212,7 +236,8 @@ extension AgentScenarioTests {
     static func pushThenRevert(_ a: Running, webdavHash: String?) async throws -> String {
         let webdav = a.name("mailu-webdav")
         let changed = try a.repo.commitAndPush(
-            ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])], message: "webdav feature")
+            ["mailroom.yaml": a.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])],
+            message: "webdav feature")
         try await a.waitApplied(changed)
         #expect(try await a.containers()[webdav]?.labels["mailroom.config-hash"] != webdavHash)
         #expect(try await a.status().degraded.isEmpty)
@@ -258,12 +283,17 @@ extension AgentScenarioTests {
         try await a.resync()
         #expect(try await a.containers()[imap] == nil)
         let shown = try await MailroomBinary.run(["status", "--listen", listen])
-        #expect(shown.status == 0 && shown.stdoutText.contains("sync:       suspended"), "\(shown.stdoutText)\(shown.stderrText)")
+        #expect(
+            shown.status == 0 && shown.stdoutText.contains("sync:       suspended"),
+            "\(shown.stdoutText)\(shown.stderrText)")
         #expect(shown.stdoutText.contains("refused:    \(broken.prefix(12))"))
         let json = try await MailroomBinary.run(["status", "--listen", listen, "--output", "json"])
         #expect(try AgentStatus.decode(json.stdout).suspended)
-        let resume = try await MailroomBinary.run(["resume", "--state-dir", a.deployment.host.stateDirectory, "--listen", listen])
-        #expect(resume.status == 0 && resume.stdoutText.contains("resyncing"), "\(resume.stdoutText)\(resume.stderrText)")
+        let resume = try await MailroomBinary.run([
+            "resume", "--state-dir", a.deployment.host.stateDirectory, "--listen", listen,
+        ])
+        #expect(
+            resume.status == 0 && resume.stdoutText.contains("resyncing"), "\(resume.stdoutText)\(resume.stderrText)")
         try await waitFor("mailu-imap back after resume") { try await a.containers()[imap]?.state == "running" }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomAgent
 @testable import MailroomHost
 @testable import MailroomTestSupport
@@ -8,14 +9,18 @@ import Testing
 /// on IPv6 loopback here, to cover that too.
 @Suite("Agent self-heal backoff", .serialized, .tags(.podman, .git))
 struct AgentSelfHealTests {
-    @Test("a container in self-heal backoff waits its turn without holding up other put-backs; the listener serves [::1]")
+    @Test(
+        "a container in self-heal backoff waits its turn without holding up other put-backs; the listener serves [::1]")
     func backoffDoesNotBlock() async throws {
-        try await AgentHarness.with(spec: { $0.standInSpec() }, label: "agent-heal", configure: { config in
-            config.listenHost = "::1"
-            // Room for the longer holds below, all inside one window.
-            config.selfHealRestarts = 12
-            config.selfHealWindow = .seconds(3600)
-        }) { a in try await Self.backoffScenario(a) }
+        try await AgentHarness.with(
+            spec: { $0.standInSpec() }, label: "agent-heal",
+            configure: { config in
+                config.listenHost = "::1"
+                // Room for the longer holds below, all inside one window.
+                config.selfHealRestarts = 12
+                config.selfHealWindow = .seconds(3600)
+            }
+        ) { a in try await Self.backoffScenario(a) }
     }
 
     /// The hold before the put-back that follows `putBacks` put-backs in the window
@@ -24,9 +29,12 @@ struct AgentSelfHealTests {
 
     static func backoffScenario(_ a: AgentHarness.Running) async throws {
         let listen = ListenAddress(host: "::1", port: a.port)
-        func status() async throws -> AgentStatus { try AgentStatus.decode(try await TestHTTP.get(listen, path: "/status")) }
+        func status() async throws -> AgentStatus {
+            try AgentStatus.decode(try await TestHTTP.get(listen, path: "/status"))
+        }
         func idle() async throws -> Bool { !(try await status().reconciling) }
-        let webdav = a.name("mailu-webdav"), imap = a.name("mailu-imap")
+        let webdav = a.name("mailu-webdav")
+        let imap = a.name("mailu-imap")
         let head = try a.repo.head()
         try await waitFor("first rollout over [::1]") {
             let s = try await status()
@@ -52,7 +60,8 @@ struct AgentSelfHealTests {
         var shown = false
         for _ in 1...4 where !shown {
             let hold = Self.hold(after: putBacks)
-            let last = try #require(a.history.rollouts.last { $0.status == .succeeded && $0.changes.contains { $0.contains(webdav) } })
+            let last = try #require(
+                a.history.rollouts.last { $0.status == .succeeded && $0.changes.contains { $0.contains(webdav) } })
             let journaled = a.history.rollouts.count
             try await TestPodman.run(["rm", "-f", "-t", "0", webdav])
             try await TestPodman.run(["rm", "-f", "-t", "0", imap])
@@ -68,10 +77,13 @@ struct AgentSelfHealTests {
             // webdav is held at least until `hold` after the last put-back's journal end.
             let lastEnded = last.ended ?? last.started
             guard imapRollout.started.timeIntervalSince(lastEnded) < hold else { continue }
-            #expect(!imapRollout.changes.contains { $0.contains(webdav) }, "imap's put-back must leave webdav to its backoff: \(imapRollout.changes)")
+            #expect(
+                !imapRollout.changes.contains { $0.contains(webdav) },
+                "imap's put-back must leave webdav to its backoff: \(imapRollout.changes)")
             #expect(imapRollout.started <= webdavRollout.started)
             let waited = webdavRollout.started.timeIntervalSince(lastEnded)
-            #expect(waited >= hold - 0.5, "webdav came back \(waited) s after its last put-back; its backoff is \(hold) s")
+            #expect(
+                waited >= hold - 0.5, "webdav came back \(waited) s after its last put-back; its backoff is \(hold) s")
             shown = true
         }
         #expect(shown, "imap's removal never reached the agent within webdav's hold, up to 30 s")
@@ -79,6 +91,8 @@ struct AgentSelfHealTests {
 
         // Step 3: the CLI reads the same listener through --listen [::1]:PORT.
         let shownStatus = try await MailroomBinary.run(["status", "--listen", "[::1]:\(a.port)"])
-        #expect(shownStatus.status == 0 && shownStatus.stdoutText.contains(String(head.prefix(12))), "\(shownStatus.stdoutText)\(shownStatus.stderrText)")
+        #expect(
+            shownStatus.status == 0 && shownStatus.stdoutText.contains(String(head.prefix(12))),
+            "\(shownStatus.stdoutText)\(shownStatus.stderrText)")
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import MailroomAgent
 @testable import MailroomApply
 @testable import MailroomHost
+@testable import MailroomMailu
 @testable import MailroomSupport
 @testable import MailroomTestSupport
-@testable import MailroomMailu
 
 /// An in-process agent on a scratch repository and a test deployment: real git, inotify and
 /// podman.
@@ -27,7 +28,9 @@ enum AgentHarness {
 
         func containers() async throws -> [String: ContainerSummary] {
             let all = try await TestPodman.podman().listContainers()
-            return Dictionary(all.filter { $0.name.hasPrefix(deployment.prefix) }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            return Dictionary(
+                all.filter { $0.name.hasPrefix(deployment.prefix) }.map { ($0.name, $0) },
+                uniquingKeysWith: { a, _ in a })
         }
 
         var history: RolloutHistory { RolloutHistory.load(stateDirectory: deployment.host.stateDirectory) }
@@ -56,8 +59,10 @@ enum AgentHarness {
     }
 
     /// Starts an agent on `repo`; `configure` adjusts the test defaults.
-    static func start(repo: ScratchRepository, deployment: TestDeployment,
-                      configure: (inout AgentConfiguration) -> Void = { _ in }) async throws -> Running {
+    static func start(
+        repo: ScratchRepository, deployment: TestDeployment,
+        configure: (inout AgentConfiguration) -> Void = { _ in }
+    ) async throws -> Running {
         var config = deployment.agentConfiguration(repository: repo.origin)
         config.debounce = .milliseconds(200)
         config.healthTimeout = .seconds(5)
@@ -88,8 +93,11 @@ enum AgentHarness {
     }
 
     /// Runs `body` with a started agent; stops it and removes everything, also on failure.
-    static func with(spec: (TestDeployment) -> String, label: String = "agent", configure: (inout AgentConfiguration) -> Void = { _ in },
-                     _ body: (Running) async throws -> Void) async throws {
+    static func with(
+        spec: (TestDeployment) -> String, label: String = "agent",
+        configure: (inout AgentConfiguration) -> Void = { _ in },
+        _ body: (Running) async throws -> Void
+    ) async throws {
         try await TestPodman.ensureImages()
         let deployment = try await TestDeployment.make(label)
         var repo: ScratchRepository?
@@ -114,10 +122,13 @@ enum AgentHarness {
 
     /// The agent's log on stderr with MAILROOM_TEST_LOG set, else nothing.
     static func testLogger(_ label: String) -> Logger {
-        Logger(label: label, factory: { label in
-            ProcessInfo.processInfo.environment["MAILROOM_TEST_LOG"] != nil ? StreamLogHandler.standardError(label: label) as any LogHandler
-                : SwiftLogNoOpLogHandler()
-        })
+        Logger(
+            label: label,
+            factory: { label in
+                ProcessInfo.processInfo.environment["MAILROOM_TEST_LOG"] != nil
+                    ? StreamLogHandler.standardError(label: label) as any LogHandler
+                    : SwiftLogNoOpLogHandler()
+            })
     }
 }
 
@@ -181,7 +192,8 @@ enum TestHTTP {
     static func send(_ method: String, host: String, port: UInt16, path: String) async throws -> Data {
         let response = try await AgentClient.send(host: host, port: port, method: method, path: path, timeout: timeout)
         guard (200..<300).contains(response.status) else {
-            throw TestSetupError("\(method) \(path): status \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+            throw TestSetupError(
+                "\(method) \(path): status \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         }
         return response.body
     }
@@ -200,7 +212,9 @@ func metricValue(port: Int, _ series: String) async throws -> Double {
 /// not hang on a listener that accepts nothing (AgentClient has no timeout of its own).
 func fetchText(_ url: URL, timeout: Duration = .seconds(2)) async -> String? {
     let result = LockedValue<String?>(nil)
-    let task = Task { if let data = try? await AgentClient.get(url) { result.withLock { $0 = String(decoding: data, as: UTF8.self) } } }
+    let task = Task {
+        if let data = try? await AgentClient.get(url) { result.withLock { $0 = String(decoding: data, as: UTF8.self) } }
+    }
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline, result.current == nil { try? await Task.sleep(for: .milliseconds(20)) }
     task.cancel()

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import MailroomAgent
 @testable import MailroomHost
 @testable import MailroomSupport
@@ -13,7 +14,8 @@ extension PureTests {
     struct AgentUnitTests {
         @Test("configuration: every key, defaults, file:line errors")
         func configuration() throws {
-            let config = try AgentConfiguration.parse("""
+            let config = try AgentConfiguration.parse(
+                """
                 repository: /srv/git/mail.git
                 branch: prod
                 path: deploy
@@ -28,13 +30,18 @@ extension PureTests {
                 dry-run: true
                 """, file: "agent.yaml")
             #expect(config.repository == "/srv/git/mail.git" && config.branch == "prod" && config.path == "deploy")
-            #expect(config.pollInterval == .seconds(30) && config.resyncInterval == .seconds(600) && config.debounce == .milliseconds(150))
+            #expect(
+                config.pollInterval == .seconds(30) && config.resyncInterval == .seconds(600)
+                    && config.debounce == .milliseconds(150))
             #expect(config.overrideDirectories == ["/srv/mailu/overrides"] && config.stateDirectory == "/var/lib/mr")
             #expect(config.listenHost == "127.0.0.1" && config.listenPort == 9400)
             #expect(config.selfHealRestarts == 3 && config.selfHealWindow == .seconds(120) && config.dryRun)
 
-            let defaults = try AgentConfiguration.parse("repository: https://git.example.org/mail.git\n", file: "a.yaml")
-            #expect(defaults.debounce == .milliseconds(200) && defaults.listenPort == 9321 && defaults.resyncInterval == .seconds(600))
+            let defaults = try AgentConfiguration.parse(
+                "repository: https://git.example.org/mail.git\n", file: "a.yaml")
+            #expect(
+                defaults.debounce == .milliseconds(200) && defaults.listenPort == 9321
+                    && defaults.resyncInterval == .seconds(600))
             #expect(defaults.selfHealRestarts == 5 && defaults.selfHealWindow == .seconds(300))
 
             let unknown = #expect(throws: AgentConfigurationError.self) {
@@ -45,18 +52,28 @@ extension PureTests {
                 try AgentConfiguration.parse("repository: /r.git\ndebounce: soon\n", file: "agent.yaml")
             }
             #expect(badDuration?.line == 2)
-            let missing = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("branch: main\n", file: "agent.yaml") }
+            let missing = #expect(throws: AgentConfigurationError.self) {
+                try AgentConfiguration.parse("branch: main\n", file: "agent.yaml")
+            }
             #expect(missing?.message.contains("repository") == true)
-            #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\nlisten: nowhere\n", file: "x") }
-            let short = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1s\n", file: "x") }
+            #expect(throws: AgentConfigurationError.self) {
+                try AgentConfiguration.parse("repository: /r.git\nlisten: nowhere\n", file: "x")
+            }
+            let short = #expect(throws: AgentConfigurationError.self) {
+                try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1s\n", file: "x")
+            }
             #expect(short?.line == 2)
             // Longer than the default backoff cap: the agent still starts.
-            #expect(try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1h\n", file: "x").pollInterval == .seconds(3600))
+            #expect(
+                try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1h\n", file: "x").pollInterval
+                    == .seconds(3600))
         }
 
         @Test("contrib/agent.yaml parses")
         func contribExample() throws {
-            let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../contrib/agent.yaml").path
+            let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "../../../contrib/agent.yaml"
+            ).path
             let config = try AgentConfiguration.load(file: file)
             #expect(config.listenHost == "127.0.0.1" && config.listenPort == 9321)
         }
@@ -70,7 +87,9 @@ extension PureTests {
             #expect(signature.sign(body) == expected)
             #expect(signature.verify(expected, body: body))
             #expect(signature.verify(String(expected.dropFirst(7)), body: body))
-            #expect(signature.verify(expected.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="), body: body))
+            #expect(
+                signature.verify(expected.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="), body: body)
+            )
             #expect(!signature.verify(expected, body: Data("Hello, World?".utf8)))
             #expect(!signature.verify(nil, body: body))
             #expect(!signature.verify("sha256=zz", body: body))
@@ -110,7 +129,8 @@ extension PureTests {
             #expect(before && !after && checked.degraded == ["x"])
             // Old restarts leave the window.
             var windowed = SelfHealBudget(restarts: 2, window: .seconds(10))
-            let a1 = windowed.spend("a", at: start), a2 = windowed.spend("a", at: start + .seconds(1))
+            let a1 = windowed.spend("a", at: start)
+            let a2 = windowed.spend("a", at: start + .seconds(1))
             let a3 = windowed.spend("a", at: start + .seconds(20))
             #expect(a1 && a2 && a3)
         }
@@ -128,10 +148,14 @@ extension PureTests {
             let text = metrics.prometheusText
             for line in [
                 "mailroom_rollouts_total{result=\"failed\"} 1", "mailroom_rollouts_total{result=\"succeeded\"} 2",
-                "mailroom_rollout_duration_seconds_bucket{le=\"0.5\"} 0", "mailroom_rollout_duration_seconds_bucket{le=\"1\"} 1",
-                "mailroom_rollout_duration_seconds_bucket{le=\"30\"} 2", "mailroom_rollout_duration_seconds_bucket{le=\"+Inf\"} 2",
-                "mailroom_rollout_duration_seconds_count 2", "mailroom_reconciles_total{trigger=\"git\"} 3", "mailroom_drift_corrections_total 1",
-                "mailroom_last_successful_apply_timestamp_seconds 1700000000", "# TYPE mailroom_rollout_duration_seconds histogram",
+                "mailroom_rollout_duration_seconds_bucket{le=\"0.5\"} 0",
+                "mailroom_rollout_duration_seconds_bucket{le=\"1\"} 1",
+                "mailroom_rollout_duration_seconds_bucket{le=\"30\"} 2",
+                "mailroom_rollout_duration_seconds_bucket{le=\"+Inf\"} 2",
+                "mailroom_rollout_duration_seconds_count 2", "mailroom_reconciles_total{trigger=\"git\"} 3",
+                "mailroom_drift_corrections_total 1",
+                "mailroom_last_successful_apply_timestamp_seconds 1700000000",
+                "# TYPE mailroom_rollout_duration_seconds histogram",
             ] {
                 #expect(text.contains(line + "\n"), "\(line)")
             }
@@ -160,8 +184,12 @@ extension PureTests {
             }
             let config = try AgentConfiguration.parse("repository: /r.git\nlisten: \"[::1]:9400\"\n", file: "x")
             #expect(config.listenHost == "::1" && config.listenPort == 9400)
-            let error = #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parse("repository: /r.git\nlisten: ::1:9400\n", file: "x") }
-            #expect(error?.description.contains("x:2") == true && error?.description.contains("[::1]:9321") == true, "\(String(describing: error))")
+            let error = #expect(throws: AgentConfigurationError.self) {
+                try AgentConfiguration.parse("repository: /r.git\nlisten: ::1:9400\n", file: "x")
+            }
+            #expect(
+                error?.description.contains("x:2") == true && error?.description.contains("[::1]:9321") == true,
+                "\(String(describing: error))")
         }
 
         @Test("log lines: a multi-line message or metadata value becomes one line")
@@ -169,7 +197,9 @@ extension PureTests {
             let events = LockedValue<[LogEvent]>([])
             var logger = Logger(label: "t", factory: { _ in OneLineLogHandler(RecordingLogHandler(events: events)) })
             logger.logLevel = .info
-            logger.error("Agent problem:\n  first\n\n  second", metadata: ["agent.error": "mailroom.yaml:3:1: bad\nmailroom.yaml:9:5: worse", "n": "\(3)"])
+            logger.error(
+                "Agent problem:\n  first\n\n  second",
+                metadata: ["agent.error": "mailroom.yaml:3:1: bad\nmailroom.yaml:9:5: worse", "n": "\(3)"])
             let event = events.current.first
             #expect(event?.message.description == "Agent problem: | first | second")
             #expect(event?.metadata?["agent.error"] == .string("mailroom.yaml:3:1: bad | mailroom.yaml:9:5: worse"))
@@ -182,7 +212,9 @@ extension PureTests {
             func dryRun(_ value: String) -> Bool? {
                 try? AgentConfiguration.parse("repository: /r.git\ndry-run: \(value)\n", file: "agent.yaml").dryRun
             }
-            for word in ["true", "True", "TRUE", "tRuE", "yes", "Yes", "YES", "on", "On", "ON", "!!bool yes", "!!bool \"true\""] {
+            for word in [
+                "true", "True", "TRUE", "tRuE", "yes", "Yes", "YES", "on", "On", "ON", "!!bool yes", "!!bool \"true\"",
+            ] {
                 #expect(dryRun(word) == true, "\(word)")
             }
             for word in ["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"] {
@@ -195,29 +227,42 @@ extension PureTests {
 
         @Test("internet time: Foundation's ISO 8601 text, written and read without its calendar")
         func internetTime() throws {
-            let plain = Date.ISO8601FormatStyle(), fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-            let encoder = JSONEncoder(), decoder = JSONDecoder()
+            let plain = Date.ISO8601FormatStyle()
+            let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+            let encoder = JSONEncoder()
+            let decoder = JSONDecoder()
             encoder.dateEncodingStrategy = .iso8601
             decoder.dateDecodingStrategy = .iso8601
             var random = SystemRandomNumberGenerator()
             for i in 0..<20_000 {
                 var seconds = Double.random(in: -1e9...3e9, using: &random)
-                if i % 3 == 0 { seconds = seconds.rounded(.down) + Double(Int.random(in: 0..<1000, using: &random)) / 1000 }
+                if i % 3 == 0 {
+                    seconds = seconds.rounded(.down) + Double(Int.random(in: 0..<1000, using: &random)) / 1000
+                }
                 let date = Date(timeIntervalSince1970: seconds)
-                let text = InternetTime.string(from: date), precise = InternetTime.string(from: date, milliseconds: true)
+                let text = InternetTime.string(from: date)
+                let precise = InternetTime.string(from: date, milliseconds: true)
                 #expect(text == date.formatted(plain) && precise == date.formatted(fractional), "\(seconds)")
                 #expect(try encoder.encode([date]) == Data("[\"\(text)\"]".utf8))
                 for written in [text, precise] {
                     let read = InternetTime.date(from: written)
-                    #expect(read == (try? fractional.parse(written)) && read == (try? decoder.decode([Date].self, from: Data("[\"\(written)\"]".utf8)))?.first,
-                            "\(written)")
+                    #expect(
+                        read == (try? fractional.parse(written))
+                            && read == (try? decoder.decode([Date].self, from: Data("[\"\(written)\"]".utf8)))?.first,
+                        "\(written)")
                 }
             }
-            #expect(InternetTime.string(from: Date(timeIntervalSince1970: 1_732_550_135.9996), milliseconds: true) == "2024-11-25T15:55:35.999Z")
+            #expect(
+                InternetTime.string(from: Date(timeIntervalSince1970: 1_732_550_135.9996), milliseconds: true)
+                    == "2024-11-25T15:55:35.999Z")
             #expect(InternetTime.date(from: "2026-11-25T15:55:35+01:00") == Date(timeIntervalSince1970: 1_795_618_535))
-            #expect(InternetTime.date(from: "2026-11-25T15:55:35.5+0100") == Date(timeIntervalSince1970: 1_795_618_535.5))
-            for bad in ["2026-11-25 15:55:35Z", "2026-11-25T15:55:35", "2026-11-25t15:55:35z", "20261125T155535Z", "2026-11-25T15:55:35.Z",
-                        "2026-11-25T15:55:35.1234567891Z", "2026-13-01T00:00:00Z", ""] {
+            #expect(
+                InternetTime.date(from: "2026-11-25T15:55:35.5+0100") == Date(timeIntervalSince1970: 1_795_618_535.5))
+            for bad in [
+                "2026-11-25 15:55:35Z", "2026-11-25T15:55:35", "2026-11-25t15:55:35z", "20261125T155535Z",
+                "2026-11-25T15:55:35.Z",
+                "2026-11-25T15:55:35.1234567891Z", "2026-13-01T00:00:00Z", "",
+            ] {
                 #expect(InternetTime.date(from: bad) == nil, "\(bad)")
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomApply
 @testable import MailroomHost
 @testable import MailroomSupport
@@ -25,7 +26,10 @@ struct ApplyCrashTests {
         let next = try await h.apply(spec)
         #expect(next.status == .succeeded, "\(next.error ?? "")")
         #expect(next.resumed == killed.id)
-        #expect(!next.steps.contains { $0.target == front && $0.action.rawValue.hasPrefix("container.") && $0.action != .containerWait })
+        #expect(
+            !next.steps.contains {
+                $0.target == front && $0.action.rawValue.hasPrefix("container.") && $0.action != .containerWait
+            })
         let containers = try await h.containers()
         #expect(containers.count == 13 && containers.values.allSatisfy { $0.state == "running" })
         let history = h.history
@@ -55,7 +59,8 @@ struct ApplyCrashTests {
         let host = h.deployment.host
         // The health timeout only has to outlast the test's reaction to the journal.
         let cli = Task {
-            try await MailroomBinary.run(["apply", h.deployment.specDirectory, "--yes", "--health-timeout", "600"], host: host)
+            try await MailroomBinary.run(
+                ["apply", h.deployment.specDirectory, "--yes", "--health-timeout", "600"], host: host)
         }
         try await waitFor("mailu-front created, in the journal") {
             h.history.rollouts.contains { $0.steps.contains { $0.action == .containerCreate && $0.target == front } }
@@ -75,7 +80,9 @@ struct ApplyCrashTests {
 
 @Suite("Apply stopped after a step", .serialized, .tags(.podman))
 struct ApplyInterruptionTests {
-    @Test("a rollout stopped during its last health wait ends `interrupted`; the next run, with nothing to change, completes it")
+    @Test(
+        "a rollout stopped during its last health wait ends `interrupted`; the next run, with nothing to change, completes it"
+    )
     func stoppedThenCompleted() async throws {
         try await ApplyHarness.with { h in
             let webdav = h.name("mailu-webdav")
@@ -100,7 +107,9 @@ struct ApplyInterruptionTests {
             let stopped = try await h.apply(slow, commit: "second", options: options)
             watcher.cancel()
             #expect(stopped.status == .interrupted && stopped.autoRollback == nil)
-            #expect(stopped.steps.contains { $0.action == .containerWait && $0.target == webdav && $0.result == .cancelled })
+            #expect(
+                stopped.steps.contains { $0.action == .containerWait && $0.target == webdav && $0.result == .cancelled }
+            )
             #expect(try h.applied.commit == "first")  // not recorded as applied before its checks ran
             #expect(h.history.rollouts.last?.status == .interrupted)
             #expect(Journal.stoppedRollout(stateDirectory: h.deployment.host.stateDirectory) == stopped.rollout)
@@ -109,11 +118,16 @@ struct ApplyInterruptionTests {
             // health wait and the applied commit are completed by a rollout of their own that
             // says what it completes.
             try await HealthGate.open(webdav)
-            let completed = try await h.apply(slow, commit: "second", options: ApplyOptions(healthTimeout: .seconds(30)))
+            let completed = try await h.apply(
+                slow, commit: "second", options: ApplyOptions(healthTimeout: .seconds(30)))
             #expect(completed.status == .succeeded && completed.resumed == stopped.rollout)
             #expect(completed.plan?.hasChanges == false)
             #expect(completed.steps.contains { $0.action == .containerWait && $0.target == webdav && $0.result == .ok })
-            #expect(!completed.steps.contains { $0.action.rawValue.hasPrefix("container.") && $0.action != .containerWait && $0.action != .containerReload })
+            #expect(
+                !completed.steps.contains {
+                    $0.action.rawValue.hasPrefix("container.") && $0.action != .containerWait
+                        && $0.action != .containerReload
+                })
             #expect(try h.applied.commit == "second")
             #expect(h.history.rollouts.last?.resumes == stopped.rollout)
             #expect(Journal.stoppedRollout(stateDirectory: h.deployment.host.stateDirectory) == nil)

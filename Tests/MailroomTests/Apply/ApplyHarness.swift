@@ -1,10 +1,11 @@
 import Foundation
 import Logging
+
 @testable import MailroomApply
 @testable import MailroomHost
+@testable import MailroomMailu
 @testable import MailroomPlan
 @testable import MailroomSupport
-@testable import MailroomMailu
 @testable import MailroomTestSupport
 
 /// A test deployment with an applier whose podman calls are recorded.
@@ -32,14 +33,20 @@ struct ApplyHarness {
         get throws { try TestPodman.podman(runner: ProcessRunner(observer: recorder.observer)) }
     }
 
-    func applier(_ options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)), serviceManager: (any ServiceManager)? = nil,
-                 engine: (any ContainerEngine)? = nil) throws -> Applier {
-        Applier(host: deployment.host, engine: try engine ?? podman, profile: MailuProfile(), serviceManager: serviceManager, options: options)
+    func applier(
+        _ options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)), serviceManager: (any ServiceManager)? = nil,
+        engine: (any ContainerEngine)? = nil
+    ) throws -> Applier {
+        Applier(
+            host: deployment.host, engine: try engine ?? podman, profile: MailuProfile(),
+            serviceManager: serviceManager, options: options)
     }
 
     /// Applies spec text (also written to the spec directory, as a user would).
-    func apply(_ text: String, commit: String? = nil, options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)),
-               serviceManager: (any ServiceManager)? = nil, engine: (any ContainerEngine)? = nil) async throws -> ApplyResult {
+    func apply(
+        _ text: String, commit: String? = nil, options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)),
+        serviceManager: (any ServiceManager)? = nil, engine: (any ContainerEngine)? = nil
+    ) async throws -> ApplyResult {
         try deployment.writeSpec(text)
         return try await applier(options, serviceManager: serviceManager, engine: engine)
             .apply(try SpecText.directory(deployment.specDirectory), commit: commit, logger: Self.logger)
@@ -48,7 +55,8 @@ struct ApplyHarness {
     /// This deployment's containers on the host, by name.
     func containers() async throws -> [String: ContainerSummary] {
         let all = try await TestPodman.podman().listContainers()
-        return Dictionary(all.filter { $0.name.hasPrefix(deployment.prefix) }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        return Dictionary(
+            all.filter { $0.name.hasPrefix(deployment.prefix) }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     func name(_ profileName: String) -> String { deployment.prefix + profileName }

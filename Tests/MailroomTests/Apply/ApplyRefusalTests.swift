@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomApply
 @testable import MailroomTestSupport
 
@@ -14,7 +15,8 @@ struct ApplyRefusalTests {
         let state = h.deployment.host.stateDirectory
 
         // Step 1: invalid spec: refused in the journal, naming file:line and field; podman never called.
-        let invalid = h.deployment.standInSpec().replacingOccurrences(of: "  subnet: 10.213.", with: "  subnet: 300.213.")
+        let invalid = h.deployment.standInSpec().replacingOccurrences(
+            of: "  subnet: 10.213.", with: "  subnet: 300.213.")
         let bad = try await h.apply(invalid)
         #expect(bad.status == .refused)
         #expect(h.recorder.podmanCalls.isEmpty)
@@ -35,7 +37,10 @@ struct ApplyRefusalTests {
         chmod(h.deployment.host.secretsFile, 0o600)
 
         // Step 3: a network of that name with other subnets: never replaced.
-        try await TestPodman.run(["network", "create", "--disable-dns", "--subnet", "10.213.\(h.deployment.index).0/25", h.deployment.networkName])
+        try await TestPodman.run([
+            "network", "create", "--disable-dns", "--subnet", "10.213.\(h.deployment.index).0/25",
+            h.deployment.networkName,
+        ])
         h.recorder.reset()
         let conflict = try await h.apply(good)
         #expect(conflict.status == .refused)
@@ -54,7 +59,8 @@ struct ApplyRefusalTests {
         lock.release()
 
         // Step 5: flag misuse is a usage error (64), before anything runs.
-        let usage = try await MailroomBinary.run(["apply", h.deployment.specDirectory, "--output", "json"], host: h.deployment.host)
+        let usage = try await MailroomBinary.run(
+            ["apply", h.deployment.specDirectory, "--output", "json"], host: h.deployment.host)
         #expect(usage.status == 64)
         #expect(h.history.rollouts.map(\.status) == [.refused, .refused, .refused])
     }

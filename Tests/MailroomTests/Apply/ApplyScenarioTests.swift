@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomApply
 @testable import MailroomHost
 @testable import MailroomSupport
@@ -33,7 +34,8 @@ struct ApplyScenarioTests {
     /// Step 1: a dry run walks the plan with nothing changed.
     func dryRunChangesNothing(_ h: ApplyHarness, _ base: String) async throws {
         try h.deployment.writeSpec(base)
-        let dry = try await h.applier(ApplyOptions(dryRun: true)).apply(try SpecText.directory(h.deployment.specDirectory), logger: ApplyHarness.logger)
+        let dry = try await h.applier(ApplyOptions(dryRun: true)).apply(
+            try SpecText.directory(h.deployment.specDirectory), logger: ApplyHarness.logger)
         #expect(dry.status == .dryRun)
         #expect(dry.steps.allSatisfy { $0.result == .planned })
         #expect(dry.steps.filter { $0.action == .containerCreate }.count == 13)
@@ -49,7 +51,10 @@ struct ApplyScenarioTests {
         let containers = try await h.containers()
         #expect(containers.count == 13)
         #expect(containers.values.allSatisfy { $0.state == "running" })
-        #expect(containers.values.allSatisfy { $0.labels["mailroom.managed"] == "true" && $0.labels["mailroom.config-hash"] != nil })
+        #expect(
+            containers.values.allSatisfy {
+                $0.labels["mailroom.managed"] == "true" && $0.labels["mailroom.config-hash"] != nil
+            })
         #expect(containers.values.allSatisfy { $0.labels["mailroom.commit"] == SpecText(base, file: "").localCommit })
         let envFile = h.deployment.root + "/mailu/mailu.env"
         var info = stat()
@@ -81,8 +86,13 @@ struct ApplyScenarioTests {
             unsetenv("MAILROOM_PODMAN_SOCKET")
         }
         let rest = try #require(started?.socket, "podman system service did not answer")
-        #expect(Set(try await rest.listContainers().map(\.name).filter { $0.hasPrefix(h.deployment.prefix) }) == Set(ids.keys))
-        #expect(try await rest.inspectContainers([h.name("mailu-front"), h.name("nope")]).map(\.imageName) == ["localhost/mailu-standin/nginx:2.0"])
+        #expect(
+            Set(try await rest.listContainers().map(\.name).filter { $0.hasPrefix(h.deployment.prefix) })
+                == Set(ids.keys))
+        #expect(
+            try await rest.inspectContainers([h.name("mailu-front"), h.name("nope")]).map(\.imageName) == [
+                "localhost/mailu-standin/nginx:2.0"
+            ])
         h.recorder.reset()
         #expect(try await h.apply(base, engine: rest).status == .noChanges)
         #expect(h.recorder.podmanCalls.isEmpty)
@@ -109,7 +119,8 @@ struct ApplyScenarioTests {
     /// Step 7: mailu.env changes: exactly its readers are recreated.
     func mailuEnvChangeRecreatesItsReaders(_ h: ApplyHarness) async throws {
         let before = try await h.containers().mapValues(\.id)
-        let envChanged = h.deployment.standInSpec(mailu: ["timezone: Etc/UTC"], overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])
+        let envChanged = h.deployment.standInSpec(
+            mailu: ["timezone: Etc/UTC"], overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]])
         let readers = try await h.apply(envChanged)
         #expect(readers.status == .succeeded, "\(readers.error ?? "")")
         let recreated = Set(readers.steps.filter { $0.action == .containerRecreate }.map(\.target))
@@ -122,9 +133,12 @@ struct ApplyScenarioTests {
     /// prefix is left alone. Returns the spec without webdav.
     func droppedContainerRemovedUnmanagedKept(_ h: ApplyHarness) async throws -> String {
         let unmanaged = h.name("handmade")
-        try await TestPodman.run(["container", "run", "--detach", "--init", "--name", unmanaged, "--network", h.deployment.networkName,
-                                  TestPodman.busyboxImage, "sleep", "100000"])
-        let dropped = h.deployment.standInSpec(mailu: ["timezone: Etc/UTC"], overrides: ["mailu-webdav": ["enabled": "false"]])
+        try await TestPodman.run([
+            "container", "run", "--detach", "--init", "--name", unmanaged, "--network", h.deployment.networkName,
+            TestPodman.busyboxImage, "sleep", "100000",
+        ])
+        let dropped = h.deployment.standInSpec(
+            mailu: ["timezone: Etc/UTC"], overrides: ["mailu-webdav": ["enabled": "false"]])
         let drop = try await h.apply(dropped)
         #expect(drop.status == .succeeded, "\(drop.error ?? "")")
         let containers = try await h.containers()
@@ -139,16 +153,19 @@ struct ApplyScenarioTests {
     /// no recreate.
     func newCaddySiteReloadsCaddy(_ h: ApplyHarness, _ dropped: String) async throws {
         let caddyID = try await h.containers()[h.name("caddy2")]?.id
-        let withSite = dropped.replacingOccurrences(of: "  tls: internal", with: "  tls: internal\n  sites: [{host: extra.example.com}]")
+        let withSite = dropped.replacingOccurrences(
+            of: "  tls: internal", with: "  tls: internal\n  sites: [{host: extra.example.com}]")
         let site = try await h.apply(withSite)
         #expect(site.status == .succeeded, "\(site.error ?? "")")
-        #expect(site.steps.contains { $0.action == .containerReload && $0.target == h.name("caddy2") && $0.result == .ok })
+        #expect(
+            site.steps.contains { $0.action == .containerReload && $0.target == h.name("caddy2") && $0.result == .ok })
         #expect(try await h.containers()[h.name("caddy2")]?.id == caddyID)
     }
 }
 
 extension ApplyScenarioTests {
-    @Test("a stand-in that exits at once, or stays unhealthy, fails the rollout; the journal says why; rollback restores")
+    @Test(
+        "a stand-in that exits at once, or stays unhealthy, fails the rollout; the journal says why; rollback restores")
     func failuresRollBack() async throws {
         try await ApplyHarness.with { h in try await failuresRollBack(h) }
     }
@@ -170,8 +187,11 @@ extension ApplyScenarioTests {
         let failedID = try #require(failed.rollout)
         let record = try #require(h.history.rollout(failedID))
         #expect(record.status == .failed)
-        #expect(record.steps.contains { $0.action == .containerWait && $0.target == h.name("mailu-webdav") && $0.result == .failed
-            && ($0.detail ?? "").contains("exited") })
+        #expect(
+            record.steps.contains {
+                $0.action == .containerWait && $0.target == h.name("mailu-webdav") && $0.result == .failed
+                    && ($0.detail ?? "").contains("exited")
+            })
         let rollback = try #require(failed.autoRollback)
         #expect(rollback.status == .succeeded, "\(rollback.error ?? "")")
         #expect(rollback.to == good.rollout)
@@ -183,31 +203,42 @@ extension ApplyScenarioTests {
         }
 
         // Step 3: stays unhealthy (wave 2): waves 0–1 untouched, fetchmail (wave 3) never reached.
-        let unhealthy = h.deployment.standInSpec(overrides: ["mailu-admin": ["healthcheck": "{command: \"false\", interval: disable}"]])
+        let unhealthy = h.deployment.standInSpec(overrides: [
+            "mailu-admin": ["healthcheck": "{command: \"false\", interval: disable}"]
+        ])
         let sick = try await h.apply(unhealthy, options: options)
         #expect(sick.status == .failed)
         #expect(sick.error?.contains("unhealthy") == true, "\(sick.error ?? "")")
         #expect(sick.steps.filter { $0.action == .containerRecreate }.map(\.target) == [h.name("mailu-admin")])
         #expect(sick.autoRollback?.status == .succeeded, "\(sick.autoRollback?.error ?? "")")
         after = try await h.containers()
-        #expect(after[h.name("mailu-admin")]?.labels["mailroom.config-hash"] == before[h.name("mailu-admin")]?.labels["mailroom.config-hash"])
+        #expect(
+            after[h.name("mailu-admin")]?.labels["mailroom.config-hash"]
+                == before[h.name("mailu-admin")]?.labels["mailroom.config-hash"])
         #expect(after[h.name("mailu-fetchmail")]?.id == before[h.name("mailu-fetchmail")]?.id)
         let statuses = h.history.rollouts.map { "\($0.trigger?.rawValue ?? "")=\($0.status?.rawValue ?? "")" }
-        #expect(statuses == ["cli=succeeded", "cli=failed", "auto-rollback=succeeded", "cli=failed", "auto-rollback=succeeded"])
+        #expect(
+            statuses == [
+                "cli=succeeded", "cli=failed", "auto-rollback=succeeded", "cli=failed", "auto-rollback=succeeded",
+            ])
 
         // Step 4: without --rollback-on-failure the failed state stays; `rollback` then returns to the last good spec.
-        let stays = try await h.apply(exits, options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(1)))
+        let stays = try await h.apply(
+            exits, options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(1)))
         #expect(stays.status == .failed && stays.autoRollback == nil)
         let manual = try await h.applier().rollback(to: good.rollout, logger: ApplyHarness.logger)
         #expect(manual.status == .succeeded, "\(manual.error ?? "")")
         #expect(manual.rollbackTo == good.rollout)
-        #expect(try await h.containers()[h.name("mailu-webdav")]?.labels["mailroom.config-hash"]
-            == before[h.name("mailu-webdav")]?.labels["mailroom.config-hash"])
+        #expect(
+            try await h.containers()[h.name("mailu-webdav")]?.labels["mailroom.config-hash"]
+                == before[h.name("mailu-webdav")]?.labels["mailroom.config-hash"])
 
         // Step 5: rolling back to an older Mailu on a running deployment is refused without --force.
         let old = "20000101-000000-0001"
-        try SpecArchive.save(base.replacingOccurrences(of: "  image_registry:", with: "  version: \"1.9\"\n  image_registry:"), rollout: old,
-                             in: h.deployment.host.stateDirectory)
+        try SpecArchive.save(
+            base.replacingOccurrences(of: "  image_registry:", with: "  version: \"1.9\"\n  image_registry:"),
+            rollout: old,
+            in: h.deployment.host.stateDirectory)
         let journal = Journal(stateDirectory: h.deployment.host.stateDirectory)
         var start = JournalRecord(type: .start, rollout: old)
         start.commit = "1111111111"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomHost
 @testable import MailroomTestSupport
 
@@ -26,10 +27,13 @@ struct ApplySystemdTests {
         #expect(actions.filter { if case .enable = $0 { true } else { false } }.count == 13)
         let restarts = actions.compactMap { if case .restart(let unit) = $0 { unit } else { nil } }
         #expect(restarts.count == 13)
-        #expect(restarts.firstIndex(of: "container-\(h.name("mailu-resolver")).service")!
-            < restarts.firstIndex(of: "container-\(h.name("mailu-front")).service")!)
+        #expect(
+            restarts.firstIndex(of: "container-\(h.name("mailu-resolver")).service")!
+                < restarts.firstIndex(of: "container-\(h.name("mailu-front")).service")!)
         var containers = try await h.containers()
-        #expect(containers.count == 13 && containers.values.allSatisfy { $0.state == "running" && $0.labels["mailroom.config-hash"] != nil })
+        #expect(
+            containers.count == 13
+                && containers.values.allSatisfy { $0.state == "running" && $0.labels["mailroom.config-hash"] != nil })
         #expect(try h.applied.files.filter { $0.hasSuffix(".service") }.count == 13)
 
         // Step 2: systemd's own check of the units, where its tools exist.
@@ -64,7 +68,8 @@ struct ApplySystemdTests {
         #expect(Array(systemd.actions.prefix(2)) == [.daemonReload, .disableNow(webdavUnit)])
         #expect(systemd.actions.last == .daemonReload)
         let restarted = Set(systemd.actions.compactMap { if case .restart(let unit) = $0 { unit } else { nil } })
-        #expect(restarted == Set(mailuEnvReaders.subtracting(["mailu-webdav"]).map { "container-\(h.name($0)).service" }))
+        #expect(
+            restarted == Set(mailuEnvReaders.subtracting(["mailu-webdav"]).map { "container-\(h.name($0)).service" }))
         #expect(!FileManager.default.fileExists(atPath: "\(units)/\(webdavUnit)"))
         #expect(try await h.containers()[h.name("mailu-webdav")] == nil)
         #expect(try h.applied.files.filter { $0.hasSuffix(".service") }.count == 12)

@@ -1,9 +1,10 @@
 import Foundation
-import Testing
-@testable import MailroomApply
 import MailroomHost
-@testable import MailroomSupport
+import Testing
+
+@testable import MailroomApply
 @testable import MailroomSpec
+@testable import MailroomSupport
 @testable import MailroomTestSupport
 
 /// The journal on its own: no podman.
@@ -22,8 +23,9 @@ struct JournalTests {
         try journal.append(start)
         for index in 0..<steps {
             var record = JournalRecord(type: .step, rollout: id)
-            record.step = StepRecord(action: .containerCreate, target: "c\(index)", command: ["podman", "container", "run"], started: Date(),
-                                     ended: Date(), result: .ok)
+            record.step = StepRecord(
+                action: .containerCreate, target: "c\(index)", command: ["podman", "container", "run"], started: Date(),
+                ended: Date(), result: .ok)
             try journal.append(record)
         }
         if let status {
@@ -141,18 +143,20 @@ struct JournalTests {
 
     @Test("step actions are written as the journal's words, which never change")
     func stepActionWords() throws {
-        #expect(StepAction.allCases.map(\.rawValue) == [
-            "network.create", "directory.create", "file.write", "file.delete", "unit.write", "unit.delete",
-            "systemd.daemon-reload", "systemd.enable", "systemd.start", "systemd.restart", "systemd.disable",
-            "container.create", "container.recreate", "container.start", "container.adopt", "container.remove",
-            "container.wait", "container.reload", "container.restart", "state.write",
-        ])
+        #expect(
+            StepAction.allCases.map(\.rawValue) == [
+                "network.create", "directory.create", "file.write", "file.delete", "unit.write", "unit.delete",
+                "systemd.daemon-reload", "systemd.enable", "systemd.start", "systemd.restart", "systemd.disable",
+                "container.create", "container.recreate", "container.start", "container.adopt", "container.remove",
+                "container.wait", "container.reload", "container.restart", "state.write",
+            ])
         for service in [ServiceAction.daemonReload, .enable("u"), .start("u"), .restart("u"), .disableNow("u")] {
             #expect(StepAction.systemd(service).rawValue == "systemd." + service.arguments[0])
         }
         let time = Date(timeIntervalSince1970: 1_767_225_600)
-        let step = StepRecord(action: .containerWait, target: "c", command: nil, started: time, ended: time,
-                              result: .ok)
+        let step = StepRecord(
+            action: .containerWait, target: "c", command: nil, started: time, ended: time,
+            result: .ok)
         let line = String(decoding: try JournalCoding.encoder().encode(step), as: UTF8.self)
         #expect(line.contains(#""action":"container.wait""#))
         #expect(try JournalCoding.decoder().decode(StepRecord.self, from: Data(line.utf8)) == step)

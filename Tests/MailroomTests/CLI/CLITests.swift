@@ -1,10 +1,10 @@
 import Foundation
 import Testing
+
 @testable import MailroomHost
 @testable import MailroomPlan
 @testable import MailroomSupport
 @testable import MailroomTestSupport
-
 
 /// The `mailroom` executable as people run it: exit codes, output, help text.
 @Suite("CLI", .serialized, .tags(.podman, .git))
@@ -29,14 +29,21 @@ struct CLITests {
     @Test func validateReportsEveryProblemAndExitsOne() async throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try PureTests.ValidationTests.base.replacingOccurrences(of: "domains: [example.org]", with: "domains: [\"bad domain\"]")
-            .appending("containers:\n  mailu-smtp:\n    imagee: x\n")
-            .write(toFile: dir + "/mailroom.yaml", atomically: true, encoding: .utf8)
+        try PureTests.ValidationTests.base.replacingOccurrences(
+            of: "domains: [example.org]", with: "domains: [\"bad domain\"]"
+        )
+        .appending("containers:\n  mailu-smtp:\n    imagee: x\n")
+        .write(toFile: dir + "/mailroom.yaml", atomically: true, encoding: .utf8)
         let result = try await Self.run(["validate", dir, "--secrets-file", "/dev/null"])
         #expect(result.status == 1)
         #expect(result.stderrText.contains("2 problems"))
-        #expect(result.stderrText.contains("\(dir)/mailroom.yaml:5:11: domains[0]: 'bad domain' is not a valid mail domain"))
-        #expect(result.stderrText.contains("\(dir)/mailroom.yaml:13:5: containers.mailu-smtp.imagee: unknown key 'imagee' (did you mean 'image'?)"))
+        #expect(
+            result.stderrText.contains("\(dir)/mailroom.yaml:5:11: domains[0]: 'bad domain' is not a valid mail domain")
+        )
+        #expect(
+            result.stderrText.contains(
+                "\(dir)/mailroom.yaml:13:5: containers.mailu-smtp.imagee: unknown key 'imagee' (did you mean 'image'?)")
+        )
         let json = try await Self.run(["validate", dir, "--output", "json", "--secrets-file", "/dev/null"])
         #expect(json.status == 1)
         let report = try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any]
@@ -49,7 +56,9 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/spec", withIntermediateDirectories: true)
         try PlanTests.seedGuide(root: dir).write(toFile: dir + "/spec/mailroom.yaml", atomically: true, encoding: .utf8)
-        let host = ["--state-dir", dir + "/state", "--units-dir", dir + "/units", "--secrets-file", dir + "/secrets.env"]
+        let host = [
+            "--state-dir", dir + "/state", "--units-dir", dir + "/units", "--secrets-file", dir + "/secrets.env",
+        ]
 
         // Pending changes: exit 2; not a TTY, so no colour codes.
         let pending = try await Self.run(["plan", dir + "/spec"] + host)
@@ -78,7 +87,9 @@ struct CLITests {
     }
 
     @Test func renderJSONGivesArgvAndEdges() async throws {
-        let result = try await Self.run(["render", Fixtures.seedGuide, "--output", "json", "--secrets-file", "/dev/null"])
+        let result = try await Self.run([
+            "render", Fixtures.seedGuide, "--output", "json", "--secrets-file", "/dev/null",
+        ])
         #expect(result.succeeded)
         let object = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
         let containers = try #require(object["containers"] as? [[String: Any]])
@@ -93,7 +104,8 @@ struct CLITests {
         let explain = try await Self.run(["render", Fixtures.seedGuide, "--explain", "--secrets-file", "/dev/null"])
         #expect(explain.succeeded)
         #expect(explain.stdoutText.contains("- name: mailu-admin"))
-        #expect(explain.stdoutText.contains("I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES"))
+        #expect(
+            explain.stdoutText.contains("I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES"))
 
         let misuse = try await Self.run(["render", Fixtures.seedGuide, "--explain", "--output", "json"])
         #expect(misuse.status == 64)
@@ -105,8 +117,11 @@ struct CLITests {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func git(_ arguments: [String], in directory: String) async throws {
-            let result = try await ProcessRunner().run(["/usr/bin/git", "-C", directory, "-c", "user.name=t", "-c", "user.email=t@example.com",
-                                                        "-c", "init.defaultBranch=main"] + arguments)
+            let result = try await ProcessRunner().run(
+                [
+                    "/usr/bin/git", "-C", directory, "-c", "user.name=t", "-c", "user.email=t@example.com",
+                    "-c", "init.defaultBranch=main",
+                ] + arguments)
             #expect(result.succeeded, "git \(arguments): \(result.stderrText)")
         }
         try await git(["init", "-q", "--bare", dir + "/origin.git"], in: dir)
@@ -122,9 +137,13 @@ struct CLITests {
         try await git(["commit", "-qam", "second"], in: dir + "/work")
         try await git(["tag", "v2"], in: dir + "/work")
         try await git(["push", "-q", dir + "/origin.git", "main", "v2"], in: dir + "/work")
-        let host = ["--state-dir", dir + "/state", "--units-dir", dir + "/units", "--secrets-file", dir + "/secrets.env"]
+        let host = [
+            "--state-dir", dir + "/state", "--units-dir", dir + "/units", "--secrets-file", dir + "/secrets.env",
+        ]
 
-        let plan = try await Self.run(["plan", "--repo", dir + "/origin.git", "--path", "mail", "--revision", "main~1", "--output", "json"] + host)
+        let plan = try await Self.run(
+            ["plan", "--repo", dir + "/origin.git", "--path", "mail", "--revision", "main~1", "--output", "json"] + host
+        )
         #expect(plan.status == 2, "\(plan.stderrText)")
         #expect(try JSONDecoder().decode(Plan.self, from: plan.stdout).summary.create == 13)
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomApply
 @testable import MailroomSupport
 @testable import MailroomTestSupport
@@ -9,13 +10,14 @@ import Testing
 /// also found the address outside the subnet.
 @Suite("One compile path for every command", .tags(.podman))
 struct CompilePathTests {
-    static let broken = TestSpecs.minimal + """
-        prefx: typo
-        containers:
-          mailu-smtp:
-            ip: 10.99.0.5
+    static let broken =
+        TestSpecs.minimal + """
+            prefx: typo
+            containers:
+              mailu-smtp:
+                ip: 10.99.0.5
 
-        """
+            """
 
     @Test("validate, render, plan and apply --dry-run each report the unknown key and the address outside the subnet")
     func everyCommandReportsEveryProblem() async throws {
@@ -31,8 +33,11 @@ struct CompilePathTests {
             // `apply` prints its refusal as its report (stdout); the others print the error (stderr).
             let output = result.stdoutText + result.stderrText
             #expect(result.status == 1, "\(name): exit \(result.status)")
-            #expect(output.contains("\(file):11:1: prefx: unknown key 'prefx' (did you mean 'prefix'?)"), "\(name):\n\(output)")
-            #expect(output.contains("\(file):14:9: containers.mailu-smtp.ip: 10.99.0.5 is outside"), "\(name):\n\(output)")
+            #expect(
+                output.contains("\(file):11:1: prefx: unknown key 'prefx' (did you mean 'prefix'?)"),
+                "\(name):\n\(output)")
+            #expect(
+                output.contains("\(file):14:9: containers.mailu-smtp.ip: 10.99.0.5 is outside"), "\(name):\n\(output)")
             #expect(output.contains("(2 problems)"), "\(name):\n\(output)")
         }
         // The refusal changed nothing on the host.
@@ -43,7 +48,9 @@ struct CompilePathTests {
         #expect(applied.status == 1)
         let refused = try #require(RolloutHistory.load(stateDirectory: deployment.host.stateDirectory).rollouts.last)
         #expect(refused.status == .refused && refused.steps.isEmpty)
-        #expect(refused.error?.contains("unknown key 'prefx'") == true && refused.error?.contains("10.99.0.5 is outside") == true)
+        #expect(
+            refused.error?.contains("unknown key 'prefx'") == true
+                && refused.error?.contains("10.99.0.5 is outside") == true)
         #expect(!FileManager.default.fileExists(atPath: StateDirectory(deployment.host.stateDirectory).applied))
         #expect(try await !TestPodman.podman().listNetworks().contains { $0.name == "mailu" })
     }

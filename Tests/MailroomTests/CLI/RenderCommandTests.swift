@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomSupport
 @testable import MailroomTestSupport
 
@@ -9,7 +10,8 @@ struct RenderCommandTests {
     func emptySecretsAreAnnounced() async throws {
         let root = NSTemporaryDirectory() + "mailroom-render-secrets-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let host = HostPaths(stateDirectory: root + "/state", unitsDirectory: root + "/units", secretsFile: root + "/missing.env")
+        let host = HostPaths(
+            stateDirectory: root + "/state", unitsDirectory: root + "/units", secretsFile: root + "/missing.env")
         let result = try await MailroomBinary.run(
             ["render", Fixtures.minimal, "--out", root + "/out"], host: host)
         #expect(result.status == 0)
@@ -24,14 +26,18 @@ struct RenderCommandTests {
 struct SpecArgumentTests {
     @Test("the spec argument may name the file itself; a missing directory is said to be missing")
     func fileOrDirectory() async throws {
-        let host = HostPaths(stateDirectory: NSTemporaryDirectory() + "mailroom-arg-\(getpid())", unitsDirectory: "/u",
-                             secretsFile: "/nonexistent")
+        let host = HostPaths(
+            stateDirectory: NSTemporaryDirectory() + "mailroom-arg-\(getpid())", unitsDirectory: "/u",
+            secretsFile: "/nonexistent")
         let file = try await MailroomBinary.run(["validate", Fixtures.minimal + "/mailroom.yaml"], host: host)
         #expect(file.status == 0, "\(file.stderrText)")
         #expect(file.stdoutText.contains("mailroom.yaml: valid"))
         let missing = try await MailroomBinary.run(["validate", "/nonexistent-spec-directory"], host: host)
         #expect(missing.status == 1)
-        #expect(missing.stderrText == "mailroom: there is no directory /nonexistent-spec-directory (pass the directory that holds mailroom.yaml)")
+        #expect(
+            missing.stderrText
+                == "mailroom: there is no directory /nonexistent-spec-directory (pass the directory that holds mailroom.yaml)"
+        )
         let empty = try await MailroomBinary.run(["validate", Fixtures.repositoryRoot + "/contrib"], host: host)
         #expect(empty.status == 1)
         #expect(empty.stderrText.contains("there is no mailroom.yaml in \(Fixtures.repositoryRoot)/contrib"))

@@ -1,12 +1,12 @@
 import Foundation
 import Testing
+
 @testable import MailroomHost
+@testable import MailroomMailu
 @testable import MailroomPlan
 @testable import MailroomRender
 @testable import MailroomSpec
-@testable import MailroomMailu
 @testable import MailroomTestSupport
-
 
 /// Generated Caddyfiles and units checked by the real tools: `caddy validate`, `caddy run`
 /// behind a stand-in front, `systemd-analyze verify`, and `podman generate systemd --new`.
@@ -15,7 +15,8 @@ import Testing
     static func write(_ files: [FileDefinition], under root: String = "") throws {
         for file in files {
             let path = root + file.path
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try file.content.write(toFile: path, atomically: true, encoding: .utf8)
             chmod(path, mode_t(file.mode))
         }
@@ -40,7 +41,8 @@ import Testing
     @Test(arguments: ["seed-guide", "minimal"])
     func caddyValidatesEveryGeneratedCaddyfile(_ example: String) async throws {
         try await TestPodman.ensureImages()
-        let compiled = try Fixtures.compile(directory: Fixtures.repositoryRoot + "/examples/" + example, secret: "k", unitsDirectory: "/u")
+        let compiled = try Fixtures.compile(
+            directory: Fixtures.repositoryRoot + "/examples/" + example, secret: "k", unitsDirectory: "/u")
         let desired = compiled.desired
         let settings = try #require(compiled.spec.settings as? MailuSettings)
         let out = try Self.tempDirectory("caddy")
@@ -54,8 +56,10 @@ import Testing
 
         // The same check fails on a broken site file, so a pass means something.
         let broken = out + settings.caddy.root + "/config/site/autoconfig.\(settings.mainDomain).Caddyfile"
-        try (try String(contentsOfFile: broken, encoding: .utf8)).replacingOccurrences(of: "reverse_proxy", with: "reverse_prxy")
-            .write(toFile: broken, atomically: true, encoding: .utf8)
+        try (try String(contentsOfFile: broken, encoding: .utf8)).replacingOccurrences(
+            of: "reverse_proxy", with: "reverse_prxy"
+        )
+        .write(toFile: broken, atomically: true, encoding: .utf8)
         let failed = try await Self.caddyValidate(caddyRoot: out + settings.caddy.root)
         #expect(!failed.succeeded)
         #expect(failed.stderrText.contains("reverse_prxy"))
@@ -75,7 +79,8 @@ import Testing
 
         // A unit with a typo is refused by the same check.
         let broken = directory + "/container-mailu-front.service"
-        try desired.units[2].content.replacingOccurrences(of: "ExecStart=", with: "ExecStrat=").write(toFile: broken, atomically: true, encoding: .utf8)
+        try desired.units[2].content.replacingOccurrences(of: "ExecStart=", with: "ExecStrat=").write(
+            toFile: broken, atomically: true, encoding: .utf8)
         let failed = try await ProcessRunner().run(["/usr/bin/systemd-analyze", "verify", broken])
         #expect(!failed.succeeded)
     }
@@ -86,24 +91,36 @@ import Testing
         try await TestPodman.ensureImages()
         try await TestDeployment.with { d in
             try d.writeSpec(d.standInSpec())
-            let compiled = try Pipeline(host: d.host, engine: nil, profile: MailuProfile()).compile(specDirectory: d.specDirectory)
+            let compiled = try Pipeline(host: d.host, engine: nil, profile: MailuProfile()).compile(
+                specDirectory: d.specDirectory)
             try Self.write(compiled.desired.files)
-            for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            for directory in compiled.desired.directories {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
             let podman = try TestPodman.podman()
             try await podman.execute(compiled.desired.network.arguments)
             for name in ["mailu-front", "mailu-antispam", "caddy2"] {
                 let container = try #require(compiled.desired.container(named: d.prefix + name))
                 // Run with the rendered arguments, as the guide does, so podman sees the same flags.
                 try await podman.execute(container.arguments)
-                let generated = try await podman.execute(["generate", "systemd", "--new", "--name", container.name]).stdoutText
-                let ours = try #require(compiled.desired.units.first { $0.path.hasSuffix("container-\(container.name).service") }).content
+                let generated = try await podman.execute(["generate", "systemd", "--new", "--name", container.name])
+                    .stdoutText
+                let ours = try #require(
+                    compiled.desired.units.first { $0.path.hasSuffix("container-\(container.name).service") }
+                ).content
                 func body(_ unit: String) -> [String] {
                     unit.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                        .filter { !$0.hasPrefix("#") && !$0.hasPrefix("After=container-") && !$0.hasPrefix("Requires=container-") }
+                        .filter {
+                            !$0.hasPrefix("#") && !$0.hasPrefix("After=container-")
+                                && !$0.hasPrefix("Requires=container-")
+                        }
                         .drop { $0.isEmpty }.map { $0 }
                 }
                 #expect(body(ours) == body(generated), "\(name): \(generated)")
-                #expect(ours.contains("After=\(container.dependsOn.map { "container-\($0).service" }.joined(separator: " "))") || container.dependsOn.isEmpty)
+                #expect(
+                    ours.contains(
+                        "After=\(container.dependsOn.map { "container-\($0).service" }.joined(separator: " "))")
+                        || container.dependsOn.isEmpty)
             }
         }
     }
@@ -113,11 +130,16 @@ import Testing
     @Test func caddyServesAutoconfigAndRefusesOtherPaths() async throws {
         try await TestPodman.ensureImages()
         try await TestDeployment.with { d in
-            let front = #"[sh, -c, "mkdir -p /www/mail && echo '<clientConfig version=\"1.1\"/>' > /www/mail/config-v1.1.xml && echo front > /www/index.html && exec httpd -f -p 80 -h /www"]"#
-            try d.writeSpec(d.standInSpec(overrides: ["mailu-front": ["command": front]], domains: ["example.com", "example.org"]))
-            let compiled = try Pipeline(host: d.host, engine: nil, profile: MailuProfile()).compile(specDirectory: d.specDirectory)
+            let front =
+                #"[sh, -c, "mkdir -p /www/mail && echo '<clientConfig version=\"1.1\"/>' > /www/mail/config-v1.1.xml && echo front > /www/index.html && exec httpd -f -p 80 -h /www"]"#
+            try d.writeSpec(
+                d.standInSpec(overrides: ["mailu-front": ["command": front]], domains: ["example.com", "example.org"]))
+            let compiled = try Pipeline(host: d.host, engine: nil, profile: MailuProfile()).compile(
+                specDirectory: d.specDirectory)
             try Self.write(compiled.desired.files)
-            for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            for directory in compiled.desired.directories {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
             let podman = try TestPodman.podman()
             try await podman.execute(compiled.desired.network.arguments)
             for name in ["mailu-front", "caddy2"] {

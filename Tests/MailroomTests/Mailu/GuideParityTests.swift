@@ -1,22 +1,27 @@
 import Foundation
 import Testing
+
 @testable import MailroomRender
 @testable import MailroomSpec
-
 
 extension PureTests {
     /// The seed-guide example renders the guide's commands flag for flag.
     @Suite(.tags(.pure)) struct GuideParityTests {
         /// The guide's commands from the verbatim fixture, continuation lines joined, with the
         /// author's public IP replaced as in examples/seed-guide.
-        static func guideCommands() throws -> (network: [String], containers: [[String]], ordering: [String: (after: String, requires: String)]) {
-            let text = try String(contentsOfFile: Fixtures.repositoryRoot + "/Tests/MailroomTests/Fixtures/guide-commands.txt", encoding: .utf8)
+        static func guideCommands() throws -> (
+            network: [String], containers: [[String]], ordering: [String: (after: String, requires: String)]
+        ) {
+            let text = try String(
+                contentsOfFile: Fixtures.repositoryRoot + "/Tests/MailroomTests/Fixtures/guide-commands.txt",
+                encoding: .utf8)
             var network: [String] = []
             var containers: [[String]] = []
             var ordering: [String: (String, String)] = [:]
             let blocks = text.components(separatedBy: "\n\n")
             for block in blocks {
-                let joined = block.replacingOccurrences(of: "\\\n", with: " ").replacingOccurrences(of: "107.173.87.55", with: "203.0.113.10")
+                let joined = block.replacingOccurrences(of: "\\\n", with: " ").replacingOccurrences(
+                    of: "107.173.87.55", with: "203.0.113.10")
                 let words = joined.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
                 if joined.hasPrefix("podman network create") { network = Array(words.dropFirst()) }
                 if joined.hasPrefix("podman container run") { containers.append(Array(words.dropFirst())) }
@@ -77,10 +82,15 @@ extension PureTests {
         /// The fixture is the guide's own text; checked whenever the guide sits beside the repository
         /// (the development checkout, ../shared/seed). A clone elsewhere, as in CI, has no guide to
         /// compare with; the parity tests above still run against the fixture.
-        @Test(.enabled(if: FileManager.default.fileExists(atPath: Self.guidePath), "the guide is not beside this checkout (../shared/seed)"))
+        @Test(
+            .enabled(
+                if: FileManager.default.fileExists(atPath: Self.guidePath),
+                "the guide is not beside this checkout (../shared/seed)"))
         func fixtureIsVerbatimFromTheGuide() throws {
             let guide = try String(contentsOfFile: Self.guidePath, encoding: .utf8)
-            let fixture = try String(contentsOfFile: Fixtures.repositoryRoot + "/Tests/MailroomTests/Fixtures/guide-commands.txt", encoding: .utf8)
+            let fixture = try String(
+                contentsOfFile: Fixtures.repositoryRoot + "/Tests/MailroomTests/Fixtures/guide-commands.txt",
+                encoding: .utf8)
             for block in fixture.components(separatedBy: "\n\n") where block.hasPrefix("podman") {
                 #expect(guide.contains(block), "fixture block not in the guide: \(block.prefix(60))")
             }

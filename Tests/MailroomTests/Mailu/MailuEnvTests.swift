@@ -1,15 +1,19 @@
 import Foundation
 import Testing
+
 @testable import MailroomMailu
 @testable import MailroomRender
 @testable import MailroomSpec
-
 
 extension PureTests {
     /// mailu.env as the seed guide renders it: the guide's answers, address order, redaction, extra env.
     @Suite(.tags(.pure)) struct MailuEnvTests {
         static func env() throws -> String {
-            try #require(Fixtures.compileSeedGuide(secret: "0123456789abcdef").desired.files.first { $0.path == "/podmandirectory/mailu/mailu.env" }).content
+            try #require(
+                Fixtures.compileSeedGuide(secret: "0123456789abcdef").desired.files.first {
+                    $0.path == "/podmandirectory/mailu/mailu.env"
+                }
+            ).content
         }
 
         static func values(_ text: String) -> [String: String] {
@@ -24,19 +28,23 @@ extension PureTests {
         @Test func guideAnswersAndMustChangeKeys() throws {
             let v = Self.values(try Self.env())
             let expected: [String: String] = [
-                "SECRET_KEY": "0123456789abcdef", "SUBNET": "10.90.0.0/16", "DOMAIN": "example.com", "HOSTNAMES": "mail.example.com",
+                "SECRET_KEY": "0123456789abcdef", "SUBNET": "10.90.0.0/16", "DOMAIN": "example.com",
+                "HOSTNAMES": "mail.example.com",
                 "POSTMASTER": "postmaster", "TLS_FLAVOR": "mail-letsencrypt", "AUTH_RATELIMIT_IP": "5/hour",
-                "AUTH_RATELIMIT_USER": "50/day", "DISABLE_STATISTICS": "True", "ADMIN": "true", "WEBMAIL": "roundcube", "API": "false",
+                "AUTH_RATELIMIT_USER": "50/day", "DISABLE_STATISTICS": "True", "ADMIN": "true", "WEBMAIL": "roundcube",
+                "API": "false",
                 "WEBDAV": "radicale", "ANTIVIRUS": "clamav", "SCAN_MACROS": "true", "MESSAGE_SIZE_LIMIT": "50000000",
                 "FETCHMAIL_ENABLED": "True", "WELCOME": "true", "WELCOME_SUBJECT": "欢迎使用小汐企业邮局服务",
                 "SITENAME": "小汐个人邮局服务", "WEBSITE": "https://mail.example.com", "WEBROOT_REDIRECT": "/webmail",
                 "REAL_IP_HEADER": "X-Real-IP", "REAL_IP_FROM": "10.90.0.0/16,fd00::1:8:0/112", "TZ": "Asia/Shanghai",
                 "ADMIN_ADDRESS": "10.90.0.35", "ANTISPAM_ADDRESS": "10.90.0.39", "ANTIVIRUS_ADDRESS": "10.90.0.40",
-                "FRONT_ADDRESS": "10.90.0.32", "IMAP_ADDRESS": "10.90.0.36", "REDIS_ADDRESS": "10.90.0.33", "SMTP_ADDRESS": "10.90.0.37",
+                "FRONT_ADDRESS": "10.90.0.32", "IMAP_ADDRESS": "10.90.0.36", "REDIS_ADDRESS": "10.90.0.33",
+                "SMTP_ADDRESS": "10.90.0.37",
                 "WEBDAV_ADDRESS": "10.90.0.41", "WEBMAIL_ADDRESS": "10.90.0.43", "RESOLVER_ADDRESS": "10.90.0.34",
                 "OLETOOLS_ADDRESS": "10.90.0.38", "FETCHMAIL_ADDRESS": "10.90.0.42", "SESSION_COOKIE_SECURE": "True",
                 "SESSION_TIMEOUT": "108000", "PERMANENT_SESSION_LIFETIME": "31536000",
-                "ROUNDCUBE_PLUGINS": "archive,carddav,emoticons,enigma,mailu,managesieve,markasjunk,newmail_notifier,zipdownload",
+                "ROUNDCUBE_PLUGINS":
+                    "archive,carddav,emoticons,enigma,mailu,managesieve,markasjunk,newmail_notifier,zipdownload",
                 "LOGO_BACKGROUND": "", "LOGO_URL": "", "API_TOKEN": "",
             ]
             for (key, value) in expected { #expect(v[key] == value, "\(key)") }
@@ -53,7 +61,10 @@ extension PureTests {
         }
 
         @Test func secretsAreRedactedForDisplay() throws {
-            let file = try #require(Fixtures.compileSeedGuide(secret: "topsecretvalue").desired.files.first { $0.path.hasSuffix("mailu.env") })
+            let file = try #require(
+                Fixtures.compileSeedGuide(secret: "topsecretvalue").desired.files.first {
+                    $0.path.hasSuffix("mailu.env")
+                })
             #expect(file.mode == 0o600)
             #expect(file.content.contains("SECRET_KEY=topsecretvalue"))
             #expect(!file.displayContent.contains("topsecretvalue"))
@@ -62,7 +73,11 @@ extension PureTests {
 
         @Test func extraEnvReplacesInPlaceOrAppends() throws {
             var text = try String(contentsOfFile: Fixtures.seedGuide + "/mailroom.yaml", encoding: .utf8)
-            text = text.replacingOccurrences(of: "  timezone: Asia/Shanghai\n", with: "  timezone: Asia/Shanghai\n  env:\n    RELAYHOST: \"[smtp.example.net]:587\"\n    FULL_TEXT_SEARCH: \"off\"\n")
+            text = text.replacingOccurrences(
+                of: "  timezone: Asia/Shanghai\n",
+                with:
+                    "  timezone: Asia/Shanghai\n  env:\n    RELAYHOST: \"[smtp.example.net]:587\"\n    FULL_TEXT_SEARCH: \"off\"\n"
+            )
             let compiled = try Fixtures.compile(text, file: "m.yaml", secret: "k", unitsDirectory: "/u")
             let env = try #require(compiled.desired.files.first { $0.path.hasSuffix("mailu.env") }).content
             #expect(env.contains("RELAYHOST=[smtp.example.net]:587"))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MailroomMailu
 @testable import MailroomSpec
 
@@ -12,7 +13,8 @@ extension PureTests {
             let directories = try Fixtures.compileSeedGuide().desired.directories
             let guide = [
                 "caddy2/config/site/", "caddy2/config/reuse/", "caddy2/data/", "mailu/certs/", "mailu/overrides/nginx/",
-                "mailu/redis/", "mailu/data/", "mailu/dkim/", "mailu/mail/", "mailu/overrides/dovecot/", "mailu/mailqueue/",
+                "mailu/redis/", "mailu/data/", "mailu/dkim/", "mailu/mail/", "mailu/overrides/dovecot/",
+                "mailu/mailqueue/",
                 "mailu/overrides/postfix/", "filter/", "mailu/overrides/rspamd/", "mailu/dav/", "mailu/data/fetchmail/",
                 "mailu/webmail/", "mailu/overrides/roundcube/",
             ].map { $0.hasPrefix("filter") ? "/unbackupdirectory/mailu/" + $0 : "/podmandirectory/" + $0 }
@@ -30,7 +32,8 @@ extension PureTests {
         @Test("every *_ADDRESS line belongs to one service, and every service address has a line")
         func addressVariablesComeFromTheTable() {
             let variables = MailuProfile.services.compactMap(\.addressVariable)
-            #expect(Set(variables) == Set(MailuProfile.addressOrder) && variables.count == MailuProfile.addressOrder.count)
+            #expect(
+                Set(variables) == Set(MailuProfile.addressOrder) && variables.count == MailuProfile.addressOrder.count)
             #expect(MailuProfile.resolver.name == "mailu-resolver" && MailuProfile.resolver.hostNumber == 34)
         }
     }

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
+
 @testable import MailroomHost
 @testable import MailroomPlan
 @testable import MailroomRender
 @testable import MailroomSpec
-
 
 extension PureTests {
     /// `ContainerFields.comparable` against real `podman container inspect` output, recorded
@@ -79,10 +79,15 @@ extension PureTests {
 
         /// Desired fields as the planner builds them (rendered arguments with Mailroom's
         /// label), then the comparable pair and its differences.
-        static func compare(_ c: ContainerDefinition, envFiles: [String: String] = [mailuEnvPath: mailuEnv], fixture: String) throws
-            -> (want: ContainerFields, have: ContainerFields, differences: [FieldChange]) {
-            let desired = ContainerFields(arguments: PodmanArguments.run(c, extraLabels: [KeyValue(PodmanArguments.managedLabel, "true")]))
-            let (want, have) = ContainerFields.comparable(desired: desired, envFiles: envFiles, inspection: try inspection(fixture))
+        static func compare(
+            _ c: ContainerDefinition, envFiles: [String: String] = [mailuEnvPath: mailuEnv], fixture: String
+        ) throws
+            -> (want: ContainerFields, have: ContainerFields, differences: [FieldChange])
+        {
+            let desired = ContainerFields(
+                arguments: PodmanArguments.run(c, extraLabels: [KeyValue(PodmanArguments.managedLabel, "true")]))
+            let (want, have) = ContainerFields.comparable(
+                desired: desired, envFiles: envFiles, inspection: try inspection(fixture))
             return (want, have, want.differences(from: have))
         }
 
@@ -105,14 +110,21 @@ extension PureTests {
         }
 
         @Test(arguments: [
-            Decoded(fixture: "front", status: "created", running: false, exitCode: 0, hostname: "front", restartPolicy: "always",
-                    memory: 1_073_741_824, logTag: "mailu-front", cmd: ["sleep", "100000"], healthcheck: ["CMD-SHELL", "test -e /tmp"],
-                    addresses: ["purefx-net": ["", ""]]),
-            Decoded(fixture: "exited", status: "exited", running: false, exitCode: 3, hostname: "exited", restartPolicy: "",
-                    memory: 0, logTag: "", cmd: ["sh", "-c", "exit 3"], healthcheck: [], addresses: ["purefx-net": ["", ""]]),
-            Decoded(fixture: "odd", status: "running", running: true, exitCode: 0, hostname: nil, restartPolicy: "on-failure",
-                    memory: 1_073_741_824, logTag: "", cmd: ["sleep", "100000"], healthcheck: [],
-                    addresses: ["purefx-net": ["10.199.77.50", "fd42:7777::50"]]),
+            Decoded(
+                fixture: "front", status: "created", running: false, exitCode: 0, hostname: "front",
+                restartPolicy: "always",
+                memory: 1_073_741_824, logTag: "mailu-front", cmd: ["sleep", "100000"],
+                healthcheck: ["CMD-SHELL", "test -e /tmp"],
+                addresses: ["purefx-net": ["", ""]]),
+            Decoded(
+                fixture: "exited", status: "exited", running: false, exitCode: 3, hostname: "exited", restartPolicy: "",
+                memory: 0, logTag: "", cmd: ["sh", "-c", "exit 3"], healthcheck: [],
+                addresses: ["purefx-net": ["", ""]]),
+            Decoded(
+                fixture: "odd", status: "running", running: true, exitCode: 0, hostname: nil,
+                restartPolicy: "on-failure",
+                memory: 1_073_741_824, logTag: "", cmd: ["sleep", "100000"], healthcheck: [],
+                addresses: ["purefx-net": ["10.199.77.50", "fd42:7777::50"]]),
         ])
         func decodes(_ row: Decoded) throws {
             let i = try Self.inspection(row.fixture)
@@ -137,14 +149,19 @@ extension PureTests {
         @Test func decodesFrontHostConfig() throws {
             let i = try Self.inspection("front")
             // podman drops the host path's trailing slash and keeps the container path's.
-            #expect(i.hostConfig.binds.sorted() == ["\(Self.root)/certs:/certs/:rw,rprivate,rbind", "\(Self.root)/overrides/nginx:/overrides/:ro,rprivate,rbind"])
+            #expect(
+                i.hostConfig.binds.sorted() == [
+                    "\(Self.root)/certs:/certs/:rw,rprivate,rbind",
+                    "\(Self.root)/overrides/nginx:/overrides/:ro,rprivate,rbind",
+                ])
             #expect(i.hostConfig.dns == ["10.199.77.34"])
             #expect(i.hostConfig.memoryReservation == 268_435_456)
             #expect(i.hostConfig.cpuShares == 1024)
-            #expect(i.hostConfig.portBindings == [
-                "25/tcp": [ContainerInspection.PortBinding(hostIP: "127.0.0.1", hostPort: "47025")],
-                "993/tcp": [ContainerInspection.PortBinding(hostIP: "127.0.0.1", hostPort: "47993")],
-            ])
+            #expect(
+                i.hostConfig.portBindings == [
+                    "25/tcp": [ContainerInspection.PortBinding(hostIP: "127.0.0.1", hostPort: "47025")],
+                    "993/tcp": [ContainerInspection.PortBinding(hostIP: "127.0.0.1", hostPort: "47993")],
+                ])
             #expect(i.config.labels == ["io.containers.autoupdate": "registry"])
             #expect(i.config.env.contains("HOSTNAMES=mail.example.com"))
             #expect(!i.config.env.contains { $0.hasPrefix("#") })
@@ -155,31 +172,37 @@ extension PureTests {
         @Test func frontMatchesItsFlagsButForAddressesOfAContainerNotRunning() throws {
             let (want, have, differences) = try Self.compare(Self.front(), fixture: "front")
             // Created containers have no address yet: podman reports "" for both.
-            #expect(differences == [
-                FieldChange(field: "ip", removed: [""], added: ["10.199.77.32"]),
-                FieldChange(field: "ip6", removed: [""], added: ["fd42:7777::32"]),
-            ])
-            #expect(Set(want.values.keys) == [
-                "command", "cpu-shares", "dns", "env", "health-cmd", "hostname", "image", "ip", "ip6", "label", "log-driver",
-                "log-opt", "memory", "memory-reservation", "network", "publish", "restart", "volume",
-            ])
+            #expect(
+                differences == [
+                    FieldChange(field: "ip", removed: [""], added: ["10.199.77.32"]),
+                    FieldChange(field: "ip6", removed: [""], added: ["fd42:7777::32"]),
+                ])
+            #expect(
+                Set(want.values.keys) == [
+                    "command", "cpu-shares", "dns", "env", "health-cmd", "hostname", "image", "ip", "ip6", "label",
+                    "log-driver",
+                    "log-opt", "memory", "memory-reservation", "network", "publish", "restart", "volume",
+                ])
             #expect(Set(have.values.keys) == Set(want.values.keys))
             // Normalised on both sides.
             #expect(have.values["memory"] == ["1073741824"])
             #expect(want.values["memory"] == ["1073741824"])
             #expect(want.values["memory-reservation"] == ["268435456"])
-            #expect(have.values["volume"] == ["\(Self.root)/certs:/certs", "\(Self.root)/overrides/nginx:/overrides:ro"])
+            #expect(
+                have.values["volume"] == ["\(Self.root)/certs:/certs", "\(Self.root)/overrides/nginx:/overrides:ro"])
             #expect(have.values["publish"] == ["127.0.0.1:47025:25/tcp", "127.0.0.1:47993:993/tcp"])
             #expect(want.values["publish"] == have.values["publish"])
             #expect(have.values["health-cmd"] == ["test -e /tmp"])
             #expect(have.values["log-opt"] == ["tag=mailu-front"])
             #expect(have.values["label"] == ["io.containers.autoupdate=registry"])
             // The env file expands into variables; comments and blank lines do not.
-            #expect(want.values["env"] == [
-                "DOMAIN=example.com", "HOSTNAMES=mail.example.com",
-                "I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES=1", "MESSAGE_SIZE_LIMIT=50000000",
-                "SUBNET=10.199.77.0/24",
-            ])
+            #expect(
+                want.values["env"] == [
+                    "DOMAIN=example.com", "HOSTNAMES=mail.example.com",
+                    "I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES=1",
+                    "MESSAGE_SIZE_LIMIT=50000000",
+                    "SUBNET=10.199.77.0/24",
+                ])
             #expect(have.values["env"] == want.values["env"])
         }
 
@@ -196,56 +219,106 @@ extension PureTests {
             Change(label: "as recorded", differences: []),
             Change(label: "memory 1024m is 1g", change: { $0.memory = "1024m" }, differences: []),
             Change(label: "memory in bytes", change: { $0.memory = "1073741824" }, differences: []),
-            Change(label: "memory 2g", change: { $0.memory = "2g" },
-                   differences: [FieldChange(field: "memory", removed: ["1073741824"], added: ["2147483648"])]),
-            Change(label: "reservation 512m", change: { $0.memoryReservation = "512m" },
-                   differences: [FieldChange(field: "memory-reservation", removed: ["268435456"], added: ["536870912"])]),
-            Change(label: "volume without trailing slashes", change: { $0.volumes[0] = "\(root)/certs:/certs" }, differences: []),
-            Change(label: "read-only volume with more options", change: { $0.volumes[1] = "\(root)/overrides/nginx/:/overrides/:z,ro" },
-                   differences: []),
-            Change(label: "volume no longer read-only", change: { $0.volumes[1] = "\(root)/overrides/nginx/:/overrides/" },
-                   differences: [FieldChange(field: "volume", removed: ["\(root)/overrides/nginx:/overrides:ro"],
-                                             added: ["\(root)/overrides/nginx:/overrides"])]),
-            Change(label: "port with its protocol spelled out", change: { $0.ports[1] = "127.0.0.1:47993:993/tcp" }, differences: []),
-            Change(label: "port on every address", change: { $0.ports[0] = "47025:25/tcp" },
-                   differences: [FieldChange(field: "publish", removed: ["127.0.0.1:47025:25/tcp"], added: ["47025:25/tcp"])]),
-            Change(label: "port over udp", change: { $0.ports[1] = "127.0.0.1:47993:993/udp" },
-                   differences: [FieldChange(field: "publish", removed: ["127.0.0.1:47993:993/tcp"], added: ["127.0.0.1:47993:993/udp"])]),
-            Change(label: "a value in the env file", envFile: mailuEnv.replacingOccurrences(of: "50000000", with: "60000000"),
-                   differences: [FieldChange(field: "env", removed: ["MESSAGE_SIZE_LIMIT=50000000"], added: ["MESSAGE_SIZE_LIMIT=60000000"])]),
-            Change(label: "--env wins over the env file", change: { $0.env.append(KeyValue("DOMAIN", "example.com")) },
-                   envFile: mailuEnv.replacingOccurrences(of: "DOMAIN=example.com", with: "DOMAIN=example.net"), differences: []),
-            Change(label: "an --env value", change: { $0.env[0].value = "0" },
-                   differences: [FieldChange(field: "env",
-                                             removed: ["I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES=1"],
-                                             added: ["I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES=0"])]),
+            Change(
+                label: "memory 2g", change: { $0.memory = "2g" },
+                differences: [FieldChange(field: "memory", removed: ["1073741824"], added: ["2147483648"])]),
+            Change(
+                label: "reservation 512m", change: { $0.memoryReservation = "512m" },
+                differences: [FieldChange(field: "memory-reservation", removed: ["268435456"], added: ["536870912"])]),
+            Change(
+                label: "volume without trailing slashes", change: { $0.volumes[0] = "\(root)/certs:/certs" },
+                differences: []),
+            Change(
+                label: "read-only volume with more options",
+                change: { $0.volumes[1] = "\(root)/overrides/nginx/:/overrides/:z,ro" },
+                differences: []),
+            Change(
+                label: "volume no longer read-only", change: { $0.volumes[1] = "\(root)/overrides/nginx/:/overrides/" },
+                differences: [
+                    FieldChange(
+                        field: "volume", removed: ["\(root)/overrides/nginx:/overrides:ro"],
+                        added: ["\(root)/overrides/nginx:/overrides"])
+                ]),
+            Change(
+                label: "port with its protocol spelled out", change: { $0.ports[1] = "127.0.0.1:47993:993/tcp" },
+                differences: []),
+            Change(
+                label: "port on every address", change: { $0.ports[0] = "47025:25/tcp" },
+                differences: [
+                    FieldChange(field: "publish", removed: ["127.0.0.1:47025:25/tcp"], added: ["47025:25/tcp"])
+                ]),
+            Change(
+                label: "port over udp", change: { $0.ports[1] = "127.0.0.1:47993:993/udp" },
+                differences: [
+                    FieldChange(
+                        field: "publish", removed: ["127.0.0.1:47993:993/tcp"], added: ["127.0.0.1:47993:993/udp"])
+                ]),
+            Change(
+                label: "a value in the env file",
+                envFile: mailuEnv.replacingOccurrences(of: "50000000", with: "60000000"),
+                differences: [
+                    FieldChange(
+                        field: "env", removed: ["MESSAGE_SIZE_LIMIT=50000000"], added: ["MESSAGE_SIZE_LIMIT=60000000"])
+                ]),
+            Change(
+                label: "--env wins over the env file", change: { $0.env.append(KeyValue("DOMAIN", "example.com")) },
+                envFile: mailuEnv.replacingOccurrences(of: "DOMAIN=example.com", with: "DOMAIN=example.net"),
+                differences: []),
+            Change(
+                label: "an --env value", change: { $0.env[0].value = "0" },
+                differences: [
+                    FieldChange(
+                        field: "env",
+                        removed: ["I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES=1"],
+                        added: ["I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES=0"])
+                ]),
             // Only variables the spec sets are compared: the image sets others (PATH, TERM).
-            Change(label: "a variable the spec no longer sets", envFile: mailuEnv.replacingOccurrences(of: "HOSTNAMES=mail.example.com\n", with: ""),
-                   differences: []),
-            Change(label: "hostname", change: { $0.hostname = "mail" },
-                   differences: [FieldChange(field: "hostname", removed: ["front"], added: ["mail"])]),
-            Change(label: "label value", change: { $0.labels = [KeyValue("io.containers.autoupdate", "disabled")] },
-                   differences: [FieldChange(field: "label", removed: ["io.containers.autoupdate=registry"], added: ["io.containers.autoupdate=disabled"])]),
-            Change(label: "log tag", change: { $0.logOptions = ["tag=front"] },
-                   differences: [FieldChange(field: "log-opt", removed: ["tag=mailu-front"], added: ["tag=front"])]),
-            Change(label: "log driver", change: { $0.logDriver = "journald" },
-                   differences: [FieldChange(field: "log-driver", removed: ["k8s-file"], added: ["journald"])]),
-            Change(label: "health command", change: { $0.healthcheck?.command = "test -e /etc" },
-                   differences: [FieldChange(field: "health-cmd", removed: ["test -e /tmp"], added: ["test -e /etc"])]),
-            Change(label: "health interval is not compared", change: { $0.healthcheck?.interval = "30s" }, differences: []),
-            Change(label: "restart policy", change: { $0.restart = "unless-stopped" },
-                   differences: [FieldChange(field: "restart", removed: ["always"], added: ["unless-stopped"])]),
-            Change(label: "cpu shares", change: { $0.cpuShares = 512 },
-                   differences: [FieldChange(field: "cpu-shares", removed: ["1024"], added: ["512"])]),
-            Change(label: "dns server", change: { $0.dns = ["10.199.77.35"] },
-                   differences: [FieldChange(field: "dns", removed: ["10.199.77.34"], added: ["10.199.77.35"])]),
-            Change(label: "image tag", change: { $0.image = "localhost/purefx/busybox:2" },
-                   differences: [FieldChange(field: "image", removed: [image], added: ["localhost/purefx/busybox:2"])]),
-            Change(label: "command", change: { $0.command = ["sleep", "5"] },
-                   differences: [FieldChange(field: "command", removed: ["sleep 100000"], added: ["sleep 5"])]),
-            Change(label: "network", change: { $0.network = "other-net" },
-                   differences: [FieldChange(field: "network", removed: ["purefx-net"], added: ["other-net"])]),
-            Change(label: "flags podman does not report back", change: { $0.extraArgs = ["--init", "--pids-limit=100"] }, differences: []),
+            Change(
+                label: "a variable the spec no longer sets",
+                envFile: mailuEnv.replacingOccurrences(of: "HOSTNAMES=mail.example.com\n", with: ""),
+                differences: []),
+            Change(
+                label: "hostname", change: { $0.hostname = "mail" },
+                differences: [FieldChange(field: "hostname", removed: ["front"], added: ["mail"])]),
+            Change(
+                label: "label value", change: { $0.labels = [KeyValue("io.containers.autoupdate", "disabled")] },
+                differences: [
+                    FieldChange(
+                        field: "label", removed: ["io.containers.autoupdate=registry"],
+                        added: ["io.containers.autoupdate=disabled"])
+                ]),
+            Change(
+                label: "log tag", change: { $0.logOptions = ["tag=front"] },
+                differences: [FieldChange(field: "log-opt", removed: ["tag=mailu-front"], added: ["tag=front"])]),
+            Change(
+                label: "log driver", change: { $0.logDriver = "journald" },
+                differences: [FieldChange(field: "log-driver", removed: ["k8s-file"], added: ["journald"])]),
+            Change(
+                label: "health command", change: { $0.healthcheck?.command = "test -e /etc" },
+                differences: [FieldChange(field: "health-cmd", removed: ["test -e /tmp"], added: ["test -e /etc"])]),
+            Change(
+                label: "health interval is not compared", change: { $0.healthcheck?.interval = "30s" }, differences: []),
+            Change(
+                label: "restart policy", change: { $0.restart = "unless-stopped" },
+                differences: [FieldChange(field: "restart", removed: ["always"], added: ["unless-stopped"])]),
+            Change(
+                label: "cpu shares", change: { $0.cpuShares = 512 },
+                differences: [FieldChange(field: "cpu-shares", removed: ["1024"], added: ["512"])]),
+            Change(
+                label: "dns server", change: { $0.dns = ["10.199.77.35"] },
+                differences: [FieldChange(field: "dns", removed: ["10.199.77.34"], added: ["10.199.77.35"])]),
+            Change(
+                label: "image tag", change: { $0.image = "localhost/purefx/busybox:2" },
+                differences: [FieldChange(field: "image", removed: [image], added: ["localhost/purefx/busybox:2"])]),
+            Change(
+                label: "command", change: { $0.command = ["sleep", "5"] },
+                differences: [FieldChange(field: "command", removed: ["sleep 100000"], added: ["sleep 5"])]),
+            Change(
+                label: "network", change: { $0.network = "other-net" },
+                differences: [FieldChange(field: "network", removed: ["purefx-net"], added: ["other-net"])]),
+            Change(
+                label: "flags podman does not report back", change: { $0.extraArgs = ["--init", "--pids-limit=100"] },
+                differences: []),
         ]
 
         @Test(arguments: changes)
@@ -255,7 +328,8 @@ extension PureTests {
                 c.ip6 = nil
                 row.change(&c)
             }
-            let differences = try Self.compare(definition, envFiles: [Self.mailuEnvPath: row.envFile], fixture: "front").differences
+            let differences = try Self.compare(definition, envFiles: [Self.mailuEnvPath: row.envFile], fixture: "front")
+                .differences
             #expect(differences == row.differences)
         }
 
@@ -285,16 +359,19 @@ extension PureTests {
             #expect(have.values["ip"] == ["10.199.77.50"])
             #expect(have.values["volume"] == ["purefx-vol:/var/lib/odd"])  // a named volume
             #expect(have.values["publish"] == ["::1:47443:443/tcp"])  // published on [::1]
-            #expect(try Self.compare(Self.odd { $0.ip = "10.199.77.51" }, envFiles: [:], fixture: "odd").differences
-                == [FieldChange(field: "ip", removed: ["10.199.77.50"], added: ["10.199.77.51"])])
-            #expect(try Self.compare(Self.odd { $0.ip6 = "fd42:7777::51" }, envFiles: [:], fixture: "odd").differences
-                == [FieldChange(field: "ip6", removed: ["fd42:7777::50"], added: ["fd42:7777::51"])])
+            #expect(
+                try Self.compare(Self.odd { $0.ip = "10.199.77.51" }, envFiles: [:], fixture: "odd").differences
+                    == [FieldChange(field: "ip", removed: ["10.199.77.50"], added: ["10.199.77.51"])])
+            #expect(
+                try Self.compare(Self.odd { $0.ip6 = "fd42:7777::51" }, envFiles: [:], fixture: "odd").differences
+                    == [FieldChange(field: "ip6", removed: ["fd42:7777::50"], added: ["fd42:7777::51"])])
         }
 
         @Test func envFileValuesWithEqualsAndEmpty() throws {
             let definition = Self.odd { $0.envFiles = [Self.oddEnvPath] }
             let env = "EQUALS=a=b\nEMPTY=\n"
-            let (want, have, differences) = try Self.compare(definition, envFiles: [Self.oddEnvPath: env], fixture: "odd")
+            let (want, have, differences) = try Self.compare(
+                definition, envFiles: [Self.oddEnvPath: env], fixture: "odd")
             #expect(differences == [])
             #expect(want.values["env"] == ["EMPTY=", "EQUALS=a=b"])
             #expect(have.values["env"] == ["EMPTY=", "EQUALS=a=b"])
@@ -305,7 +382,8 @@ extension PureTests {
         /// podman reads `--restart=on-failure:3` back as `Name: on-failure`, `MaximumRetryCount: 3`;
         /// today the difference is `restart: -on-failure +on-failure:3`.
         @Test func restartWithRetryCount() throws {
-            let differences = try Self.compare(Self.odd { $0.restart = "on-failure:3" }, envFiles: [:], fixture: "odd").differences
+            let differences = try Self.compare(Self.odd { $0.restart = "on-failure:3" }, envFiles: [:], fixture: "odd")
+                .differences
             withKnownIssue("restart on-failure:N is compared with the policy name alone, so it always differs") {
                 #expect(differences == [])
             }
@@ -314,8 +392,11 @@ extension PureTests {
         /// podman takes `--memory=1gb` (docker/go-units) as 1073741824 bytes; today the
         /// difference is `memory: -1073741824 +1gb`.
         @Test func memoryWithByteSuffix() throws {
-            let differences = try Self.compare(Self.odd { $0.memory = "1gb" }, envFiles: [:], fixture: "odd").differences
-            withKnownIssue("normalizeBytes reads only <n>, <n>b, <n>k, <n>m, <n>g; podman also takes 1gb, 1GiB, 1.5g, 1t") {
+            let differences = try Self.compare(Self.odd { $0.memory = "1gb" }, envFiles: [:], fixture: "odd")
+                .differences
+            withKnownIssue(
+                "normalizeBytes reads only <n>, <n>b, <n>k, <n>m, <n>g; podman also takes 1gb, 1GiB, 1.5g, 1t"
+            ) {
                 #expect(differences == [])
             }
         }
@@ -323,7 +404,9 @@ extension PureTests {
         /// podman stores `--log-opt=max-size=10mb` as `LogConfig.Size` "10MB", not as a tag;
         /// today the difference is `log-opt: +max-size=10mb`.
         @Test func logOptionOtherThanTag() throws {
-            let differences = try Self.compare(Self.odd { $0.logOptions = ["max-size=10mb"] }, envFiles: [:], fixture: "odd").differences
+            let differences = try Self.compare(
+                Self.odd { $0.logOptions = ["max-size=10mb"] }, envFiles: [:], fixture: "odd"
+            ).differences
             withKnownIssue("only log-opt tag= is read back, so any other log option always differs") {
                 #expect(differences == [])
             }
@@ -334,7 +417,8 @@ extension PureTests {
         /// side has the variables "  # indented comment" and "  INDENTED" instead.
         @Test func indentedEnvFileLines() throws {
             let definition = Self.odd { $0.envFiles = [Self.oddEnvPath] }
-            let differences = try Self.compare(definition, envFiles: [Self.oddEnvPath: Self.oddEnv], fixture: "odd").differences
+            let differences = try Self.compare(definition, envFiles: [Self.oddEnvPath: Self.oddEnv], fixture: "odd")
+                .differences
             #expect(try Self.inspection("odd").config.env.contains("INDENTED=yes"))
             withKnownIssue("env-file lines are not trimmed the way podman trims them") {
                 #expect(differences == [])

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
+
+@testable import MailroomMailu
 @testable import MailroomPlan
 @testable import MailroomSupport
-@testable import MailroomMailu
 @testable import MailroomTestSupport
-
 
 /// `plan` against an empty host, against files that differ, against override directories
 /// that change, and against containers made by hand from the guide.
@@ -24,7 +24,8 @@ struct PlanTests {
         let root = try GeneratedFilesTests.tempDirectory("plan-empty")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let pipeline = Pipeline(host: Self.host(root), engine: nil, profile: MailuProfile())
-        let (plan, _) = try await pipeline.plan(pipeline.compile(specText: Self.seedGuide(root: root), file: "mailroom.yaml"))
+        let (plan, _) = try await pipeline.plan(
+            pipeline.compile(specText: Self.seedGuide(root: root), file: "mailroom.yaml"))
         #expect(plan.network.action == .create)
         #expect(plan.network.arguments.last == "podman1")
         #expect(plan.containers.count == 13 && plan.containers.allSatisfy { $0.action == .create })
@@ -45,7 +46,9 @@ struct PlanTests {
         let pipeline = Pipeline(host: Self.host(root), engine: nil, profile: MailuProfile())
         let compiled = try pipeline.compile(specText: Self.seedGuide(root: root), file: "mailroom.yaml")
         try GeneratedFilesTests.write(compiled.desired.files)
-        for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        for directory in compiled.desired.directories {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
 
         let inSync = try await pipeline.plan(compiled).plan
         #expect(inSync.files.allSatisfy { $0.action == .inSync })
@@ -53,7 +56,8 @@ struct PlanTests {
 
         // Edit a site by hand, loosen mailu.env's mode, and leave a stale generated file behind.
         let site = root + "/podmandirectory/caddy2/config/site/autoconfig.example.com.Caddyfile"
-        try (try String(contentsOfFile: site, encoding: .utf8)).replacingOccurrences(of: "403", with: "404").write(toFile: site, atomically: true, encoding: .utf8)
+        try (try String(contentsOfFile: site, encoding: .utf8)).replacingOccurrences(of: "403", with: "404").write(
+            toFile: site, atomically: true, encoding: .utf8)
         let env = root + "/podmandirectory/mailu/mailu.env"
         chmod(env, 0o644)
         let stale = root + "/podmandirectory/caddy2/config/site/autoconfig.example.net.Caddyfile"
@@ -68,8 +72,14 @@ struct PlanTests {
         #expect(changed.count == 3)
         let siteChange = try #require(changed[site])
         #expect(siteChange.action == .update)
-        #expect(siteChange.diff.contains("-\t\trespond \"This domain is only used for Autoconfiguration by Mozilla Thunderbrid and email clients that are compatible with its specifications.\" 404"))
-        #expect(siteChange.diff.contains("+\t\trespond \"This domain is only used for Autoconfiguration by Mozilla Thunderbrid and email clients that are compatible with its specifications.\" 403"))
+        #expect(
+            siteChange.diff.contains(
+                "-\t\trespond \"This domain is only used for Autoconfiguration by Mozilla Thunderbrid and email clients that are compatible with its specifications.\" 404"
+            ))
+        #expect(
+            siteChange.diff.contains(
+                "+\t\trespond \"This domain is only used for Autoconfiguration by Mozilla Thunderbrid and email clients that are compatible with its specifications.\" 403"
+            ))
         #expect(siteChange.reload?.container == "caddy2")
         #expect(changed[env]?.action == .update && changed[env]?.diff == "mode 644 → 600")
         #expect(changed[stale]?.action == .delete)
@@ -88,7 +98,8 @@ struct PlanTests {
             let compiled = try pipeline.compile(specDirectory: h.deployment.specDirectory)
             #expect(try await pipeline.plan(compiled).plan.hasChanges == false)
 
-            try "smtpd_banner = test\n".write(toFile: h.deployment.root + "/mailu/overrides/postfix/postfix.cf", atomically: true, encoding: .utf8)
+            try "smtpd_banner = test\n".write(
+                toFile: h.deployment.root + "/mailu/overrides/postfix/postfix.cf", atomically: true, encoding: .utf8)
             let plan = try await pipeline.plan(compiled).plan
             let changes = plan.containers.filter { $0.action != .inSync }
             #expect(changes.map(\.name) == [h.name("mailu-smtp")])
@@ -108,7 +119,9 @@ struct PlanTests {
             let pipeline = Pipeline(host: d.host, engine: podman, profile: MailuProfile())
             let compiled = try pipeline.compile(specDirectory: d.specDirectory)
             try GeneratedFilesTests.write(compiled.desired.files)
-            for directory in compiled.desired.directories { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            for directory in compiled.desired.directories {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
             try await podman.execute(compiled.desired.network.arguments)
 
             // By hand, as the guide does: the same flags without Mailroom's labels.
@@ -130,7 +143,8 @@ struct PlanTests {
             #expect(replaced.action == .recreate)
             #expect(replaced.reasons == ["made outside Mailroom; differs from the spec"])
             let fields = Dictionary(uniqueKeysWithValues: replaced.fields.map { ($0.field, $0) })
-            #expect(fields["ip"]?.removed == ["10.213.\(d.index).99"] && fields["ip"]?.added == ["10.213.\(d.index).37"])
+            #expect(
+                fields["ip"]?.removed == ["10.213.\(d.index).99"] && fields["ip"]?.added == ["10.213.\(d.index).37"])
             #expect(fields["restart"]?.added == ["always"])
             #expect(fields["env"]?.removed == ["RELAYHOST=smtp.example.net"] || fields["env"] == nil)
             #expect(fields.keys.allSatisfy { ["ip", "restart", "env"].contains($0) }, "\(fields.keys.sorted())")

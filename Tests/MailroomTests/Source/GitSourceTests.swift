@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomSource
 @testable import MailroomSupport
 @testable import MailroomTestSupport
@@ -22,8 +23,9 @@ struct GitSourceTests {
         // A bare mirror, with the remote's branches as its own.
         #expect(FileManager.default.fileExists(atPath: f.stateDirectory + "/mirror.git/HEAD"))
         #expect(!FileManager.default.fileExists(atPath: f.stateDirectory + "/mirror.git/.git"))
-        #expect(try ScratchRepository.git(["rev-parse", "refs/heads/main"], in: f.stateDirectory + "/mirror.git")
-                    .trimmingCharacters(in: .whitespacesAndNewlines) == result.commit.hex)
+        #expect(
+            try ScratchRepository.git(["rev-parse", "refs/heads/main"], in: f.stateDirectory + "/mirror.git")
+                .trimmingCharacters(in: .whitespacesAndNewlines) == result.commit.hex)
     }
 
     @Test("bare clone from a file:// URL")
@@ -126,19 +128,26 @@ struct GitSourceTests {
         #expect(seen.snapshot.tree == first.snapshot.tree)
         #expect(try source.diff(from: first.commit.hex, to: outside).changes.isEmpty)
 
-        let inside = try f.repo.commitAndPush(["deploy/extra.env": "A=1\n", "deploy/mailroom.yaml": TestSpecs.minimal + "# x\n"],
-                                              message: "spec")
+        let inside = try f.repo.commitAndPush(
+            ["deploy/extra.env": "A=1\n", "deploy/mailroom.yaml": TestSpecs.minimal + "# x\n"],
+            message: "spec")
         let changed = try source.fetch(logger: f.logs.logger)
         #expect(changed.specChanged)
         let diff = try source.diff(from: outside, to: inside)
         #expect(diff.specChanged)
-        #expect(diff.changes == [SpecFileChange(.added, path: "extra.env"), SpecFileChange(.modified, path: "mailroom.yaml")])
+        #expect(
+            diff.changes == [
+                SpecFileChange(.added, path: "extra.env"), SpecFileChange(.modified, path: "mailroom.yaml"),
+            ])
 
         try f.repo.git("mv", "deploy/extra.env", "deploy/renamed.env")
         try f.repo.git("commit", "--quiet", "-m", "rename")
         try f.repo.git("push", "--quiet", "origin", "main")
         _ = try source.fetch(logger: f.logs.logger)
-        #expect(try source.diff(from: inside, to: "main").changes == [SpecFileChange(.renamed, path: "renamed.env", oldPath: "extra.env")])
+        #expect(
+            try source.diff(from: inside, to: "main").changes == [
+                SpecFileChange(.renamed, path: "renamed.env", oldPath: "extra.env")
+            ])
     }
 
     @Test("a force-push is reported, logged, and its new tip used")
@@ -196,7 +205,8 @@ struct GitSourceTests {
     func symlinkRejected() throws {
         let f = try SourceFixture(files: ["deploy/mailroom.yaml": TestSpecs.minimal])
         defer { f.remove() }
-        try FileManager.default.createSymbolicLink(atPath: f.repo.work + "/deploy/passwd", withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(
+            atPath: f.repo.work + "/deploy/passwd", withDestinationPath: "/etc/passwd")
         try f.repo.commitAndPush([:], message: "link")
         let error = gitError { try f.source(path: "deploy").fetch(logger: f.logs.logger) }
         #expect(error?.code == .symlink)

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+
 @testable import MailroomSource
 
 extension PureTests {
@@ -22,8 +23,12 @@ extension PureTests {
 
         @Test("https URLs, with a port, and never with a password")
         func httpsForms() throws {
-            #expect(try GitRemoteURL("https://git.example.org/ops/mail.git").kind == .https(host: "git.example.org", port: nil))
-            #expect(try GitRemoteURL("https://deploy@git.example.org:8443/ops/mail.git").kind == .https(host: "git.example.org", port: 8443))
+            #expect(
+                try GitRemoteURL("https://git.example.org/ops/mail.git").kind
+                    == .https(host: "git.example.org", port: nil))
+            #expect(
+                try GitRemoteURL("https://deploy@git.example.org:8443/ops/mail.git").kind
+                    == .https(host: "git.example.org", port: 8443))
             let error = gitError { try GitRemoteURL("https://bot:s3cret@git.example.org/ops/mail.git") }
             #expect(error?.code == .invalidURL)
             #expect(error?.message.contains("s3cret") == false)
@@ -56,7 +61,9 @@ extension PureTests {
             let keyA = Data([0, 0, 0, 11] + Array("ssh-ed25519".utf8) + [1, 2, 3])
             let keyB = Data([0, 0, 0, 11] + Array("ssh-ed25519".utf8) + [4, 5, 6])
             let salt = Data((0..<20).map { UInt8($0) })
-            let hash = Data(HMAC<Insecure.SHA1>.authenticationCode(for: Data("hashed.example".utf8), using: SymmetricKey(data: salt)))
+            let hash = Data(
+                HMAC<Insecure.SHA1>.authenticationCode(
+                    for: Data("hashed.example".utf8), using: SymmetricKey(data: salt)))
             let text = """
                 # comment
                 plain.example,alias.example ssh-ed25519 \(keyA.base64EncodedString())
@@ -95,7 +102,9 @@ struct SourceCredentialFilesTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailroom-cred-\(UUID())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let token = dir + "/token", key = dir + "/id", hosts = dir + "/known_hosts"
+        let token = dir + "/token"
+        let key = dir + "/id"
+        let hosts = dir + "/known_hosts"
         for file in [token, key, hosts] { try Data("x\n".utf8).write(to: URL(fileURLWithPath: file)) }
 
         func configure(_ url: String, _ credentials: GitCredentials) -> GitError? {
@@ -108,9 +117,13 @@ struct SourceCredentialFilesTests {
         let noHosts = configure("ssh://git@h/x.git", GitCredentials(sshKey: key))
         #expect(noHosts?.code == .invalidConfiguration)
         #expect(noHosts?.hint?.contains("--known-hosts") == true)
-        #expect(configure("ssh://git@h/x.git", GitCredentials(tokenFile: token, sshKey: key, knownHosts: hosts))?.code == .invalidConfiguration)
+        #expect(
+            configure("ssh://git@h/x.git", GitCredentials(tokenFile: token, sshKey: key, knownHosts: hosts))?.code
+                == .invalidConfiguration)
         #expect(configure("/srv/x.git", GitCredentials(tokenFile: token))?.code == .invalidConfiguration)
-        #expect(gitError { try SourceConfiguration(repository: "/srv/x.git", branch: "bad..name", stateDirectory: dir) }?.code
-                    == .invalidConfiguration)
+        #expect(
+            gitError { try SourceConfiguration(repository: "/srv/x.git", branch: "bad..name", stateDirectory: dir) }?
+                .code
+                == .invalidConfiguration)
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+
 @testable import MailroomAgent
 @testable import MailroomSource
 @testable import MailroomSupport
 @testable import MailroomTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real OpenSSH server on 127.0.0.1 with generated host and client keys, run as root.
@@ -46,13 +47,17 @@ final class SSHServer {
 
             """
         try Data(config.utf8).write(to: URL(fileURLWithPath: directory + "/sshd_config"))
-        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2)
+            .joined(separator: " ")
         knownHosts = directory + "/known_hosts"
         try Data("[127.0.0.1]:\(port) \(hostPublic)\n".utf8).write(to: URL(fileURLWithPath: knownHosts))
 
         // Not Foundation's Process: it watches a socket that sshd closes at start-up, then
         // blocks in waitpid on sshd, which stalls every other Process in the test run.
-        pid.withLock { $0 = Self.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"], log: directory + "/sshd.log") }
+        pid.withLock {
+            $0 = Self.spawn(
+                ["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"], log: directory + "/sshd.log")
+        }
         guard pid.current > 0 else { throw ScratchError("cannot start sshd") }
         try waitUntilListening()
     }
@@ -141,7 +146,9 @@ final class SSHServer {
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
             }
             close(fd)
             if connected { return }
@@ -163,11 +170,15 @@ struct SourceSSHTests {
         try body(f, server)
     }
 
-    func source(_ f: SourceFixture, _ server: SSHServer, key: String? = nil, knownHosts: String? = nil) throws -> GitSource {
-        GitSource(try SourceConfiguration(
-            repository: "ssh://root@127.0.0.1:\(server.port)\(f.repo.origin)",
-            credentials: GitCredentials(sshKey: key ?? server.clientKey, knownHosts: knownHosts ?? server.knownHosts),
-            stateDirectory: f.stateDirectory))
+    func source(_ f: SourceFixture, _ server: SSHServer, key: String? = nil, knownHosts: String? = nil) throws
+        -> GitSource
+    {
+        GitSource(
+            try SourceConfiguration(
+                repository: "ssh://root@127.0.0.1:\(server.port)\(f.repo.origin)",
+                credentials: GitCredentials(
+                    sshKey: key ?? server.clientKey, knownHosts: knownHosts ?? server.knownHosts),
+                stateDirectory: f.stateDirectory))
     }
 
     @Test("clone and fetch over ssh:// with a key and a known host key")
@@ -188,7 +199,9 @@ struct SourceSSHTests {
     func mismatchedHostKeyRefused() throws {
         try withServer { f, server in
             let other = try server.makeKey("other_host_key")
-            let otherPublic = try String(contentsOfFile: other + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+            let otherPublic = try String(contentsOfFile: other + ".pub", encoding: .utf8).split(separator: " ").prefix(
+                2
+            ).joined(separator: " ")
             let wrong = server.directory + "/known_hosts_wrong"
             try Data("[127.0.0.1]:\(server.port) \(otherPublic)\n".utf8).write(to: URL(fileURLWithPath: wrong))
             let error = gitError { try source(f, server, knownHosts: wrong).fetch(logger: f.logs.logger) }
@@ -204,7 +217,8 @@ struct SourceSSHTests {
     func unknownHostKeyRefused() throws {
         try withServer { f, server in
             // The right key, but listed for port 22: a different host entry.
-            let key = try String(contentsOfFile: server.knownHosts, encoding: .utf8).split(separator: " ").dropFirst().joined(separator: " ")
+            let key = try String(contentsOfFile: server.knownHosts, encoding: .utf8).split(separator: " ").dropFirst()
+                .joined(separator: " ")
             let elsewhere = server.directory + "/known_hosts_elsewhere"
             try Data("127.0.0.1 \(key)".utf8).write(to: URL(fileURLWithPath: elsewhere))
             let error = gitError { try source(f, server, knownHosts: elsewhere).fetch(logger: f.logs.logger) }
@@ -234,9 +248,11 @@ struct SourceSSHTests {
         let server = try SSHServer(directory: f.repo.root + "/ssh")
         let port = server.port
         server.stop()  // nothing listens on the port any more
-        let source = GitSource(try SourceConfiguration(
-            repository: "ssh://root@127.0.0.1:\(port)\(f.repo.origin)",
-            credentials: GitCredentials(sshKey: server.clientKey, knownHosts: server.knownHosts), stateDirectory: f.stateDirectory))
+        let source = GitSource(
+            try SourceConfiguration(
+                repository: "ssh://root@127.0.0.1:\(port)\(f.repo.origin)",
+                credentials: GitCredentials(sshKey: server.clientKey, knownHosts: server.knownHosts),
+                stateDirectory: f.stateDirectory))
         let error = gitError { try source.fetch(logger: f.logs.logger) }
         #expect(error?.code == .unreachable)
         #expect(error?.message.contains("127.0.0.1:\(port)") == true)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+
 @testable import MailroomSource
 @testable import MailroomTestSupport
 
@@ -56,9 +57,10 @@ struct SourceFixture {
         url: String? = nil, branch: String = "main", revision: String? = nil, path: String = "",
         limits: SpecReadLimits = .default
     ) throws -> GitSource {
-        GitSource(try SourceConfiguration(
-            repository: url ?? repo.origin, branch: branch, revision: revision, path: path,
-            stateDirectory: stateDirectory, limits: limits))
+        GitSource(
+            try SourceConfiguration(
+                repository: url ?? repo.origin, branch: branch, revision: revision, path: path,
+                stateDirectory: stateDirectory, limits: limits))
     }
 
     func remove() { repo.remove() }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomSource
 @testable import MailroomSupport
 @testable import MailroomTestSupport
@@ -124,7 +125,9 @@ extension PureTests {
         func pollSchedule() throws {
             #expect(gitError { try PollSchedule(interval: .seconds(4)) }?.code == .invalidConfiguration)
             #expect(gitError { try PollSchedule(interval: .seconds(10), jitter: 0.9) }?.code == .invalidConfiguration)
-            #expect(gitError { try PollSchedule(interval: .seconds(60), maxBackoff: .seconds(30)) }?.code == .invalidConfiguration)
+            #expect(
+                gitError { try PollSchedule(interval: .seconds(60), maxBackoff: .seconds(30)) }?.code
+                    == .invalidConfiguration)
             let schedule = try PollSchedule(interval: .seconds(5))
             #expect(schedule.interval == .seconds(5))
             #expect(try PollSchedule().interval == .seconds(60))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomAgent
 @testable import MailroomSource
 @testable import MailroomSupport
@@ -21,7 +22,8 @@ struct StateLayoutTests {
         try files.moveItem(atPath: state.mirror, toPath: f.stateDirectory + "/source/mirror.git")
         try files.moveItem(atPath: state.sourceState, toPath: f.stateDirectory + "/source/source-state.json")
 
-        let pushed = try f.repo.commitAndPush(["mailroom.yaml": TestSpecs.minimal + "# after migration\n"], message: "next")
+        let pushed = try f.repo.commitAndPush(
+            ["mailroom.yaml": TestSpecs.minimal + "# after migration\n"], message: "next")
         let source = try f.source()
         #expect(!files.fileExists(atPath: f.stateDirectory + "/source"))
         #expect(files.fileExists(atPath: state.mirror + "/HEAD") && files.fileExists(atPath: state.sourceState))
@@ -41,8 +43,9 @@ struct StateLayoutTests {
         try files.createDirectory(atPath: f.stateDirectory + "/source", withIntermediateDirectories: true)
         try files.copyItem(atPath: state.mirror, toPath: f.stateDirectory + "/source/mirror.git")
         try "{}".write(toFile: f.stateDirectory + "/source/source-state.json", atomically: true, encoding: .utf8)
-        try files.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)],
-                                ofItemAtPath: f.stateDirectory + "/source/source-state.json")
+        try files.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -3600)],
+            ofItemAtPath: f.stateDirectory + "/source/source-state.json")
         let kept = try Data(contentsOf: URL(fileURLWithPath: state.sourceState))
 
         let message = try state.migrate()

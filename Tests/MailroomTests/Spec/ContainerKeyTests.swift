@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MailroomPlan
 @testable import MailroomRender
 @testable import MailroomSpec
@@ -12,31 +13,32 @@ extension PureTests {
     @Suite("Container keys, declared once", .tags(.pure))
     struct ContainerKeyTests {
         /// A new container, every key written.
-        static let everyKey = TestSpecs.minimal + """
-            containers:
-              extra:
-                enabled: true
-                image: localhost/extra:1
-                hostname: extra
-                ip: 10.90.0.50
-                dns: [10.90.0.34]
-                env: {MODE: fast}
-                env_files: [/srv/extra/extra.env]
-                volumes: ["/srv/extra/:/data/:ro"]
-                ports: ["127.0.0.1:8080:80/tcp"]
-                labels: {team: mail}
-                command: [sleep, infinity]
-                memory: 64m
-                memory_reservation: 32m
-                cpu_shares: 512
-                restart: on-failure
-                log_driver: journald
-                log_opts: [tag=extra]
-                healthcheck: {command: "true", interval: 30s, timeout: 5s, retries: 3, start_period: 10s}
-                extra_args: [--init]
-                depends_on: [mailu-admin]
+        static let everyKey =
+            TestSpecs.minimal + """
+                containers:
+                  extra:
+                    enabled: true
+                    image: localhost/extra:1
+                    hostname: extra
+                    ip: 10.90.0.50
+                    dns: [10.90.0.34]
+                    env: {MODE: fast}
+                    env_files: [/srv/extra/extra.env]
+                    volumes: ["/srv/extra/:/data/:ro"]
+                    ports: ["127.0.0.1:8080:80/tcp"]
+                    labels: {team: mail}
+                    command: [sleep, infinity]
+                    memory: 64m
+                    memory_reservation: 32m
+                    cpu_shares: 512
+                    restart: on-failure
+                    log_driver: journald
+                    log_opts: [tag=extra]
+                    healthcheck: {command: "true", interval: 30s, timeout: 5s, retries: 3, start_period: 10s}
+                    extra_args: [--init]
+                    depends_on: [mailu-admin]
 
-            """
+                """
 
         static func extra() throws -> ContainerDefinition {
             try #require(Fixtures.compile(everyKey).explicit.container(named: "extra"))
@@ -58,12 +60,17 @@ extension PureTests {
         func everyKeyIsRead() throws {
             let c = try Self.extra()
             #expect(c.image == "localhost/extra:1" && c.hostname == "extra" && c.ip == "10.90.0.50")
-            #expect(c.dns == ["10.90.0.34"] && c.env == [KeyValue("MODE", "fast")] && c.envFiles == ["/srv/extra/extra.env"])
+            #expect(
+                c.dns == ["10.90.0.34"] && c.env == [KeyValue("MODE", "fast")] && c.envFiles == ["/srv/extra/extra.env"]
+            )
             #expect(c.volumes == ["/srv/extra/:/data/:ro"] && c.ports == ["127.0.0.1:8080:80/tcp"])
             #expect(c.labels == [KeyValue("team", "mail")] && c.command == ["sleep", "infinity"])
-            #expect(c.memory == "64m" && c.memoryReservation == "32m" && c.cpuShares == 512 && c.restart == "on-failure")
+            #expect(
+                c.memory == "64m" && c.memoryReservation == "32m" && c.cpuShares == 512 && c.restart == "on-failure")
             #expect(c.logDriver == "journald" && c.logOptions == ["tag=extra"] && c.extraArgs == ["--init"])
-            #expect(c.healthcheck == Healthcheck(command: "true", interval: "30s", timeout: "5s", retries: 3, startPeriod: "10s"))
+            #expect(
+                c.healthcheck
+                    == Healthcheck(command: "true", interval: "30s", timeout: "5s", retries: 3, startPeriod: "10s"))
             #expect(c.dependsOn == ["mailu-admin"])
             // ip6 is not written (the network has no IPv6 subnet); maps record each entry.
             for key in ContainerKey.all where !["enabled", "ip6", "env", "labels"].contains(key.name) {
@@ -76,10 +83,13 @@ extension PureTests {
         func everyRenderedFlagIsComparable() throws {
             let arguments = PodmanArguments.run(try Self.extra())
             let flags = arguments.filter { $0.hasPrefix("--") }.map(PodmanArguments.flagName)
-            #expect(Set(flags).isSuperset(of: ["cpu-shares", "dns", "env", "env-file", "health-cmd", "health-interval",
-                                               "health-retries", "health-start-period", "health-timeout", "hostname", "ip",
-                                               "label", "log-driver", "log-opt", "memory", "memory-reservation", "publish",
-                                               "restart", "volume", "init"]))
+            #expect(
+                Set(flags).isSuperset(of: [
+                    "cpu-shares", "dns", "env", "env-file", "health-cmd", "health-interval",
+                    "health-retries", "health-start-period", "health-timeout", "hostname", "ip",
+                    "label", "log-driver", "log-opt", "memory", "memory-reservation", "publish",
+                    "restart", "volume", "init",
+                ]))
             for flag in Set(flags) where flag != "init" {
                 #expect(ContainerKey.observed(flag: flag) != nil, "--\(flag) has no entry in the table")
             }

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
+
 @testable import MailroomSpec
 @testable import MailroomSupport
-
 
 extension PureTests {
     /// One test per class of spec error: each names the file, line, column and field, and an
@@ -23,7 +23,8 @@ extension PureTests {
             """
 
         /// The one diagnostic of `text`, which must have exactly one.
-        func single(_ text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> SpecDiagnostic {
+        func single(_ text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> SpecDiagnostic
+        {
             let diagnostics = Fixtures.diagnostics(text)
             #expect(diagnostics.count == 1, "\(diagnostics)", sourceLocation: sourceLocation)
             return try #require(diagnostics.first, sourceLocation: sourceLocation)
@@ -49,7 +50,8 @@ extension PureTests {
         }
 
         @Test func wrongType() throws {
-            let d = try single(Self.base.replacingOccurrences(of: "domains: [example.org]", with: "domains: example.org"))
+            let d = try single(
+                Self.base.replacingOccurrences(of: "domains: [example.org]", with: "domains: example.org"))
             #expect(d.code == .wrongType)
             #expect(d.field == "domains")
             #expect(d.location.line == 5)
@@ -57,7 +59,8 @@ extension PureTests {
         }
 
         @Test func duplicateContainerNames() throws {
-            let d = try single(Self.base + "containers:\n  mailu-front:\n    memory: 1g\n  mailu-front:\n    memory: 2g\n")
+            let d = try single(
+                Self.base + "containers:\n  mailu-front:\n    memory: 1g\n  mailu-front:\n    memory: 2g\n")
             #expect(d.code == .duplicateName)
             #expect(d.message.contains("mailu-front"))
             #expect(d.location.line >= 11)
@@ -83,7 +86,10 @@ extension PureTests {
         }
 
         @Test func publishedPortCollision() throws {
-            let d = try single(Self.base + "containers:\n  extra:\n    image: docker.io/library/nginx:1.27\n    ports: [\"198.51.100.7:25:8025/tcp\"]\n")
+            let d = try single(
+                Self.base
+                    + "containers:\n  extra:\n    image: docker.io/library/nginx:1.27\n    ports: [\"198.51.100.7:25:8025/tcp\"]\n"
+            )
             #expect(d.code == .portCollision)
             #expect(d.field == "containers.extra.ports")
             #expect(d.location.line == 14)
@@ -98,7 +104,10 @@ extension PureTests {
         }
 
         @Test func cyclicDependency() throws {
-            let d = try single(Self.base + "containers:\n  mailu-webdav:\n    depends_on: [mailu-webmail]\n  mailu-webmail:\n    depends_on: [mailu-webdav]\n")
+            let d = try single(
+                Self.base
+                    + "containers:\n  mailu-webdav:\n    depends_on: [mailu-webmail]\n  mailu-webmail:\n    depends_on: [mailu-webdav]\n"
+            )
             #expect(d.code == .dependencyCycle)
             #expect(d.message.contains("mailu-webdav → mailu-webmail → mailu-webdav"))
             #expect(d.location.line == 13)
@@ -121,7 +130,8 @@ extension PureTests {
         }
 
         @Test func hostPathWithDotDot() throws {
-            let d = try single(Self.base.replacingOccurrences(of: "mailu:\n", with: "mailu:\n  root: /srv/mail/../etc\n"))
+            let d = try single(
+                Self.base.replacingOccurrences(of: "mailu:\n", with: "mailu:\n  root: /srv/mail/../etc\n"))
             #expect(d.code == .invalidPath)
             #expect(d.field == "mailu.root")
             #expect(d.location.line == 7)
@@ -135,7 +145,8 @@ extension PureTests {
         }
 
         @Test func envValueWithNulInTheMailuSection() throws {
-            let d = try single(Self.base.replacingOccurrences(of: "mailu:\n", with: "mailu:\n  site_name: \"Mail\\0x\"\n"))
+            let d = try single(
+                Self.base.replacingOccurrences(of: "mailu:\n", with: "mailu:\n  site_name: \"Mail\\0x\"\n"))
             #expect(d.code == .invalidEnv)
             #expect(d.field == "mailu.site_name")
         }
@@ -149,7 +160,8 @@ extension PureTests {
 
         @Test func everyCycleThroughAContainerIsNamed() {
             // resolver → admin → redis → resolver and resolver → admin → resolver.
-            let diagnostics = Fixtures.diagnostics(Self.base + "containers:\n  mailu-resolver:\n    depends_on: [mailu-admin]\n")
+            let diagnostics = Fixtures.diagnostics(
+                Self.base + "containers:\n  mailu-resolver:\n    depends_on: [mailu-admin]\n")
             #expect(diagnostics.count == 2)
             #expect(diagnostics.allSatisfy { $0.code == .dependencyCycle && $0.location.line == 13 })
         }
@@ -161,7 +173,8 @@ extension PureTests {
         }
 
         @Test func everyProblemIsReportedAtOnce() {
-            let text = Self.base.replacingOccurrences(of: "domains: [example.org]", with: "domains: [\"bad domain\"]")
+            let text =
+                Self.base.replacingOccurrences(of: "domains: [example.org]", with: "domains: [\"bad domain\"]")
                 + "containers:\n  mailu-smtp:\n    ip: 10.92.0.37\n    image: nope\n    colour: red\n"
             let codes = Set(Fixtures.diagnostics(text).map(\.code))
             #expect(codes == [.invalidHostname, .addressOutsideSubnet, .imageWithoutTag, .unknownKey])
@@ -169,10 +182,14 @@ extension PureTests {
 
         @Test func errorTextNamesFileLineFieldAndFix() throws {
             do {
-                _ = try Fixtures.compile(Self.base + "containers:\n  mailu-smtp:\n    imagee: x\n", file: "specs/mailroom.yaml")
+                _ = try Fixtures.compile(
+                    Self.base + "containers:\n  mailu-smtp:\n    imagee: x\n", file: "specs/mailroom.yaml")
                 Issue.record("expected an error")
             } catch let error as SpecError {
-                #expect(error.description.contains("specs/mailroom.yaml:13:5: containers.mailu-smtp.imagee: unknown key 'imagee' (did you mean 'image'?)"))
+                #expect(
+                    error.description.contains(
+                        "specs/mailroom.yaml:13:5: containers.mailu-smtp.imagee: unknown key 'imagee' (did you mean 'image'?)"
+                    ))
             }
         }
     }

@@ -1,8 +1,9 @@
 import Foundation
+
+@testable import MailroomMailu
 @testable import MailroomRender
 @testable import MailroomSpec
 @testable import MailroomSupport
-@testable import MailroomMailu
 
 /// Paths of the repository, found from this file.
 enum Fixtures {
@@ -24,14 +25,18 @@ enum Fixtures {
     }
 
     /// Compiles spec text with a fixed secret and no host.
-    static func compile(_ text: String, file: String = "mailroom.yaml", secret: String = "s3cret",
-                        unitsDirectory: String = "/etc/systemd/system") throws -> CompiledSpec {
+    static func compile(
+        _ text: String, file: String = "mailroom.yaml", secret: String = "s3cret",
+        unitsDirectory: String = "/etc/systemd/system"
+    ) throws -> CompiledSpec {
         try compiler(unitsDirectory: unitsDirectory).compile(
             SpecText(text, file: file), secrets: .values(SecretValues(path: "(test)", values: ["SECRET_KEY": secret])))
     }
 
     /// Compiles the spec in `directory` with a fixed secret and no host.
-    static func compile(directory: String, secret: String = "s3cret", unitsDirectory: String = "/etc/systemd/system") throws -> CompiledSpec {
+    static func compile(directory: String, secret: String = "s3cret", unitsDirectory: String = "/etc/systemd/system")
+        throws -> CompiledSpec
+    {
         let text = try SpecText.directory(directory)
         return try compile(text.text, file: text.file, secret: secret, unitsDirectory: unitsDirectory)
     }

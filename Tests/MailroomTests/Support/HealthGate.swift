@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import MailroomTestSupport
 
 /// A stand-in whose health check passes only once the test says so, and which shows when a

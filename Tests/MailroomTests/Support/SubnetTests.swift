@@ -1,6 +1,6 @@
 import Testing
-@testable import MailroomSupport
 
+@testable import MailroomSupport
 
 extension PureTests {
     /// `IPAddress` and `Subnet`: parsing, canonical text, membership and host numbering.
