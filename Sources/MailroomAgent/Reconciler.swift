@@ -132,7 +132,7 @@ public actor Reconciler: Service {
     /// The service loop: one reconcile at a time until graceful shutdown. On SIGTERM a running
     /// rollout stops after its current step and writes its journal end before the loop ends.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             for await _ in wakeups.cancelOnGracefulShutdown() {
                 var reasons = pending.withLock { reasons in
                     defer { reasons = [] }
