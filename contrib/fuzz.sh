@@ -17,8 +17,8 @@
 # Environment:
 #   MAILROOM_FUZZ_ORACLE=c0|lines  forbidden characters: every C0 control but TAB (default), or
 #                                  only "\n", "\r" and NUL
-#   FUZZ_KEEP_GOING=1              keep fuzzing after a finding (libFuzzer -fork=1 -ignore_crashes=1),
-#                                  to collect several in one run
+#   FUZZ_KEEP_GOING=1              after an oracle violation, fuzz on (the rest of the time) with its
+#                                  signature ignored, to collect one finding of each kind in a run
 #   FUZZ_SCRATCH=DIR               build directory (default .build-fuzz)
 set -euo pipefail
 shopt -s nullglob
@@ -52,40 +52,51 @@ fi
 seconds="${1:-60}"
 case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] | replay [FILE…]" >&2; exit 64 ;; esac
 work="$(mktemp -d "${TMPDIR:-/tmp}/mailroom-fuzz.XXXXXX")"
-mkdir -p "$work/corpus" "$work/artifacts"
+mkdir -p "$work/corpus" "$work/artifacts" "$work/findings"
 cp Tests/Fuzz/corpus/* "$work/corpus/"
 seeds=$(ls "$work/corpus" | wc -l)
+export MAILROOM_FUZZ_IGNORE="$work/ignored"
+: >"$MAILROOM_FUZZ_IGNORE"
 
-options=(-dict=Tests/Fuzz/mailroom.dict -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=8192
-  -print_final_stats=1 -artifact_prefix="$work/artifacts/")
-if [ "${FUZZ_KEEP_GOING:-0}" = 1 ]; then
-  options+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
-fi
 echo "fuzz.sh: $seconds s, oracle ${MAILROOM_FUZZ_ORACLE:-c0}, $seeds seeds, work directory $work"
 start=$(date +%s)
-status=0
-"$fuzzer" "${options[@]}" "$work/corpus" >"$work/fuzz.log" 2>&1 || status=$?
+deadline=$((start + seconds))
+round=0 runs=0 findings=0 stop=0
+while remaining=$((deadline - $(date +%s))); [ "$stop" = 0 ] && [ "$remaining" -gt 0 ]; do
+  round=$((round + 1))
+  log="$work/fuzz-$round.log"
+  status=0
+  "$fuzzer" -dict=Tests/Fuzz/mailroom.dict -max_total_time="$remaining" -timeout=5 -rss_limit_mb=2048 \
+    -max_len=8192 -print_final_stats=1 -artifact_prefix="$work/artifacts/" "$work/corpus" >"$log" 2>&1 || status=$?
+  executed=$(grep -oP '^stat::number_of_executed_units:\s+\K[0-9]+' "$log" || true)
+  runs=$((runs + ${executed:-0}))
+  [ "$status" -ne 0 ] || break
+  # A finding: libFuzzer wrote the input to artifacts/. The oracle's line names its signature.
+  findings=$((findings + 1))
+  reason=$(grep -m1 -E 'mailroom-fuzz: ORACLE|ERROR: libFuzzer|==ERROR|SUMMARY' "$log" || echo "libFuzzer exit $status")
+  signature=$(grep -oP -m1 'mailroom-fuzz: ORACLE \([a-z0-9]+\) \[\K[^]]+' "$log" || true)
+  for input in "$work"/artifacts/*; do
+    mv "$input" "$work/findings/$(printf %02d "$findings")-${signature//\//-}${signature:+-}$(basename "$input")"
+  done
+  echo "fuzz.sh: finding $findings after $(($(date +%s) - start)) s: $reason" >&2
+  # Go on past an oracle violation when asked; a crash, hang or memory blow-up ends the run.
+  if [ "${FUZZ_KEEP_GOING:-0}" = 1 ] && [ -n "$signature" ]; then echo "$signature" >>"$MAILROOM_FUZZ_IGNORE"; else stop=1; fi
+done
 elapsed=$(($(date +%s) - start))
 
-# The figures: libFuzzer's last status line (runs, coverage, corpus, exec/s) and its final stats.
-last=$(grep -E '^#[0-9]+:?[[:space:]].*cov: ' "$work/fuzz.log" | tail -1 || true)
-runs=$(grep -oP '^stat::number_of_executed_units:\s+\K[0-9]+' "$work/fuzz.log" || grep -oP '^#\K[0-9]+' <<<"$last" || echo "?")
-rate=$(grep -oP '^stat::average_exec_per_sec:\s+\K[0-9]+' "$work/fuzz.log" || grep -oP 'exec/s: \K[0-9]+' <<<"$last" || echo "?")
-edges=$(grep -oP 'Loaded 1 modules\s+\(\K[0-9]+' "$work/fuzz.log" | head -1 || echo "?")
-echo "fuzz.sh: ran ${elapsed} s: $runs executions, $rate exec/s"
+# The figures: libFuzzer's last status line (coverage, corpus) and the executions of every round.
+last=$(grep -hE '^#[0-9]+[[:space:]].*cov: ' "$work"/fuzz-*.log | tail -1 || true)
+edges=$(grep -ohP 'Loaded 1 modules\s+\(\K[0-9]+' "$work/fuzz-1.log" | head -1 || echo "?")
+echo "fuzz.sh: ran ${elapsed} s in $round round(s): $runs executions, $((runs / (elapsed > 0 ? elapsed : 1))) exec/s"
 echo "fuzz.sh: coverage: $(grep -oP 'cov: \K[0-9]+' <<<"$last" || echo '?') of $edges instrumented edges," \
   "$(grep -oP 'ft: \K[0-9]+' <<<"$last" || echo '?') features;" \
   "corpus: $(ls "$work/corpus" | wc -l) inputs, $(du -sh "$work/corpus" | cut -f1) ($seeds seeds)"
-grep -E '^stat::(new_units_added|slowest_unit_time_sec|peak_rss_mb)' "$work/fuzz.log" | sed -E 's/^stat::/fuzz.sh: /; s/:[[:space:]]+/: /' || true
+grep -hE '^stat::(slowest_unit_time_sec|peak_rss_mb)' "$work/fuzz-$round.log" | sed -E 's/:[[:space:]]+/: /; s/^stat::/fuzz.sh: /' || true
 
-findings=("$work"/artifacts/*)
-if [ "${#findings[@]}" -gt 0 ] || [ "$status" -ne 0 ]; then
-  echo "fuzz.sh: FAILED (libFuzzer exit $status); log: $work/fuzz.log" >&2
-  for input in "${findings[@]}"; do
-    reason=$("$fuzzer" "$input" 2>&1 | grep -m1 -E 'mailroom-fuzz: ORACLE|ERROR: libFuzzer|Fatal error' || echo 'no longer fails alone')
-    echo "  $input: $reason" >&2
-  done
-  echo "fuzz.sh: keep an input with: cp INPUT Tests/Fuzz/findings/NAME.yaml (and a line in Tests/Fuzz/findings/README.md)" >&2
+if [ "$findings" -gt 0 ]; then
+  echo "fuzz.sh: FAILED: $findings finding(s) in $work/findings (logs: $work/fuzz-*.log):" >&2
+  ls "$work/findings" | sed 's/^/  /' >&2
+  echo "fuzz.sh: keep one with: cp INPUT Tests/Fuzz/findings/NAME.yaml, and a line in Tests/Fuzz/findings/README.md" >&2
   exit 1
 fi
 rm -rf "$work"
