@@ -19,10 +19,15 @@
 //   c0 (default)  every C0 control character but TAB (U+0000–U+0008, U+000A–U+001F)
 //   lines         only those that end a line or a C string: "\n", "\r", "\0"
 //
-// Every violation has a signature, `kind/class` (`argument/C0`, `env-file/line-break`,
-// `env-shape`, `taint`, …), printed with it. MAILROOM_FUZZ_IGNORE names a file of signatures,
-// one a line, that no longer trap: contrib/fuzz.sh adds each finding's signature there
-// and fuzzes on, to find the next kind of violation rather than the same one again.
+// Every violation has a signature, printed with it: where it landed and what it is
+// (`argument/C0`, `env-file/line-break`, `env-shape`, `taint/line-break`, …), then `@` and the
+// input field it most likely came from (`@mailu.roundcube_plugins[]`, `@containers.*.labels.*`).
+// MAILROOM_FUZZ_IGNORE names a file of signatures, one a line, that no longer trap (a line
+// without `@` covers every field): contrib/fuzz.sh adds each finding's signature there and
+// fuzzes on, to find the next kind of violation rather than the same one again.
+//
+// Half the mutations are libFuzzer's; the other half insert a control-character escape or raw
+// line breaks into a double-quoted string (see `customMutator`).
 import Foundation
 import MailroomMailu
 import MailroomRender
@@ -54,7 +59,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         oracle.fail("not-spec-error", "the compiler threw \(type(of: error)), not a SpecError: \(error)")
         return 0
     }
-    oracle.check(compiled, input: text)
+    var run = oracle
+    run.input = text
+    run.check(compiled)
     if verbose {
         let summary = "\(compiled.desired.containers.count) containers, \(compiled.desired.files.count) files"
         FileHandle.standardError.write(Data("mailroom-fuzz: accepted: \(summary)\n".utf8))
@@ -68,6 +75,8 @@ struct Oracle {
     let mode: String
     /// Signatures that are reported no more (MAILROOM_FUZZ_IGNORE).
     let ignored: Set<String>
+    /// The spec's text, to name the field a violation came from.
+    var input = ""
 
     init(mode: String, ignoring file: String?) {
         switch mode {
@@ -87,9 +96,10 @@ struct Oracle {
     /// Reports a violation: one line on stderr, then a trap, so libFuzzer reports a deadly
     /// signal and saves the input. Returns only when the signature is ignored.
     func fail(_ signature: String, _ message: String) {
-        if ignored.contains(signature) { return }
-        FileHandle.standardError.write(Data("mailroom-fuzz: ORACLE (\(mode)) [\(signature)]: \(message)\n".utf8))
-        fatalError("mailroom-fuzz: [\(signature)] \(message)")
+        let coarse = String(signature.prefix { $0 != "@" })
+        if ignored.contains(signature) || ignored.contains(coarse) { return }
+        FileHandle.standardError.write(Data("mailroom-fuzz: ORACLE (\(mode)) <\(signature)>: \(message)\n".utf8))
+        fatalError("mailroom-fuzz: <\(signature)> \(message)")
     }
 
     /// The class of a forbidden character, for signatures.
@@ -109,10 +119,28 @@ struct Oracle {
     /// `what` says where the value was rendered.
     func value(_ value: String, _ kind: String, _ what: @autoclosure () -> String) {
         guard let scalar = offending(value) else { return }
-        fail("\(kind)/\(characterClass(scalar))", "\(what()) holds \(name(scalar)): \(quoted(value))")
+        let signature = "\(kind)/\(characterClass(scalar))@\(source(of: value))"
+        fail(signature, "\(what()) holds \(name(scalar)): \(quoted(value))")
     }
 
-    func check(_ compiled: CompiledSpec, input: String) {
+    /// The field of the input (a normalised dotted path) whose value most likely put `text`
+    /// where it was rendered: of the scalars that hold a forbidden character or a newline,
+    /// the one with the longest piece between those characters found in `text`.
+    func source(of text: String) -> String {
+        guard let root = try? Yams.compose(yaml: input, .basic) else { return "?" }
+        var scalars: [(path: String, value: String)] = []
+        collect(root, into: &scalars) { $0.unicodeScalars.contains { forbidden($0) || $0 == "\n" } }
+        var best: (path: String, length: Int)?
+        for scalar in scalars {
+            let pieces = scalar.value.unicodeScalars.split { forbidden($0) || $0 == "\n" }.map { String($0) }
+            guard let length = pieces.filter({ text.contains($0) }).map(\.count).max(), length > (best?.length ?? -1)
+            else { continue }
+            best = (scalar.path, length)
+        }
+        return best?.path ?? "?"
+    }
+
+    func check(_ compiled: CompiledSpec) {
         let desired = compiled.desired
         for argument in desired.network.arguments { value(argument, "argument", "a network argument") }
         for c in desired.containers {
@@ -130,7 +158,7 @@ struct Oracle {
             if file.path.hasSuffix("Caddyfile") { checkCaddyfile(file) }
         }
         for unit in desired.units { checkUnit(unit) }
-        checkTaint(input, desired)
+        checkTaint(desired)
     }
 
     func checkLines(of file: FileDefinition) {
@@ -150,12 +178,14 @@ struct Oracle {
         for (index, line) in file.content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "="), SpecLoader.isEnvKey(String(line[..<equals])) else {
-                fail("env-shape", "line \(index + 1) of \(file.path) is not KEY=VALUE: \(quoted(String(line)))")
+                let message = "line \(index + 1) of \(file.path) is not KEY=VALUE: \(quoted(String(line)))"
+                fail("env-shape@\(source(of: String(line)))", message)
                 continue
             }
             let key = String(line[..<equals])
             if !keys.insert(key).inserted {
-                fail("env-shape", "line \(index + 1) of \(file.path) sets \(key) a second time")
+                let message = "line \(index + 1) of \(file.path) sets \(key) a second time"
+                fail("env-shape@\(source(of: String(line)))", message)
             }
         }
     }
@@ -170,7 +200,8 @@ struct Oracle {
             {
                 continue
             }
-            fail("unit-shape", "line \(index + 1) of \(unit.path) is no unit line: \(quoted(String(line)))")
+            let message = "line \(index + 1) of \(unit.path) is no unit line: \(quoted(String(line)))"
+            fail("unit-shape@\(source(of: String(line)))", message)
         }
     }
 
@@ -192,30 +223,35 @@ struct Oracle {
     /// A scalar of the input with a newline inside it must not reach any rendered text, even
     /// where its lines fit the shapes the checks above accept. (Every other forbidden
     /// character is seen by the line checks themselves.)
-    func checkTaint(_ input: String, _ desired: DesiredState) {
+    func checkTaint(_ desired: DesiredState) {
         guard let root = try? Yams.compose(yaml: input, .basic) else { return }
-        var tainted: [String] = []
-        collectTainted(root, into: &tainted)
+        var tainted: [(path: String, value: String)] = []
+        collect(root, into: &tainted) {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines.union(.controlCharacters)).unicodeScalars.contains("\n")
+        }
         guard !tainted.isEmpty else { return }
         let rendered =
             desired.network.arguments + desired.containers.flatMap(\.arguments) + desired.files.map(\.content)
             + desired.units.map(\.content)
-        for scalar in tainted {
+        for (path, scalar) in tainted {
             for candidate in Set([scalar, scalar.lowercased()])
             where rendered.contains(where: { $0.contains(candidate) }) {
                 let message = "the spec value \(quoted(scalar)) was accepted into the rendered desired state"
-                fail("taint/line-break", message)
+                fail("taint/line-break@\(path)", message)
             }
         }
     }
 
-    /// Scalars (keys and values) with a newline between two other characters; skips
-    /// the patches of containers switched off with `enabled: false`, which are never rendered.
-    func collectTainted(_ node: Node, into tainted: inout [String], path: [String] = []) {
+    /// The scalars (keys and values) `wanted` picks, with their normalised paths: list
+    /// indexes as `[]`, container names and env and label keys as `*`. Skips the patches of
+    /// containers switched off with `enabled: false`, which are never rendered.
+    func collect(
+        _ node: Node, path: [String] = [], into found: inout [(path: String, value: String)],
+        _ wanted: (String) -> Bool
+    ) {
         switch node {
         case .scalar(let scalar):
-            let core = scalar.string.trimmingCharacters(in: .whitespacesAndNewlines.union(.controlCharacters))
-            if core.unicodeScalars.contains("\n") { tainted.append(scalar.string) }
+            if wanted(scalar.string) { found.append((path.joined(separator: "."), scalar.string)) }
         case .mapping(let mapping):
             if path.count == 2, path[0] == "containers",
                 let enabled = mapping.first(where: { $0.key.string == "enabled" })?.value.string,
@@ -223,12 +259,15 @@ struct Oracle {
             {
                 return
             }
+            let freeKeys = path == ["containers"] || ["env", "labels"].contains(path.last ?? "")
             for (key, value) in mapping {
-                collectTainted(key, into: &tainted, path: path)
-                collectTainted(value, into: &tainted, path: path + [key.string ?? "?"])
+                let name = freeKeys ? "*" : key.string ?? "?"
+                collect(key, path: path + [name + "(key)"], into: &found, wanted)
+                collect(value, path: path + [name], into: &found, wanted)
             }
         case .sequence(let sequence):
-            for item in sequence { collectTainted(item, into: &tainted, path: path + ["[]"]) }
+            let listPath = path.isEmpty ? ["[]"] : path.dropLast() + [path.last! + "[]"]
+            for item in sequence { collect(item, path: listPath, into: &found, wanted) }
         case .alias:
             break
         }
@@ -263,5 +302,68 @@ struct Oracle {
 extension String {
     fileprivate func leftPadded(to width: Int) -> String {
         String(repeating: "0", count: max(0, width - count)) + self
+    }
+}
+
+// MARK: - Mutation
+
+/// libFuzzer's own mutator (byte edits, dictionary entries, parts of other inputs).
+@_silgen_name("LLVMFuzzerMutate")
+private func libFuzzerMutate(_ data: UnsafeMutablePointer<UInt8>, _ size: Int, _ maxSize: Int) -> Int
+
+/// Half the mutations are libFuzzer's; the other half put a control character where the
+/// readers take text: an escape (or raw line breaks, which YAML folds into newlines) at a
+/// random place inside a double-quoted string. Byte edits alone rarely make an escape there
+/// and keep the rest of the spec valid.
+@_cdecl("LLVMFuzzerCustomMutator")
+public func customMutator(_ data: UnsafeMutablePointer<UInt8>?, _ size: Int, _ maxSize: Int, _ seed: UInt32) -> Int {
+    guard let data else { return 0 }
+    var random = SplitMix64(seed: UInt64(seed))
+    if random.next() % 2 == 0 { return libFuzzerMutate(data, size, maxSize) }
+    // Places inside double-quoted strings: after the opening quote, up to the closing one.
+    var places: [Int] = []
+    var quoted = false
+    var index = 0
+    while index < size {
+        let byte = data[index]
+        if byte == UInt8(ascii: "\n") {
+            quoted = false
+        } else if quoted && byte == UInt8(ascii: "\\") {
+            places.append(index)
+            index += 2
+            continue
+        } else if byte == UInt8(ascii: "\"") {
+            if quoted { places.append(index) }
+            quoted.toggle()
+        } else if quoted {
+            places.append(index)
+        }
+        index += 1
+    }
+    let escape = Array(insertions[Int(random.next() % UInt64(insertions.count))].utf8)
+    guard !places.isEmpty, size + escape.count <= maxSize else { return libFuzzerMutate(data, size, maxSize) }
+    let place = places[Int(random.next() % UInt64(places.count))]
+    (data + place + escape.count).update(from: data + place, count: size - place)
+    (data + place).update(from: escape, count: escape.count)
+    return size + escape.count
+}
+
+/// What the mutator inserts into a double-quoted string: YAML escapes for every kind of
+/// control character, and raw line breaks.
+private let insertions = [
+    "\\0", "\\n", "\\r", "\\r\\n", "\\e", "\\a", "\\b", "\\v", "\\f", "\\x01", "\\x1b", "\\x1f", "\\x7f", "\\t",
+    "\\N", "\\L", "\\P", "\\u0085", "\\u2028", "\\U0000000a", "\n\n", "\r\r", "\r\n\r\n",
+]
+
+/// A small deterministic generator, so libFuzzer's seed reproduces a mutation.
+private struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
