@@ -127,3 +127,19 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer target for the compile path (contrib/fuzz.sh), only with MAILROOM_FUZZ=1: it
+// has no `main` of its own (libFuzzer's links in with -sanitize=fuzzer), so a plain build
+// could not link it. Never part of `mailroom`.
+if Context.environment["MAILROOM_FUZZ"] == "1" {
+    package.products.append(.executable(name: "mailroom-fuzz", targets: ["mailroom-fuzz"]))
+    package.targets.append(
+        .executableTarget(
+            name: "mailroom-fuzz",
+            dependencies: [
+                "MailroomRender", "MailroomMailu", "MailroomSpec", "MailroomSupport",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ))
+}
