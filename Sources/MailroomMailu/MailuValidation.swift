@@ -78,7 +78,8 @@ extension MailuSettings {
                     hint: "an RFC 1123 name such as webmail.example.com")
             }
             if let upstream = site.upstream,
-                upstream.contains(where: { " \t\n\r{}\"#".contains($0) }) || upstream.isEmpty
+                upstream.contains(where: { " {}\"#".contains($0) }) || upstream.isEmpty
+                    || Grammar.controlCharacter(in: upstream) != nil
             {
                 d.report(
                     .invalidValue, at: site.location, field: "caddy.sites", "'\(upstream)' is not an upstream address",
@@ -116,12 +117,13 @@ extension MailuSettings {
         }
         checkImages(at, &d)
         checkSites(at, &d)
-        let envFields: [(String, String)] = [
-            ("mailu.site_name", siteName), ("mailu.website", website), ("mailu.postmaster", postmaster),
-            ("mailu.welcome.subject", welcome.subject), ("mailu.welcome.body", welcome.body),
-            ("mailu.timezone", timezone),
-            ("mailu.logo.url", logoURL), ("mailu.logo.background", logoBackground),
-        ]
+        let envFields: [(String, String)] =
+            [
+                ("mailu.site_name", siteName), ("mailu.website", website), ("mailu.postmaster", postmaster),
+                ("mailu.welcome.subject", welcome.subject), ("mailu.welcome.body", welcome.body),
+                ("mailu.timezone", timezone),
+                ("mailu.logo.url", logoURL), ("mailu.logo.background", logoBackground),
+            ] + roundcubePlugins.map { ("mailu.roundcube_plugins", $0) }
         for (field, value) in envFields { Validator.checkEnvValue(value, at(field), field, &d) }
         for entry in extraEnv {
             let field = "mailu.env.\(entry.key)"

@@ -136,6 +136,14 @@ extension PureTests {
                 spec: TestSpecs.minimal + "containers: {backup: {image: localhost/backup:1}\n",
                 field: "(document)", at: "containers: {", message: "a '{' mapping that opens here is not closed"),
             Case(
+                name: "a control character in a Roundcube plugin name",
+                spec: mailu("  roundcube_plugins: [\"archive\\x10\"]\n"),
+                field: "mailu.roundcube_plugins", at: "roundcube_plugins", message: "a control character (U+0010)"),
+            Case(
+                name: "a tab in a label (control characters are refused everywhere)",
+                spec: container("    labels: {note: \"tab\\there\"}\n"),
+                field: "containers.backup.labels.note", at: "labels:", message: "contains a tab"),
+            Case(
                 name: "a public_ipv4 that is not an address",
                 spec: TestSpecs.minimal.replacingOccurrences(of: "203.0.113.10", with: "203.0.113"),
                 field: "mailu.public_ipv4", at: "public_ipv4", message: "is not an IPv4 address"),
