@@ -19,9 +19,10 @@
 //   c0 (default)  every C0 control character but TAB (U+0000–U+0008, U+000A–U+001F)
 //   lines         only those that end a line or a C string: "\n", "\r", "\0"
 //
-// Every violation has a signature, printed with it: where it landed and what it is
-// (`argument/C0`, `env-file/line-break`, `env-shape`, `taint/line-break`, …), then `@` and the
-// input field it most likely came from (`@mailu.roundcube_plugins[]`, `@containers.*.labels.*`).
+// Every violation has a signature, printed with it: what it is (a forbidden character's class,
+// `C0`, `line-break` or `NUL`, wherever it landed; or `env-shape`, `unit-shape`, `caddy-braces`,
+// `taint/line-break`), then `@` and the input field it most likely came from
+// (`NUL@network.gateway`, `env-shape@mailu.roundcube_plugins[]`, `C0@containers.*.labels.*`).
 // MAILROOM_FUZZ_IGNORE names a file of signatures, one a line, that no longer trap (a line
 // without `@` covers every field): contrib/fuzz.sh adds each finding's signature there and
 // fuzzes on, to find the next kind of violation rather than the same one again.
@@ -119,8 +120,10 @@ struct Oracle {
     /// `what` says where the value was rendered.
     func value(_ value: String, _ kind: String, _ what: @autoclosure () -> String) {
         guard let scalar = offending(value) else { return }
-        let signature = "\(kind)/\(characterClass(scalar))@\(source(of: value))"
-        fail(signature, "\(what()) holds \(name(scalar)): \(quoted(value))")
+        // The same value lands in several places (an argument, its unit line, a path): the
+        // signature is the character's class and the field, so it is one finding.
+        let signature = "\(characterClass(scalar))@\(source(of: value))"
+        fail(signature, "\(kind): \(what()) holds \(name(scalar)): \(quoted(value))")
     }
 
     /// The field of the input (a normalised dotted path) whose value most likely put `text`
@@ -133,8 +136,12 @@ struct Oracle {
         var best: (path: String, length: Int)?
         for scalar in scalars {
             let pieces = scalar.value.unicodeScalars.split { forbidden($0) || $0 == "\n" }.map { String($0) }
-            guard let length = pieces.filter({ text.contains($0) }).map(\.count).max(), length > (best?.length ?? -1)
-            else { continue }
+            var length = pieces.filter { text.contains($0) }.map(\.count).max()
+            // A value of control characters only matches text that holds its first one.
+            if pieces.isEmpty, let first = scalar.value.unicodeScalars.first, text.unicodeScalars.contains(first) {
+                length = 0
+            }
+            guard let length, length > (best?.length ?? -1) else { continue }
             best = (scalar.path, length)
         }
         return best?.path ?? "?"
