@@ -19,12 +19,14 @@
 //   c0 (default)  every C0 control character but TAB (U+0000–U+0008, U+000A–U+001F)
 //   lines         only those that end a line or a C string: "\n", "\r", "\0"
 //
-// Every violation has a signature, printed with it: where it landed and what it is
-// (`argument/C0`, `env-file/line-break`, `env-shape`, `taint/line-break`, …), then `@` and the
-// input field it most likely came from (`@mailu.roundcube_plugins[]`, `@containers.*.labels.*`).
-// MAILROOM_FUZZ_IGNORE names a file of signatures, one a line, that no longer trap (a line
-// without `@` covers every field): contrib/fuzz.sh adds each finding's signature there and
-// fuzzes on, to find the next kind of violation rather than the same one again.
+// Every violation has a signature, printed with it: what it is (a forbidden character's class,
+// `C0`, `line-break` or `NUL`, wherever it landed; or `env-shape`, `unit-shape`, `caddy-braces`,
+// `taint/line-break`), then `@` and the input field it most likely came from
+// (`NUL@network.gateway`, `env-shape@mailu.roundcube_plugins[]`, `C0@containers.*.labels.*`).
+// MAILROOM_FUZZ_IGNORE names a file of signatures, one a line, that no longer trap (`C0` alone
+// covers every field, `@mailu.roundcube_plugins[]` every kind): contrib/fuzz.sh adds each
+// finding's signature there and fuzzes on, to find the next kind of violation rather than
+// the same one again.
 //
 // Half the mutations are libFuzzer's; the other half insert a control-character escape or raw
 // line breaks into a double-quoted string (see `customMutator`).
@@ -96,8 +98,9 @@ struct Oracle {
     /// Reports a violation: one line on stderr, then a trap, so libFuzzer reports a deadly
     /// signal and saves the input. Returns only when the signature is ignored.
     func fail(_ signature: String, _ message: String) {
-        let coarse = String(signature.prefix { $0 != "@" })
-        if ignored.contains(signature) || ignored.contains(coarse) { return }
+        let kind = String(signature.prefix { $0 != "@" })
+        let field = String(signature.dropFirst(kind.count))
+        if ignored.contains(signature) || ignored.contains(kind) || ignored.contains(field) { return }
         FileHandle.standardError.write(Data("mailroom-fuzz: ORACLE (\(mode)) <\(signature)>: \(message)\n".utf8))
         fatalError("mailroom-fuzz: <\(signature)> \(message)")
     }
@@ -119,8 +122,10 @@ struct Oracle {
     /// `what` says where the value was rendered.
     func value(_ value: String, _ kind: String, _ what: @autoclosure () -> String) {
         guard let scalar = offending(value) else { return }
-        let signature = "\(kind)/\(characterClass(scalar))@\(source(of: value))"
-        fail(signature, "\(what()) holds \(name(scalar)): \(quoted(value))")
+        // The same value lands in several places (an argument, its unit line, a path): the
+        // signature is the character's class and the field, so it is one finding.
+        let signature = "\(characterClass(scalar))@\(source(of: value))"
+        fail(signature, "\(kind): \(what()) holds \(name(scalar)): \(quoted(value))")
     }
 
     /// The field of the input (a normalised dotted path) whose value most likely put `text`
@@ -133,11 +138,16 @@ struct Oracle {
         var best: (path: String, length: Int)?
         for scalar in scalars {
             let pieces = scalar.value.unicodeScalars.split { forbidden($0) || $0 == "\n" }.map { String($0) }
-            guard let length = pieces.filter({ text.contains($0) }).map(\.count).max(), length > (best?.length ?? -1)
-            else { continue }
+            var length = pieces.filter { text.contains($0) }.map(\.count).max()
+            // A value of control characters only matches text that holds its first one.
+            if pieces.isEmpty, let first = scalar.value.unicodeScalars.first, text.unicodeScalars.contains(first) {
+                length = 0
+            }
+            guard let length, length > (best?.length ?? -1) else { continue }
             best = (scalar.path, length)
         }
-        return best?.path ?? "?"
+        // Text after a value's last newline shares nothing with it: a lone candidate is the one.
+        return best?.path ?? (scalars.count == 1 ? scalars[0].path : "?")
     }
 
     func check(_ compiled: CompiledSpec) {
@@ -342,7 +352,11 @@ public func customMutator(_ data: UnsafeMutablePointer<UInt8>?, _ size: Int, _ m
     }
     let escape = Array(insertions[Int(random.next() % UInt64(insertions.count))].utf8)
     guard !places.isEmpty, size + escape.count <= maxSize else { return libFuzzerMutate(data, size, maxSize) }
-    let place = places[Int(random.next() % UInt64(places.count))]
+    // Half the time at the end of a string: where an address or a name ends, so the rest
+    // still parses (inet_pton, for one, stops reading at a NUL).
+    let ends = places.filter { data[$0] == UInt8(ascii: "\"") }
+    let choices = !ends.isEmpty && random.next() % 2 == 0 ? ends : places
+    let place = choices[Int(random.next() % UInt64(choices.count))]
     (data + place + escape.count).update(from: data + place, count: size - place)
     (data + place).update(from: escape, count: escape.count)
     return size + escape.count
