@@ -16,14 +16,16 @@
 //     which are never rendered, are skipped).
 //
 // Forbidden characters, by MAILROOM_FUZZ_ORACLE:
-//   c0 (default)  every C0 control character but TAB (U+0000–U+0008, U+000A–U+001F)
+//   cc (default)  every control character the validator refuses (C0, DEL, C1); TAB only in
+//                 arguments, names, paths and mailu.env, since units and Caddyfiles indent with it
+//   c0            every C0 control character but TAB (U+0000–U+0008, U+000A–U+001F)
 //   lines         only those that end a line or a C string: "\n", "\r", "\0"
 //
 // Every violation has a signature, printed with it: what it is (a forbidden character's class,
-// `C0`, `line-break` or `NUL`, wherever it landed; or `env-shape`, `unit-shape`, `caddy-braces`,
+// `control`, `tab`, `line-break` or `NUL`, wherever it landed; or `env-shape`, `unit-shape`, `caddy-braces`,
 // `taint/line-break`), then `@` and the input field it most likely came from
-// (`NUL@network.gateway`, `env-shape@mailu.roundcube_plugins[]`, `C0@containers.*.labels.*`).
-// MAILROOM_FUZZ_IGNORE names a file of signatures, one a line, that no longer trap (`C0` alone
+// (`NUL@network.gateway`, `env-shape@mailu.roundcube_plugins[]`, `control@containers.*.labels.*`).
+// MAILROOM_FUZZ_IGNORE names a file of signatures, one a line, that no longer trap (`control` alone
 // covers every field, `@mailu.roundcube_plugins[]` every kind): contrib/fuzz.sh adds each
 // finding's signature there and fuzzes on, to find the next kind of violation rather than
 // the same one again.
@@ -40,7 +42,7 @@ import Yams
 private let compiler = SpecCompiler(profile: MailuProfile(), unitsDirectory: "/etc/systemd/system")
 private let secrets = SecretValues(path: "(fuzz)", values: ["SECRET_KEY": "k"])
 private let oracle = Oracle(
-    mode: ProcessInfo.processInfo.environment["MAILROOM_FUZZ_ORACLE"] ?? "c0",
+    mode: ProcessInfo.processInfo.environment["MAILROOM_FUZZ_ORACLE"] ?? "cc",
     ignoring: ProcessInfo.processInfo.environment["MAILROOM_FUZZ_IGNORE"])
 /// MAILROOM_FUZZ_VERBOSE=1: say on stderr whether each input was accepted, or why it was refused (for the corpus).
 private let verbose = ProcessInfo.processInfo.environment["MAILROOM_FUZZ_VERBOSE"] == "1"
@@ -74,6 +76,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 struct Oracle {
     /// Characters no rendered value may hold (TAB is allowed: it stays inside its line everywhere).
     let forbidden: @Sendable (Unicode.Scalar) -> Bool
+    /// Whether a TAB is forbidden too where no generated text puts one (cc).
+    let tabForbidden: Bool
     let mode: String
     /// Signatures that are reported no more (MAILROOM_FUZZ_IGNORE).
     let ignored: Set<String>
@@ -84,12 +88,14 @@ struct Oracle {
         switch mode {
         case "lines": forbidden = { $0 == "\n" || $0 == "\r" || $0 == "\0" }
         case "c0": forbidden = { $0.value < 0x20 && $0 != "\t" }
+        case "cc": forbidden = { ($0.value < 0x20 && $0 != "\t") || (0x7F...0x9F).contains($0.value) }
         default:
-            let message = "mailroom-fuzz: MAILROOM_FUZZ_ORACLE is c0 or lines, not '\(mode)'\n"
+            let message = "mailroom-fuzz: MAILROOM_FUZZ_ORACLE is cc, c0 or lines, not '\(mode)'\n"
             FileHandle.standardError.write(Data(message.utf8))
             exit(64)
         }
         self.mode = mode
+        tabForbidden = mode == "cc"
         let listed = file.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
         let lines = listed.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         ignored = Set(lines.filter { !$0.isEmpty })
@@ -110,7 +116,8 @@ struct Oracle {
         switch scalar {
         case "\n", "\r": return "line-break"
         case "\0": return "NUL"
-        default: return "C0"
+        case "\t": return "tab"
+        default: return "control"
         }
     }
 
@@ -121,7 +128,8 @@ struct Oracle {
     /// Fails when `value` holds a forbidden character; `kind` is the signature's first part,
     /// `what` says where the value was rendered.
     func value(_ value: String, _ kind: String, _ what: @autoclosure () -> String) {
-        guard let scalar = offending(value) else { return }
+        let tab = tabForbidden && !["unit", "Caddyfile", "file"].contains(kind) && value.unicodeScalars.contains("\t")
+        guard let scalar = offending(value) ?? (tab ? "\t" : nil) else { return }
         // The same value lands in several places (an argument, its unit line, a path): the
         // signature is the character's class and the field, so it is one finding.
         let signature = "\(characterClass(scalar))@\(source(of: value))"
@@ -187,12 +195,14 @@ struct Oracle {
         var keys = Set<String>()
         for (index, line) in file.content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let equals = line.firstIndex(of: "="), SpecLoader.isEnvKey(String(line[..<equals])) else {
+            // Readers split bytes, not grapheme clusters: "=" followed by a combining mark is still "=".
+            let scalars = line.unicodeScalars
+            guard let equals = scalars.firstIndex(of: "="), SpecLoader.isEnvKey(String(scalars[..<equals])) else {
                 let message = "line \(index + 1) of \(file.path) is not KEY=VALUE: \(quoted(String(line)))"
                 fail("env-shape@\(source(of: String(line)))", message)
                 continue
             }
-            let key = String(line[..<equals])
+            let key = String(scalars[..<equals])
             if !keys.insert(key).inserted {
                 let message = "line \(index + 1) of \(file.path) sets \(key) a second time"
                 fail("env-shape@\(source(of: String(line)))", message)
@@ -205,8 +215,8 @@ struct Oracle {
         for (index, line) in unit.content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("\t") { continue }
             if line.hasPrefix("["), line.hasSuffix("]") { continue }
-            if let equals = line.firstIndex(of: "="), !line[..<equals].isEmpty,
-                line[..<equals].unicodeScalars.allSatisfy({ $0.isASCIIAlphanumeric })
+            if let equals = line.unicodeScalars.firstIndex(of: "="), !line.unicodeScalars[..<equals].isEmpty,
+                line.unicodeScalars[..<equals].allSatisfy({ $0.isASCIIAlphanumeric })
             {
                 continue
             }
@@ -218,9 +228,9 @@ struct Oracle {
     func checkCaddyfile(_ file: FileDefinition) {
         var depth = 0
         for (index, line) in file.content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            for character in line {
-                if character == "{" { depth += 1 }
-                if character == "}" { depth -= 1 }
+            for scalar in line.unicodeScalars {
+                if scalar == "{" { depth += 1 }
+                if scalar == "}" { depth -= 1 }
                 if depth < 0 {
                     fail("caddy-braces", "line \(index + 1) of \(file.path) closes a block it did not open")
                     return
@@ -366,7 +376,7 @@ public func customMutator(_ data: UnsafeMutablePointer<UInt8>?, _ size: Int, _ m
 /// control character, and raw line breaks.
 private let insertions = [
     "\\0", "\\n", "\\r", "\\r\\n", "\\e", "\\a", "\\b", "\\v", "\\f", "\\x01", "\\x1b", "\\x1f", "\\x7f", "\\t",
-    "\\N", "\\L", "\\P", "\\u0085", "\\u2028", "\\U0000000a", "\n\n", "\r\r", "\r\n\r\n",
+    "\\N", "\\L", "\\P", "\\u0085", "\\x9b", "\\u2028", "\\U0000000a", "\n\n", "\r\r", "\r\n\r\n",
 ]
 
 /// A small deterministic generator, so libFuzzer's seed reproduces a mutation.
