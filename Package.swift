@@ -128,9 +128,10 @@ let package = Package(
     ]
 )
 
-// The libFuzzer target for the compile path (contrib/fuzz.sh), only with MAILROOM_FUZZ=1: it
-// has no `main` of its own (libFuzzer's links in with -sanitize=fuzzer), so a plain build
-// could not link it. Never part of `mailroom`.
+// The libFuzzer target for the compile path (contrib/fuzz.sh), only with MAILROOM_FUZZ=1. It has
+// no `main` of its own: with `--sanitize fuzzer` SwiftPM compiles it as a library and libFuzzer's
+// main drives it; a plain build would link an executable that does nothing, so the normal build
+// and CI leave it out. Never part of `mailroom`.
 if Context.environment["MAILROOM_FUZZ"] == "1" {
     package.products.append(.executable(name: "mailroom-fuzz", targets: ["mailroom-fuzz"]))
     package.targets.append(

@@ -9,8 +9,8 @@
 #   contrib/fuzz.sh replay [FILE…]   run inputs once (default: the corpus, Tests/Fuzz/findings and
 #                                    findings/open, whose inputs are expected to fail until fixed)
 #
-# The target is only in the package with MAILROOM_FUZZ=1 (it has no main of its own, so a
-# plain `swift build` could not link it); this script sets it and builds with
+# The target is only in the package with MAILROOM_FUZZ=1 (it has no main of its own: built
+# without `--sanitize fuzzer` it would do nothing); this script sets it and builds with
 # `--sanitize fuzzer` into its own scratch directory, so the normal build is left alone:
 #
 #   MAILROOM_FUZZ=1 swift build -c release --product mailroom-fuzz --scratch-path .build-fuzz --sanitize fuzzer
