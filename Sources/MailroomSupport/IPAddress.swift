@@ -10,6 +10,8 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
     case v6(high: UInt64, low: UInt64)
 
     public init?(_ text: String) {
+        // inet_pton reads a C string: it would stop at a NUL and accept what follows it.
+        guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
         if text.contains(":") {
             var raw = in6_addr()
             guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
