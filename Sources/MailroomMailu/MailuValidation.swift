@@ -185,7 +185,8 @@ extension MailuSettings {
                 .invalidValue, at: at("mailu.ipv6"), field: "mailu.ipv6", "Mailu's IPv6 needs an IPv6 network",
                 hint: "add network.subnet6 and network.gateway6, or set mailu.ipv6: false")
         }
-        let secretKeys = Set(requiredSecrets + ["SECRET_KEY", "API_TOKEN"] + spec.secrets.keys)
+        // API_TOKEN is a secret even while the API is off.
+        let secretKeys = Set(["SECRET_KEY", "API_TOKEN"] + spec.secrets.keys)
         for entry in extraEnv where secretKeys.contains(entry.key) {
             let field = "mailu.env.\(entry.key)"
             d.report(

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import MailroomAgent
 import MailroomHost
-import MailroomMailu
 
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,7 +52,7 @@ struct AgentCommand: AsyncParsableCommand {
         let engine: any ContainerEngine = await PodmanSocket.locate(cli: podman) ?? podman
         do {
             let agent = try Agent(
-                configuration: configuration, engine: engine, profile: MailuProfile(),
+                configuration: configuration, engine: engine, profile: mailroomProfile,
                 podmanExecutable: podman.executable,
                 serviceManager: Systemctl.detect(), logger: logger, notify: notify)
             try await agent.run()

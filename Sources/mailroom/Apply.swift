@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import MailroomApply
-import MailroomMailu
 import MailroomSupport
 
 struct ApplyCommand: AsyncParsableCommand {
@@ -33,7 +32,7 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         let podman = try await locatePodman()
         let applier = Applier(
-            host: host.paths, engine: podman, profile: MailuProfile(),
+            host: host.paths, engine: podman, profile: mailroomProfile,
             options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
         let (source, loaded) = try await spec.load(host: host)
         try await runRollout(

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import MailroomMailu
 import MailroomPlan
 import MailroomRender
 import MailroomSource
@@ -60,6 +59,6 @@ struct DiffCommand: AsyncParsableCommand {
     }
 
     func render(_ snapshot: SpecSnapshot) throws -> DesiredState {
-        try Pipeline(host: host.paths, engine: nil, profile: MailuProfile()).compileWithoutHost(snapshot.spec).desired
+        try host.pipeline().compileWithoutHost(snapshot.spec).desired
     }
 }

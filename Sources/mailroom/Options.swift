@@ -2,7 +2,11 @@ import ArgumentParser
 import Foundation
 import Logging
 import MailroomAgent
+import MailroomHost
+import MailroomMailu
+import MailroomPlan
 import MailroomSource
+import MailroomSpec
 import MailroomSupport
 
 /// Where the spec comes from: a directory (the first argument), or a git repository.
@@ -93,7 +97,15 @@ struct HostOptions: ParsableArguments {
     var paths: HostPaths {
         HostPaths(stateDirectory: stateDirectory, unitsDirectory: unitsDirectory, secretsFile: secretsFile)
     }
+
+    /// The pipeline on these paths with the CLI's profile; `engine` nil plans against an empty host.
+    func pipeline(engine: (any ContainerEngine)? = nil) -> Pipeline {
+        Pipeline(host: paths, engine: engine, profile: mailroomProfile)
+    }
 }
+
+/// The application profile every command compiles specs with.
+let mailroomProfile: any Profile = MailuProfile()
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import MailroomHost
-import MailroomMailu
 import MailroomPlan
 import MailroomRender
 import MailroomSupport
@@ -25,7 +24,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (source, loaded) = try await spec.load(host: host)
-        let pipeline = Pipeline(host: host.paths, engine: PodmanCLI.locate(), profile: MailuProfile())
+        let pipeline = host.pipeline(engine: PodmanCLI.locate())
         let compiled: CompiledSpec
         do { compiled = try pipeline.compile(specText: loaded.text.text, file: loaded.text.file) } catch let error
             as SpecError

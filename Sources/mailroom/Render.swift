@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import MailroomMailu
 import MailroomPlan
 import MailroomRender
 import MailroomSpec
@@ -35,7 +34,7 @@ struct Render: AsyncParsableCommand {
         let (_, loaded) = try await spec.load(host: host)
         let compiled: CompiledSpec
         do {
-            compiled = try Pipeline(host: host.paths, engine: nil, profile: MailuProfile()).compile(loaded.text)
+            compiled = try host.pipeline().compile(loaded.text)
         } catch let error as SpecError {
             throw reportSpecError(error)
         }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import MailroomAgent
 import MailroomApply
-import MailroomMailu
 import MailroomSource
 import MailroomSupport
 
@@ -35,7 +34,7 @@ struct RollbackCommand: AsyncParsableCommand {
         let podman = try await locatePodman()
         // A failed rollback returns to the state it started from, as the agent would.
         let applier = Applier(
-            host: host.paths, engine: podman, profile: MailuProfile(),
+            host: host.paths, engine: podman, profile: mailroomProfile,
             options: rollout.applyOptions(rollbackOnFailure: true))
         let stateDirectory = host.stateDirectory
         let dryRun = rollout.dryRun

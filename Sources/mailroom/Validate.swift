@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import MailroomMailu
 import MailroomPlan
 import MailroomSupport
 
@@ -20,7 +19,7 @@ struct Validate: AsyncParsableCommand {
     func run() async throws {
         let (source, loaded) = try await spec.load(host: host)
         do {
-            let compiled = try Pipeline(host: host.paths, engine: nil, profile: MailuProfile()).compile(loaded.text)
+            let compiled = try host.pipeline().compile(loaded.text)
             if output == .json {
                 try printJSON(
                     ValidationReport(valid: true, diagnostics: [], containers: compiled.desired.containers.count))

@@ -81,11 +81,11 @@ struct RolloutExecution: Sendable {
         let writes = plan.files.filter { $0.action == .create || $0.action == .update }
             .compactMap { change in contents[change.path].map { (change: change, file: $0) } }
         // Every file in one batch (one sync), each rename its own step: after a crash every file
-        // is old or new, and the journal says which were renamed.
-        let batch: AtomicFile.Batch
+        // is old or new, and the journal says which were renamed. A dry run writes no temporary.
+        let items = writes.map { AtomicFile.Item(path: $0.file.path, content: $0.file.content, mode: $0.file.mode) }
+        let batch: AtomicFile.Batch?
         do {
-            batch = try AtomicFile.Batch(
-                writes.map { AtomicFile.Item(path: $0.file.path, content: $0.file.content, mode: $0.file.mode) })
+            batch = dryRun ? nil : try AtomicFile.Batch(items)
         } catch {
             // Nothing was replaced; the failure is recorded on the first file.
             if let first = writes.first {
@@ -95,11 +95,11 @@ struct RolloutExecution: Sendable {
             }
             return
         }
-        defer { batch.finish() }
+        defer { batch?.finish() }
         for (index, write) in writes.enumerated() {
             let action: StepAction = write.change.kind == .unit ? .unitWrite : .fileWrite
             let written = await step(action, write.change.path, command: nil) {
-                try batch.commit(index)
+                try batch?.commit(index)
                 return "mode \(String(write.file.mode, radix: 8))"
             }
             guard written else { break }

@@ -8,8 +8,6 @@ import MailroomSupport
 /// A crash while a record is written leaves a torn last line. Reading reports it and goes on;
 /// the next append starts on a fresh line, so the torn bytes stay alone on theirs.
 public final class Journal: @unchecked Sendable {
-    public static let fileName = "journal.jsonl"
-
     public let stateDirectory: String
     /// Size past which the next rollout starts a new file.
     public let maxBytes: Int

@@ -21,10 +21,10 @@ struct AgentBehaviourTests {
         .containerCreate, .containerRecreate, .containerStart, .containerRemove, .containerRestart,
     ]
 
-    /// mailu-webdav with a health check that never passes on its own (``HealthGate``).
-    static let webdavUnhealthy = ["mailu-webdav": HealthGate.overrides]
+    /// mailu-webdav with a health check that never passes on its own (``GatedHealthCheck``).
+    static let webdavUnhealthy = ["mailu-webdav": GatedHealthCheck.overrides]
     /// mailu-webdav with a health check that passes at its first run.
-    static let webdavHealthy = ["mailu-webdav": HealthGate.alwaysHealthy]
+    static let webdavHealthy = ["mailu-webdav": GatedHealthCheck.alwaysHealthy]
 
     /// Rollouts journaled after the first `count`.
     static func rollouts(_ a: Running, after count: Int) -> [RolloutSummary] {
@@ -384,7 +384,7 @@ struct AgentBehaviourTests {
                 guard let r = Self.rollouts(a, after: journaled).first, r.commit == slow, r.status == nil else {
                     return false
                 }
-                return await HealthGate.checked(webdav)
+                return await GatedHealthCheck.checked(webdav)
             }
             // Step 2: B fixes it; A's wait ends for it, without a rollback.
             let fixed = try a.repo.commitAndPush(

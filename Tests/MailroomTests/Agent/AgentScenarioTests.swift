@@ -74,7 +74,7 @@ struct AgentScenarioTests {
         // mailu-front (wave 1) passes its health check only once the test opens its gate: the
         // rollout waits for it until then, and SIGTERM lands in that wait.
         let repo = try ScratchRepository(files: [
-            "mailroom.yaml": deployment.standInSpec(overrides: ["mailu-front": HealthGate.overrides])
+            "mailroom.yaml": deployment.standInSpec(overrides: ["mailu-front": GatedHealthCheck.overrides])
         ])
         let notify = try NotifyListener(path: deployment.root + "/notify.sock")
         var agent: ChildAgent?
@@ -108,7 +108,7 @@ struct AgentScenarioTests {
             try await waitFor("the first rollout waiting for mailu-front's health") {
                 let history = RolloutHistory.load(stateDirectory: state)
                 guard history.rollouts.count == 1, history.rollouts[0].status == nil else { return false }
-                return await HealthGate.checked(front)
+                return await GatedHealthCheck.checked(front)
             }
             #expect(notify.receive() == nil)  // not ready before the first reconcile
 
@@ -133,7 +133,7 @@ struct AgentScenarioTests {
             #expect(notify.receive(timeout: .seconds(60))?.text == "READY=1")
 
             // Step 3: mailu-front can pass now; the next start re-plans and completes the rollout.
-            try await HealthGate.open(front)
+            try await GatedHealthCheck.open(front)
             agent = try ChildAgent.start(config: config, log: log + ".2")
             let head = try repo.head()
             try await waitFor("the restarted agent converges") {

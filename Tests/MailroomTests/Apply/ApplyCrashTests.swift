@@ -17,12 +17,12 @@ struct ApplyCrashTests {
         let front = h.name("mailu-front")
         // mailu-front (wave 1) turns healthy only once the test opens its gate: the rollout
         // waits for it, and the kill lands in that wait however slow this machine is.
-        let spec = h.deployment.standInSpec(overrides: ["mailu-front": HealthGate.overrides])
+        let spec = h.deployment.standInSpec(overrides: ["mailu-front": GatedHealthCheck.overrides])
         let killed = try await killMidRollout(h, spec: spec, front: front)
 
         // Step 2: the next run notices, records the interruption and completes the rollout by
         // re-planning; mailu-front, created before the kill, is kept and only waited for.
-        try await HealthGate.open(front)
+        try await GatedHealthCheck.open(front)
         let next = try await h.apply(spec)
         #expect(next.status == .succeeded, "\(next.error ?? "")")
         #expect(next.resumed == killed.id)
@@ -89,13 +89,13 @@ struct ApplyInterruptionTests {
             #expect(try await h.apply(h.deployment.standInSpec(), commit: "first").status == .succeeded)
             // The new webdav turns healthy only once the test opens its gate; the rollout is
             // stopped while it waits (its timeout only has to outlast the watcher).
-            let slow = h.deployment.standInSpec(overrides: ["mailu-webdav": HealthGate.overrides])
+            let slow = h.deployment.standInSpec(overrides: ["mailu-webdav": GatedHealthCheck.overrides])
             let stop = LockedValue(false)
             let watcher = Task {
                 // Stop once the new webdav's health check has run: the rollout is in its health
                 // wait, all that is left, and sees the stop at its next check.
                 while !Task.isCancelled {
-                    if await HealthGate.checked(webdav) {
+                    if await GatedHealthCheck.checked(webdav) {
                         stop.withLock { $0 = true }
                         return
                     }
@@ -117,7 +117,7 @@ struct ApplyInterruptionTests {
             // Same spec again, webdav now able to pass: the plan has no changes, but the owed
             // health wait and the applied commit are completed by a rollout of their own that
             // says what it completes.
-            try await HealthGate.open(webdav)
+            try await GatedHealthCheck.open(webdav)
             let completed = try await h.apply(
                 slow, commit: "second", options: ApplyOptions(healthTimeout: .seconds(30)))
             #expect(completed.status == .succeeded && completed.resumed == stopped.rollout)

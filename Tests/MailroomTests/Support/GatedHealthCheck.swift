@@ -5,7 +5,7 @@ import Foundation
 /// A stand-in whose health check passes only once the test says so, and which shows when a
 /// check has run. Tests that must act while a rollout waits for a container use it instead
 /// of a container that turns healthy after N seconds: that races with the machine's speed.
-enum HealthGate {
+enum GatedHealthCheck {
     /// Overrides for `standInSpec`: the container sleeps; each health check leaves
     /// `/tmp/checked`, and passes once ``open(_:)`` made `/tmp/ok`.
     static let overrides: [String: String] = [
