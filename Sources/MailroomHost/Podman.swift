@@ -10,9 +10,18 @@ public protocol ContainerEngine: Sendable {
     func listNetworks() async throws -> [NetworkSummary]
     /// One batched `podman container inspect`; names that do not exist are left out.
     func inspectContainers(_ names: [String]) async throws -> [ContainerInspection]
-    /// Runs `podman <arguments>`; throws `CommandError` when it fails.
+    /// Runs `podman <arguments>` with `input` on its stdin (`nil`: /dev/null); throws
+    /// `CommandError` when it fails.
     @discardableResult
-    func execute(_ arguments: [String]) async throws -> ProcessResult
+    func execute(_ arguments: [String], input: Data?) async throws -> ProcessResult
+}
+
+extension ContainerEngine {
+    /// Runs `podman <arguments>` with nothing on stdin.
+    @discardableResult
+    public func execute(_ arguments: [String]) async throws -> ProcessResult {
+        try await execute(arguments, input: nil)
+    }
 }
 
 /// A row of `podman ps -a --format json`.
@@ -186,8 +195,8 @@ public struct PodmanCLI: ContainerEngine {
     }
 
     @discardableResult
-    public func execute(_ arguments: [String]) async throws -> ProcessResult {
-        let result = try await runner.run([executable] + arguments)
+    public func execute(_ arguments: [String], input: Data?) async throws -> ProcessResult {
+        let result = try await runner.run([executable] + arguments, input: input)
         guard result.succeeded else {
             throw CommandError(arguments: ["podman"] + arguments, status: result.status, stderr: result.stderrText)
         }

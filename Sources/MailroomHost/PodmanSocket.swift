@@ -57,8 +57,8 @@ public struct PodmanSocket: ContainerEngine {
     }
 
     @discardableResult
-    public func execute(_ arguments: [String]) async throws -> ProcessResult {
-        try await cli.execute(arguments)
+    public func execute(_ arguments: [String], input: Data?) async throws -> ProcessResult {
+        try await cli.execute(arguments, input: input)
     }
 
     // MARK: - HTTP/1.0 over the unix socket (the server closes the connection after the reply)

@@ -7,13 +7,15 @@ import MailroomSupport
 public struct MailuProfile: Profile {
     public init() {}
 
-    public var sectionKeys: [String] { ["mailu", "domains", "caddy"] }
+    public var sectionKeys: [String] { ["mailu", "domains", "caddy", "mail"] }
 
-    /// Reads `mailu`, `domains` and `caddy`, and checks them.
+    /// Reads `mailu`, `domains`, `caddy` and `mail`, and checks them.
     public func read(_ top: MappingReader, file: String, _ d: inout DiagnosticCollector) -> any ProfileSettings {
-        let settings = MailuSettings.read(
+        var settings = MailuSettings.read(
             mailu: top["mailu"], domains: top["domains"], caddy: top["caddy"], top: top, &d)
+        settings.mail = MailSettings.read(top["mail"], &d)
         settings.validate(file: file, &d)
+        settings.mail.check(settings, &d)
         return settings
     }
 
@@ -53,6 +55,14 @@ public struct MailuProfile: Profile {
         let caddyFiles = CaddyFiles.render(
             settings: s, frontAddress: addresses["FRONT_ADDRESS"] ?? "127.0.0.1",
             paths: expansion.paths, container: spec.prefix + "caddy2")
+        // Mailu's objects live in the admin container's database; without it they are not managed.
+        let admin = containers.first { $0.name == spec.prefix + "mailu-admin" }
+        if admin == nil, !s.mail.isEmpty, let location = s.mail.location {
+            d.report(
+                .invalidValue, at: location, field: "mail",
+                "mail objects are applied through mailu-admin, which containers: switches off",
+                hint: "keep mailu-admin, or remove the mail section")
+        }
         return ExplicitSpec(
             network: spec.network, containers: containers,
             files: [
@@ -61,7 +71,9 @@ public struct MailuProfile: Profile {
                     redactions: envFile.secretValues)
             ] + caddyFiles,
             directories: expansion.directories(enabled, containers),
-            application: ApplicationVersion(application: "Mailu", version: s.version))
+            application: ApplicationVersion(application: "Mailu", version: s.version),
+            objects: admin.map { s.mail.store(settings: s, container: $0.name, secrets: secrets) },
+            keys: admin == nil ? [] : MailSettings.dkimKeys(s))
     }
 
     /// What one spec's settings make of the service table.

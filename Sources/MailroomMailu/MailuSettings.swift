@@ -34,6 +34,8 @@ public struct MailuSettings: Sendable, Equatable, Codable {
     public var logoBackground = ""
     public var extraEnv: [KeyValue] = []
     public var caddy = Caddy()
+    /// Mailu's own objects: the first admin, domain settings, users, aliases, relays.
+    public var mail = MailSettings()
     /// Where each field was written, by dotted path, for diagnostics.
     public var locations: [String: SourceLocation] = [:]
 

@@ -196,5 +196,7 @@ extension MailuSettings {
     }
 
     /// Secret keys the profile reads from the host's secrets file.
-    public var requiredSecrets: [String] { components.api ? ["SECRET_KEY", "API_TOKEN"] : ["SECRET_KEY"] }
+    public var requiredSecrets: [String] {
+        (components.api ? ["SECRET_KEY", "API_TOKEN"] : ["SECRET_KEY"]) + mail.secretKeys
+    }
 }

@@ -13,6 +13,10 @@ public struct DesiredState: Sendable, Equatable, Codable {
     public var directories: [String]
     /// The profile's application and version, when its upgrades cannot be undone.
     public var application: ApplicationVersion?
+    /// Objects inside the application, managed through its export and import commands.
+    public var objects: ObjectStore?
+    /// Private keys created once when missing, never replaced.
+    public var keys: [KeyFile] = []
 
     public var applicationVersion: String? { application?.version }
 

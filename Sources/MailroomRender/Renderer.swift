@@ -93,7 +93,8 @@ public enum Renderer {
         }
         return DesiredState(
             network: network(explicit.network), containers: containers, files: explicit.files, units: units,
-            directories: explicit.directories, application: explicit.application)
+            directories: explicit.directories, application: explicit.application, objects: explicit.objects,
+            keys: explicit.keys)
     }
 
     /// `podman network create` as the guide writes it: IPv6 first, then IPv4.

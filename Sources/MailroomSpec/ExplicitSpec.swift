@@ -10,16 +10,22 @@ public struct ExplicitSpec: Sendable, Equatable, Codable {
     public var directories: [String]
     /// The profile's application version, when its upgrades cannot be undone (a rollback refuses to lower it).
     public var application: ApplicationVersion?
+    /// Objects inside the application (Mailu's domains, users, aliases), if the profile manages any.
+    public var objects: ObjectStore?
+    /// Private keys created once and never replaced (Mailu's DKIM keys).
+    public var keys: [KeyFile]
 
     public init(
         network: NetworkSpec, containers: [ContainerDefinition], files: [FileDefinition], directories: [String],
-        application: ApplicationVersion? = nil
+        application: ApplicationVersion? = nil, objects: ObjectStore? = nil, keys: [KeyFile] = []
     ) {
         self.network = network
         self.containers = containers
         self.files = files
         self.directories = directories
         self.application = application
+        self.objects = objects
+        self.keys = keys
     }
 
     public func container(named name: String) -> ContainerDefinition? {

@@ -90,7 +90,7 @@ public struct SpecNode {
     }
 
     /// The entries of a mapping with free-form keys (names of containers, env keys, labels).
-    func freeMapping(_ diagnostics: inout DiagnosticCollector) -> [(
+    package func freeMapping(_ diagnostics: inout DiagnosticCollector) -> [(
         key: String, keyLocation: SourceLocation, value: SpecNode
     )]? {
         guard case .mapping(let mapping) = node else {
@@ -115,6 +115,16 @@ public struct SpecNode {
             return nil
         }
         return sequence.enumerated().map { SpecNode(node: $1, path: "\(path)[\($0)]", file: file) }
+    }
+
+    package var isList: Bool {
+        if case .sequence = node { return true }
+        return false
+    }
+
+    package var isScalar: Bool {
+        if case .scalar = node { return true }
+        return false
     }
 
     package var isNull: Bool {

@@ -24,6 +24,23 @@ public enum AtomicFile {
         syncDirectory(directory)
     }
 
+    /// Writes a file that must not exist yet: `link` instead of `rename`, so an existing file is
+    /// never replaced (a key made by hand, or by a concurrent run, wins). Returns `false` if
+    /// the file was already there.
+    public static func create(_ data: Data, at path: String, mode: Int) throws -> Bool {
+        let directory = (path as NSString).deletingLastPathComponent
+        try makeDirectory(directory)
+        let temporary = temporaryPath(for: path)
+        try writeTemporary(data, at: temporary, replacing: path, mode: mode, sync: true)
+        defer { unlink(temporary) }
+        guard link(temporary, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw FileWriteError(path: path, operation: "link")
+        }
+        syncDirectory(directory)
+        return true
+    }
+
     /// A file to write with ``write(_:)``.
     public struct Item: Sendable {
         public var path: String

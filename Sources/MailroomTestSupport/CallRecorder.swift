@@ -22,7 +22,19 @@ package final class CallRecorder: @unchecked Sendable {
 
     /// podman calls that change something (anything but reading state and running health checks).
     package var mutatingPodmanCalls: [[String]] {
-        podmanCalls.filter { call in !Self.readOnly.contains { Array(call.prefix($0.count)) == $0 } }
+        podmanCalls.filter { call in
+            !Self.readOnly.contains { Array(call.prefix($0.count)) == $0 } && !Self.isObjectExport(call)
+        }
+    }
+
+    /// The application's export (Mailu's `flask mailu config-export`) in a container reads only.
+    static func isObjectExport(_ call: [String]) -> Bool {
+        call.starts(with: ["container", "exec"]) && call.contains("config-export")
+    }
+
+    /// `podman container exec -i ... config-import` calls: what changed the application's objects.
+    package var objectImports: [[String]] {
+        podmanCalls.filter { $0.starts(with: ["container", "exec"]) && $0.contains("config-import") }
     }
 
     static let readOnly: [[String]] = [

@@ -35,6 +35,12 @@ actor AppliedStateRecorder {
         try save()
     }
 
+    func objects(_ record: [String: AppliedState.AppliedObject]) throws {
+        guard record != state.objects else { return }
+        state.objects = record
+        try save()
+    }
+
     /// Mailu's migrations run when a newer version starts: the record keeps the highest version started.
     func raiseVersion(_ version: String?) throws {
         guard let version, state.applicationVersion != version else { return }

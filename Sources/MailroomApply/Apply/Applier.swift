@@ -323,7 +323,7 @@ public struct Applier: Sendable {
         start.trigger = trigger
         start.runner = plan.runner.rawValue
         start.summary = plan.summary
-        start.changes = PlanFormatter.changeLines(plan)
+        start.changes = PlanFormatter.changeLines(plan) + PlanFormatter.objectChangeLines(plan)
         start.applicationVersion = desired.applicationVersion
         return start
     }

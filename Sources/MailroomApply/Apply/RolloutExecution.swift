@@ -7,8 +7,8 @@ import MailroomSpec
 import MailroomSupport
 
 /// Carries out one plan, in order: network → directories → files → units (+ daemon-reload)
-/// → removals → containers wave by wave, each wave gated on its dependencies being healthy
-/// → unit deletions → reloads. The first failure stops it; in-flight steps of the wave finish.
+/// → keys → removals → containers wave by wave, each wave gated on its dependencies being healthy
+/// → the application's objects → unit deletions → reloads. The first failure stops it; in-flight steps of the wave finish.
 /// An interruption (``ApplyOptions/interruption``) stops it the same way, before the next step,
 /// and ends any health wait. With `dryRun` every step is recorded as `planned` and nothing is run.
 /// This type keeps the order; the ``HealthGate`` waits, the ``RolloutLog`` records the steps and
@@ -46,10 +46,14 @@ struct RolloutExecution: Sendable {
         guard await log.ok else { return await log.failure }
         await directoriesAndFiles()
         guard await log.ok else { return await log.failure }
+        await keys()
+        guard await log.ok else { return await log.failure }
         await removals()
         guard await log.ok else { return await log.failure }
         var started = Set<String>()
         await containers(started: &started)
+        guard await log.ok else { return await log.failure }
+        await objects(started: started)
         guard await log.ok else { return await log.failure }
         await unitDeletions()
         guard await log.ok else { return await log.failure }

@@ -24,6 +24,10 @@ public enum StepAction: String, Sendable, Hashable, Codable, CaseIterable, Custo
     case containerWait = "container.wait"
     case containerReload = "container.reload"
     case containerRestart = "container.restart"
+    /// A private key created once (Mailu's DKIM keys).
+    case keyCreate = "key.create"
+    /// The application's objects imported in its container (Mailu's `config-import --update`).
+    case objectsImport = "objects.import"
     /// Bookkeeping in `applied.json` that failed.
     case stateWrite = "state.write"
 

@@ -16,6 +16,10 @@ public struct ActualState: Sendable {
     public var applied: AppliedState
     /// Whether systemd runs as PID 1 (units are installed and own the containers).
     public var systemd: Bool
+    /// The application's objects, when the spec declares any.
+    public var objects: ObservedObjects?
+    /// Key files the spec wants that do not exist yet.
+    public var missingKeys: [String] = []
 
     public init(
         engine: String?, network: NetworkSummary?, containers: [String: ObservedContainer],

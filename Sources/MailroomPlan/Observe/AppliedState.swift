@@ -10,8 +10,39 @@ public struct AppliedState: Sendable, Equatable, Codable {
     public var containers: [String: AppliedContainer] = [:]
     /// Every file Mailroom generated, so a file that leaves the spec can be deleted (and nothing else).
     public var files: [String] = []
+    /// The application's objects Mailroom manages (`user alice@example.com`): only these are
+    /// ever updated or deleted.
+    public var objects: [String: AppliedObject] = [:]
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case commit, rolloutID, applicationVersion, containers, files, objects
+    }
+
+    /// Records written before a field existed read it as empty.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        commit = try c.decodeIfPresent(String.self, forKey: .commit)
+        rolloutID = try c.decodeIfPresent(String.self, forKey: .rolloutID)
+        applicationVersion = try c.decodeIfPresent(String.self, forKey: .applicationVersion)
+        containers = try c.decodeIfPresent([String: AppliedContainer].self, forKey: .containers) ?? [:]
+        files = try c.decodeIfPresent([String].self, forKey: .files) ?? []
+        objects = try c.decodeIfPresent([String: AppliedObject].self, forKey: .objects) ?? [:]
+    }
+
+    public struct AppliedObject: Sendable, Equatable, Codable {
+        /// The declared fields when it was last applied.
+        public var fields: [String]
+        /// Digest of the write-only field (the password) last written; it is written again only
+        /// when the spec's digest differs, so a password changed in the UI is kept.
+        public var secretDigest: String?
+
+        public init(fields: [String], secretDigest: String?) {
+            self.fields = fields
+            self.secretDigest = secretDigest
+        }
+    }
 
     public struct AppliedContainer: Sendable, Equatable, Codable {
         public var arguments: [String]

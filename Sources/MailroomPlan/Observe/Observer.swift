@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import MailroomHost
 import MailroomRender
+import MailroomSpec
 import MailroomSupport
 
 /// Reads the actual state: two podman calls (containers, networks) plus one batched inspect
@@ -62,11 +63,38 @@ public struct Observer: Sendable {
                 ? Self.emptyDirectoryDigest : digest
         }
         let missing = desired.directories.filter { !Self.isDirectory($0) }
-        return ActualState(
+        var actual = ActualState(
             engine: (engine as? PodmanCLI)?.executable ?? (engine == nil ? nil : "podman"), network: network,
             containers: containers, files: files, contentDigests: digests, missingDirectories: missing,
             applied: applied,
             systemd: systemd ?? Systemctl.systemdIsPID1())
+        actual.missingKeys = desired.keys.map(\.path).filter { !FileManager.default.fileExists(atPath: $0) }
+        if let store = desired.objects {
+            actual.objects = await Self.objects(store, engine: engine, running: containers[store.container]?.isRunning)
+        }
+        return actual
+    }
+
+    /// The application's objects, through its export command in the store's container: one
+    /// `podman container exec`, only when that container runs.
+    public static func objects(_ store: ObjectStore, engine: (any ContainerEngine)?, running: Bool?) async
+        -> ObservedObjects
+    {
+        guard let engine else { return .unavailable("podman is not installed") }
+        guard running == true else {
+            return .unavailable("\(store.container) is not running yet; its objects are read once it is healthy")
+        }
+        do {
+            let result = try await engine.execute(["container", "exec", store.container] + store.exportCommand)
+            return try ObservedObjects.parse(result.stdout, kinds: store.kinds)
+        } catch let error as CommandError {
+            let said = error.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").suffix(3)
+            return .unavailable(
+                "\(store.exportCommand.joined(separator: " ")) in \(store.container) failed"
+                    + (said.isEmpty ? "" : ": " + said.joined(separator: " / ")))
+        } catch {
+            return .unavailable("the export of \(store.container) is not JSON: \(error)")
+        }
     }
 
     static func readFile(_ path: String) -> ObservedFile {

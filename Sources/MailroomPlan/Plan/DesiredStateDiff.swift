@@ -6,8 +6,10 @@ public struct DesiredStateDiff: Sendable, Equatable, Codable {
     public var network: [FieldChange]
     public var containers: [ContainerDiff]
     public var files: [FileDiff]
+    /// The application's declared objects (users, aliases, ...) that differ.
+    public var objects: [ObjectChange] = []
 
-    public var isEmpty: Bool { network.isEmpty && containers.isEmpty && files.isEmpty }
+    public var isEmpty: Bool { network.isEmpty && containers.isEmpty && files.isEmpty && objects.isEmpty }
 
     public struct ContainerDiff: Sendable, Equatable, Codable {
         public enum Change: String, Sendable, Codable { case added, removed, changed }
@@ -81,6 +83,7 @@ public struct DesiredStateDiff: Sendable, Equatable, Codable {
             containers.append(ContainerDiff(name: c.name, change: .removed, fields: [], inputs: []))
         }
         self.containers = containers
+        objects = ObjectPlanner.diff(from: old.objects, to: new.objects)
     }
 }
 
@@ -126,11 +129,13 @@ extension PlanFormatter {
                 }
             }
         }
+        out += objectLines(
+            ObjectPlan(container: "", changes: diff.objects, unmanaged: [], pending: nil, conflicts: []))
         out.append("")
         out.append(
             diff.isEmpty
                 ? "No differences in the desired state."
-                : "Diff: \(diff.containers.count) containers, \(diff.files.count) files\(diff.network.isEmpty ? "" : ", the network") differ."
+                : "Diff: \(diff.containers.count) containers, \(diff.files.count) files\(diff.network.isEmpty ? "" : ", the network")\(diff.objects.isEmpty ? "" : ", \(diff.objects.count) objects") differ."
         )
         return out.joined(separator: "\n")
     }

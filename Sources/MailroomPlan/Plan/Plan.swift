@@ -1,3 +1,4 @@
+import MailroomRender
 import MailroomSpec
 
 /// The difference between the desired and the actual state: what apply would do, in order.
@@ -16,6 +17,10 @@ public struct Plan: Sendable, Equatable, Codable {
     /// Containers the plan would have created, recreated or started but leaves as they are
     /// (see ``leavingAlone(_:)``); nil when none.
     public var leftAlone: [String]?
+    /// The application's objects (Mailu's domains, users, aliases, relays); nil when the spec has none.
+    public var objects: ObjectPlan?
+    /// Private keys to create (each once; an existing key is never replaced).
+    public var keys: [KeyFile] = []
 
     public enum Runner: String, Sendable, Codable {
         /// systemd is PID 1: units are installed and own the containers.
@@ -27,7 +32,7 @@ public struct Plan: Sendable, Equatable, Codable {
     public var hasChanges: Bool {
         network.action != .inSync || containers.contains { $0.action != .inSync }
             || files.contains { $0.action != .inSync }
-            || !directories.isEmpty
+            || !directories.isEmpty || !keys.isEmpty || objects?.hasChanges == true
     }
 
     /// The plan with `names` left as they are (the agent's self-heal: waiting out a backoff, or

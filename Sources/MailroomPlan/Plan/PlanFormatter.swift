@@ -71,6 +71,7 @@ public struct PlanFormatter: Sendable {
                 }
             }
         }
+        out += keyLines(plan.keys) + objectLines(plan.objects)
         let s = plan.summary
         out.append("")
         if plan.hasChanges {
@@ -82,6 +83,7 @@ public struct PlanFormatter: Sendable {
             out.append(
                 "Plan: containers: \(parts.joined(separator: ", ")); files: \(s.filesToWrite) to write, \(s.filesToDelete) to delete"
                     + (s.directories > 0 ? "; \(s.directories) directories to create" : "") + ".")
+            if let objects = objectSummary(plan.objects) { out.append(objects) }
         } else {
             out.append("No changes: the host matches the spec (\(s.inSync) containers in sync).")
         }

@@ -35,10 +35,16 @@ public enum Planner {
         if actual.engine == nil {
             allWarnings.append("podman is not installed: planned against an empty host")
         }
+        let objects = desired.objects.map { store in
+            ObjectPlanner.plan(
+                store, observed: actual.objects ?? .unavailable("not read"), applied: actual.applied)
+        }
         return Plan(
             network: network, containers: containers, files: files, directories: directoryChanges(actual),
             runner: actual.systemd ? .systemd : .direct, warnings: allWarnings,
-            conflicts: network.action == .conflict ? network.detail.map { [$0] } ?? [] : [])
+            conflicts: (network.action == .conflict ? network.detail.map { [$0] } ?? [] : [])
+                + (objects?.conflicts ?? []),
+            objects: objects, keys: desired.keys.filter { actual.missingKeys.contains($0.path) })
     }
 
     // MARK: - Network and directories
