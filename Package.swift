@@ -19,6 +19,7 @@ let swiftSettings: [SwiftSetting] = [
 //   MailroomAgent     → Apply, Source  triggers, reconciler, HTTP listener
 //   mailroom (CLI)    → Agent, Mailu   one file per command
 //   MailroomTestSupport, mailroom-bench: stand-in images, scratch repositories; never in `mailroom`
+//   mailu-admin-fake                   a fake `flask mailu` for the stand-in admin image; tests only
 let package = Package(
     name: "mailroom",
     platforms: [.macOS(.v14)],
@@ -112,7 +113,10 @@ let package = Package(
         // Stand-in images, scratch repositories and fakes for the tests and the benchmarks.
         .target(
             name: "MailroomTestSupport",
-            dependencies: ["MailroomAgent", "MailroomMailu", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "MailroomAgent", "MailroomMailu", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -120,8 +124,25 @@ let package = Package(
             dependencies: ["MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // A FAKE of Mailu's admin CLI (`flask mailu admin|config-export|config-import` over a JSON
+        // file), for tests only: the stand-in admin image runs it as /usr/bin/flask. It uses
+        // FoundationEssentials only and links fully static (glibc too) so that it runs in the
+        // busybox image; the three libraries are what FoundationEssentials needs statically, which
+        // swiftc lists by itself only when the compile was static too. In no product.
+        .executableTarget(
+            name: "mailu-admin-fake",
+            swiftSettings: swiftSettings,
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-executable", "-l_FoundationCollections", "-l_FoundationCShims", "-lswiftSynchronization",
+                ])
+            ]
+        ),
         .testTarget(
             name: "MailroomTests",
+            // Not mailu-admin-fake: its linker flags would reach the test bundle's link too and
+            // fail it. `swift build --build-tests` and `swift test` build it all the same (every
+            // executable of the package), and the tests run it found next to them, like `mailroom`.
             dependencies: ["MailroomTestSupport"],
             // Read from the repository by path, not bundled.
             exclude: ["Fixtures"],

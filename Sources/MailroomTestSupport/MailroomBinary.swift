@@ -7,18 +7,21 @@ import MailroomSupport
 package enum MailroomBinary {
     /// Its path; throws when it is not built next to this process's executable.
     package static var path: String {
-        get throws {
-            let running = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            let directory = running.deletingLastPathComponent()
-            for candidate in [directory, directory.deletingLastPathComponent()].map({
-                $0.appendingPathComponent("mailroom").path
-            })
-            where FileManager.default.isExecutableFile(atPath: candidate) {
-                return candidate
-            }
-            throw TestSetupError(
-                "the mailroom executable is not built next to \(directory.path); run swift build first")
+        get throws { try builtExecutable(named: "mailroom") }
+    }
+
+    /// An executable of this package built next to the running one (or one directory up), as
+    /// `mailroom` or `mailu-admin-fake`; throws when it is not there.
+    package static func builtExecutable(named name: String) throws -> String {
+        let running = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let directory = running.deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()].map({
+            $0.appendingPathComponent(name).path
+        })
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
         }
+        throw TestSetupError("the \(name) executable is not built next to \(directory.path); run swift build first")
     }
 
     /// `env` without the variables tests and benchmarks set process-wide while they run (a

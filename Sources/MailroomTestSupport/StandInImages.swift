@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import MailroomHost
 import MailroomSupport
@@ -10,8 +11,16 @@ public enum StandInImages {
     public static let busyboxImage = "localhost/mailroom-test/busybox:1"
     /// Real Caddy (the Debian binary and its libraries on top of busybox).
     public static let caddyImage = "localhost/mailroom-test/caddy:2"
-    /// `image_registry` of stand-in specs: `localhost/mailu-standin/<name>:2.0` are busybox.
+    /// `image_registry` of stand-in specs: `localhost/mailu-standin/<name>:2.0` are busybox;
+    /// admin also has the fake `flask` (``adminImage``).
     public static let registry = "localhost/mailu-standin"
+    /// busybox plus `mailu-admin-fake` as `/usr/bin/flask`: `podman exec <admin> flask mailu
+    /// config-import ...` works on a store in the container's /data (see Sources/mailu-admin-fake).
+    public static let adminImage = "\(registry)/admin:2.0"
+    /// The label that tells this admin image from a plain busybox one (and from one with an
+    /// older fake): `mailu-admin-fake-v1`; `mailroom.fake.sha256` holds the binary's digest.
+    public static let fakeLabel = "mailroom.fake"
+    public static let fakeVersion = "mailu-admin-fake-v1"
     public static let standIns = [
         "unbound:2.0", "nginx:2.0", "redis:alpine", "admin:2.0", "dovecot:2.0", "postfix:2.0", "oletools:2.0",
         "clamav:2.0", "radicale:2.0", "fetchmail:2.0", "webmail:2.0", "rspamd:2.0",
@@ -41,13 +50,23 @@ public enum StandInImages {
     }
 
     /// Builds the images unless they exist: `podman import` of a busybox rootfs, tagged once
-    /// per stand-in, and Caddy with the shared libraries it links.
+    /// per stand-in, admin with the fake `flask` (rebuilt when its labels do not match the built
+    /// fake, e.g. a plain busybox admin from before), and Caddy with the shared libraries it links.
     public static func ensureBuilt(podman: PodmanCLI) async throws {
         let runner = ProcessRunner()
         let caddyExists = try await runner.run([podman.executable, "image", "exists", caddyImage]).succeeded
         let standInsExist = try await runner.run([podman.executable, "image", "exists", "\(registry)/rspamd:2.0"])
             .succeeded
-        if caddyExists && standInsExist { return }
+        let fake = try MailroomBinary.builtExecutable(named: "mailu-admin-fake")
+        let fakeDigest = hex(SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: fake))))
+        let labels = try await runner.run([
+            podman.executable, "image", "inspect", "--format",
+            "{{index .Labels \"\(fakeLabel)\"}} {{index .Labels \"\(fakeLabel).sha256\"}}", adminImage,
+        ])
+        let adminCurrent =
+            labels.succeeded
+            && labels.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "\(fakeVersion) \(fakeDigest)"
+        if caddyExists && standInsExist && adminCurrent { return }
         let root = NSTemporaryDirectory() + "mailroom-images-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fm = FileManager.default
         defer { try? fm.removeItem(atPath: root) }
@@ -68,9 +87,20 @@ public enum StandInImages {
         }
         try "root:x:0:0:root:/root:/bin/sh\n".write(
             toFile: "\(root)/busybox/etc/passwd", atomically: true, encoding: .utf8)
+        if !adminCurrent {
+            let adminRoot = root + "/admin"
+            try fm.copyItem(atPath: root + "/busybox", toPath: adminRoot)
+            try fm.createDirectory(atPath: adminRoot + "/usr/bin", withIntermediateDirectories: true)
+            try fm.copyItem(atPath: fake, toPath: adminRoot + "/usr/bin/flask")
+            try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: adminRoot + "/usr/bin/flask")
+            try await tarAndImport(
+                directory: adminRoot, tar: root + "/admin.tar", image: adminImage, podman: podman,
+                labels: [fakeLabel: fakeVersion, fakeLabel + ".sha256": fakeDigest])
+        }
+        if caddyExists && standInsExist { return }
         try await tarAndImport(
             directory: root + "/busybox", tar: root + "/busybox.tar", image: busyboxImage, podman: podman)
-        for name in standIns {
+        for name in standIns where "\(registry)/\(name)" != adminImage {
             try await podman.execute(["tag", busyboxImage, "\(registry)/\(name)"])
         }
 
@@ -96,10 +126,13 @@ public enum StandInImages {
         try await tarAndImport(directory: caddyRoot, tar: root + "/caddy.tar", image: caddyImage, podman: podman)
     }
 
-    private static func tarAndImport(directory: String, tar: String, image: String, podman: PodmanCLI) async throws {
+    private static func tarAndImport(
+        directory: String, tar: String, image: String, podman: PodmanCLI, labels: [String: String] = [:]
+    ) async throws {
         let tarResult = try await ProcessRunner().run(["/bin/tar", "-C", directory, "-cf", tar, "."])
         guard tarResult.succeeded else { throw StandInError("tar failed: \(tarResult.stderrText)") }
-        let imported = try await ProcessRunner().run([podman.executable, "import", "-q", tar, image])
+        let changes = labels.sorted { $0.key < $1.key }.flatMap { ["--change", "LABEL \($0.key)=\($0.value)"] }
+        let imported = try await ProcessRunner().run([podman.executable, "import", "-q"] + changes + [tar, image])
         guard imported.succeeded else { throw StandInError("podman import failed: \(imported.stderrText)") }
     }
 
