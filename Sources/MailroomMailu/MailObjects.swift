@@ -402,7 +402,7 @@ extension MailSettings {
 
 extension MailSettings {
     /// Mailu's object kinds, in the order an import creates them.
-    static func kinds(deleteMailboxes: Bool) -> [ObjectKind] {
+    static var kinds: [ObjectKind] {
         let guardText =
             "deleting it deletes its mail; to allow it, set mail.delete_mailboxes: true in mailroom.yaml,"
             + " or declare it again"
@@ -451,8 +451,10 @@ extension MailSettings {
             exportCommand: ["flask", "mailu", "config-export", "--full", "--json"],
             // Always --update: without it Mailu deletes every domain, user, alias and relay first.
             importCommand: ["flask", "mailu", "config-import", "--update", "-"],
-            kinds: Self.kinds(deleteMailboxes: deleteMailboxes), objects: objects,
-            guardedDeletionsAllowed: deleteMailboxes)
+            kinds: Self.kinds, objects: objects,
+            guardedDeletionsAllowed: deleteMailboxes,
+            // With --update Mailu merges lists (destinations, alternatives) unless told to prune.
+            listReplaceMarker: "-prune-")
     }
 
     /// A hash goes to Mailu as it is; a secret goes as plaintext that Mailu hashes

@@ -18,10 +18,13 @@ public struct ObjectStore: Sendable, Equatable, Codable {
     public var objects: [ManagedObject]
     /// Whether objects of guarded kinds may be deleted (Mailu: `mail.delete_mailboxes: true`).
     public var guardedDeletionsAllowed: Bool
+    /// An import merges a list into the stored one; a list starting with this marker replaces it
+    /// instead (Mailu: `-prune-`). `nil`: lists replace.
+    public var listReplaceMarker: String?
 
     public init(
         container: String, exportCommand: [String], importCommand: [String], kinds: [ObjectKind],
-        objects: [ManagedObject], guardedDeletionsAllowed: Bool
+        objects: [ManagedObject], guardedDeletionsAllowed: Bool, listReplaceMarker: String? = nil
     ) {
         self.container = container
         self.exportCommand = exportCommand
@@ -29,6 +32,7 @@ public struct ObjectStore: Sendable, Equatable, Codable {
         self.kinds = kinds
         self.objects = objects
         self.guardedDeletionsAllowed = guardedDeletionsAllowed
+        self.listReplaceMarker = listReplaceMarker
     }
 
     public func kind(named name: String) -> ObjectKind? { kinds.first { $0.name == name } }

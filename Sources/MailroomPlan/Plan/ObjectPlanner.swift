@@ -226,7 +226,15 @@ public enum ObjectPlanner {
                     guard let object = store.object(change.kind, change.key) else { continue }
                     var item: [String: ObjectValue] = [kind.keyField: .string(object.key)]
                     for field in change.fields {
-                        if let value = object.fields[field.field] { item[field.field] = value }
+                        guard let value = object.fields[field.field] else { continue }
+                        // An update merges lists; the marker makes the declared list the whole list.
+                        if change.action == .update, case .list(let values) = value,
+                            let marker = store.listReplaceMarker
+                        {
+                            item[field.field] = .list([.string(marker)] + values)
+                        } else {
+                            item[field.field] = value
+                        }
                     }
                     if let secret = object.secret, change.fields.contains(where: { $0.field == secret.field }) {
                         item.merge(secret.payload) { _, new in new }

@@ -67,18 +67,20 @@ struct ApplyScenarioTests {
         return containers.mapValues(\.id)
     }
 
-    /// Step 3: a no-op makes two podman calls, none mutating, and records nothing.
+    /// Step 3: a no-op makes three podman calls (containers, networks, Mailu's object export),
+    /// none mutating, and records nothing.
     func noOpRunsNoMutation(_ h: ApplyHarness, _ base: String) async throws {
         h.recorder.reset()
         let noop = try await h.apply(base)
         #expect(noop.status == .noChanges)
         #expect(h.recorder.mutatingPodmanCalls.isEmpty)
-        #expect(h.recorder.podmanCalls.count <= 2)
+        #expect(h.recorder.podmanCalls.count <= 3)
+        #expect(h.recorder.objectImports.isEmpty)
         #expect(h.history.rollouts.count == 1)
     }
 
-    /// Step 4: the same no-op over podman's REST socket: reads are HTTP requests, no podman
-    /// process at all.
+    /// Step 4: the same no-op over podman's REST socket: reads are HTTP requests; the only
+    /// podman process is the object export run in the admin container.
     func noOpOverTheRESTSocket(_ h: ApplyHarness, _ base: String, ids: [String: String]) async throws {
         let started = try await TestPodman.startService(socket: h.deployment.root + "/podman.sock", cli: try h.podman)
         defer {
@@ -95,7 +97,11 @@ struct ApplyScenarioTests {
             ])
         h.recorder.reset()
         #expect(try await h.apply(base, engine: rest).status == .noChanges)
-        #expect(h.recorder.podmanCalls.isEmpty)
+        // Reads are HTTP; the one process is the object export inside mailu-admin.
+        #expect(
+            h.recorder.podmanCalls.allSatisfy {
+                $0.starts(with: ["container", "exec"]) && $0.contains("config-export")
+            })
     }
 
     /// Step 5: a new commit that changes nothing recreates nothing.

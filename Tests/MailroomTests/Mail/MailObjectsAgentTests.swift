@@ -21,7 +21,9 @@ struct MailObjectsAgentTests {
 
         """
 
-    @Test("a push that adds an alias is one rollout with exactly one import of that alias; a UI deletion comes back at resync")
+    @Test(
+        "a push that adds an alias is one rollout with exactly one import of that alias; a UI deletion comes back at resync"
+    )
     func pushAndDrift() async throws {
         try await AgentHarness.with(spec: { $0.standInSpec(extra: Self.mail) }, label: "agent-mail") { a in
             let fake = MailObjectsApplyTests.Fake(root: a.deployment.root, admin: a.name("mailu-admin"))
@@ -35,7 +37,9 @@ struct MailObjectsAgentTests {
                     "mailroom.yaml": a.deployment.standInSpec(
                         extra: Self.mail.replacingOccurrences(
                             of: "    postmaster@example.com: [alice@example.com]\n",
-                            with: "    postmaster@example.com: [alice@example.com]\n    info@example.com: [alice@example.com]\n"))
+                            with:
+                                "    postmaster@example.com: [alice@example.com]\n    info@example.com: [alice@example.com]\n"
+                        ))
                 ], message: "an alias")
             try await a.waitApplied(commit)
             #expect(a.history.rollouts.count == rollouts + 1)
@@ -48,7 +52,8 @@ struct MailObjectsAgentTests {
             try await fake.byHand(#"{"alias":[{"-email":"info@example.com"}]}"#)
             #expect(try fake.store()["alias"]?["info@example.com"] == nil)
             try await a.resync()
-            #expect(try fake.store()["alias"]?["info@example.com"]?["destination"] == .list([.string("alice@example.com")]))
+            #expect(
+                try fake.store()["alias"]?["info@example.com"]?["destination"] == .list([.string("alice@example.com")]))
         }
     }
 }

@@ -55,7 +55,7 @@ struct MailObjectsApplyTests {
         /// The fake's store: kind → key → fields.
         func store() throws -> [String: [String: [String: ObjectValue]]] {
             let data = try #require(FileManager.default.contents(atPath: self.data + "/fake-mailu.json"))
-            guard case .exported(let objects) = try ObservedObjects.parse(data, kinds: MailSettings.kinds(deleteMailboxes: false))
+            guard case .exported(let objects) = try ObservedObjects.parse(data, kinds: MailSettings.kinds)
             else { return [:] }
             return objects
         }
@@ -68,7 +68,9 @@ struct MailObjectsApplyTests {
 
         /// Every `flask mailu` call the fake answered.
         func calls() throws -> [Call] {
-            let text = String(decoding: FileManager.default.contents(atPath: data + "/fake-mailu-calls.jsonl") ?? Data(), as: UTF8.self)
+            let text = String(
+                decoding: FileManager.default.contents(atPath: data + "/fake-mailu-calls.jsonl") ?? Data(),
+                as: UTF8.self)
             return try text.split(separator: "\n").map { try JSONDecoder().decode(Call.self, from: Data($0.utf8)) }
         }
 
@@ -92,7 +94,8 @@ struct MailObjectsApplyTests {
         h.deployment.standInSpec(extra: mail, domains: ["example.com", "example.net"])
     }
 
-    @Test("first apply creates everything once; no-op; UI changes kept; drift put back; guarded deletion; failing import")
+    @Test(
+        "first apply creates everything once; no-op; UI changes kept; drift put back; guarded deletion; failing import")
     func lifecycle() async throws {
         try await ApplyHarness.with { h in
             let fake = Fake(h: h)
@@ -130,9 +133,14 @@ struct MailObjectsApplyTests {
         let step = try #require(result.steps.first { $0.action == .objectsImport })
         #expect(step.result == .ok)
         #expect(step.detail == "9 created")
-        #expect(result.steps.lastIndex { $0.action == .containerWait } ?? 0 < result.steps.firstIndex { $0.action == .objectsImport }!)
+        #expect(
+            result.steps.lastIndex { $0.action == .containerWait } ?? 0 < result.steps.firstIndex {
+                $0.action == .objectsImport
+            }!)
         // The secrets went on stdin only: not in the journal, the record or the spec archive.
-        for path in [Journal.path(in: h.deployment.host.stateDirectory), AppliedState.path(in: h.deployment.host.stateDirectory)] {
+        for path in [
+            Journal.path(in: h.deployment.host.stateDirectory), AppliedState.path(in: h.deployment.host.stateDirectory),
+        ] {
             let text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
             #expect(!text.contains("alice-1") && !text.contains("admin-1"), "\(path)")
         }
@@ -141,7 +149,9 @@ struct MailObjectsApplyTests {
             let path = h.deployment.root + "/mailu/dkim/\(domain).dkim.key"
             var info = stat()
             #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600, "\(path)")
-            #expect(String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self).hasPrefix("-----BEGIN PRIVATE KEY-----"))
+            #expect(
+                String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self).hasPrefix(
+                    "-----BEGIN PRIVATE KEY-----"))
             #expect(try RSAKeyFile.bits(at: path) == 2048)
             #expect(try RSAKeyFile.publicKeyBase64(at: path).hasPrefix("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"))
         }
@@ -154,7 +164,8 @@ struct MailObjectsApplyTests {
         let before = FileManager.default.contents(atPath: key)
         h.recorder.reset()
         let again = try await h.apply(spec(h, Self.mail()))
-        #expect(again.status == .noChanges, "\(again.plan.map { PlanFormatter(color: false).format($0, title: "") } ?? "")")
+        #expect(
+            again.status == .noChanges, "\(again.plan.map { PlanFormatter(color: false).format($0, title: "") } ?? "")")
         #expect(h.recorder.mutatingPodmanCalls.isEmpty)
         #expect(h.recorder.objectImports.isEmpty)
         #expect(try fake.imports().count == 1)
@@ -163,8 +174,10 @@ struct MailObjectsApplyTests {
 
     /// A user made in the UI is listed and left alone; a password changed in the UI is kept.
     func changesMadeInTheUIAreKept(_ h: ApplyHarness, _ fake: Fake) async throws {
-        try await fake.byHand(#"{"user":[{"email":"dave@example.com","password":"{BLF-CRYPT}dave"}]}"#)
-        try await fake.byHand(#"{"user":[{"email":"alice@example.com","password":"{BLF-CRYPT}alice-chose-this"}]}"#)
+        try await fake.byHand(#"{"user":[{"email":"dave@example.com","hash_password":true,"password":"dave-1"}]}"#)
+        try await fake.byHand(
+            #"{"user":[{"email":"alice@example.com","hash_password":true,"password":"alice-chose-this"}]}"#)
+        let chosen = try fake.store()["user"]?["alice@example.com"]?["password"]
         let imports = try fake.imports().count
         let pipeline = Pipeline(host: h.deployment.host, engine: try h.podman, profile: MailuProfile())
         let (plan, _) = try await pipeline.plan(try pipeline.compile(specDirectory: h.deployment.specDirectory))
@@ -174,6 +187,7 @@ struct MailObjectsApplyTests {
         #expect(try fake.imports().count == imports)
         let store = try fake.store()
         #expect(store["user"]?["dave@example.com"] != nil)
+        #expect(chosen != nil && store["user"]?["alice@example.com"]?["password"] == chosen)
     }
 
     /// The secret behind a password changes in the secrets file: that password, and only it, is written.
@@ -194,14 +208,18 @@ struct MailObjectsApplyTests {
         #expect(result.status == .succeeded, "\(result.error ?? "")")
         #expect(try fake.imports().count == before + 1)
         #expect(
-            try fake.imports().last?.stdin == #"{"alias":[{"destination":["bob@example.net"],"email":"info@example.net"}]}"#)
-        #expect(result.steps.filter { $0.action.rawValue.hasPrefix("container.") && $0.action != .containerWait }.isEmpty)
+            try fake.imports().last?.stdin
+                == #"{"alias":[{"destination":["bob@example.net"],"email":"info@example.net"}]}"#)
+        #expect(
+            result.steps.filter { $0.action.rawValue.hasPrefix("container.") && $0.action != .containerWait }.isEmpty)
     }
 
     /// An alias deleted in the UI, and a changed destination, come back at the next apply.
     func driftIsPutBack(_ h: ApplyHarness, _ fake: Fake) async throws {
         let withInfo = spec(h, Self.mail(aliases: "    info@example.net: [bob@example.net]\n"))
-        try await fake.byHand(#"{"alias":[{"-email":"info@example.net"},{"email":"postmaster@example.com","destination":["dave@example.com"]}]}"#)
+        try await fake.byHand(
+            #"{"alias":[{"-email":"info@example.net"},{"email":"postmaster@example.com","destination":["dave@example.com"]}]}"#
+        )
         let result = try await h.apply(withInfo)
         #expect(result.status == .succeeded, "\(result.error ?? "")")
         let store = try fake.store()
@@ -217,7 +235,9 @@ struct MailObjectsApplyTests {
             """
         let aliases = "    info@example.net: [carol@example.com]\n"
         let refused = try await h.apply(
-            spec(h, Self.mail(aliases: aliases, users: withoutBob).replacingOccurrences(of: "bob@example.net, ", with: "")))
+            spec(
+                h,
+                Self.mail(aliases: aliases, users: withoutBob).replacingOccurrences(of: "bob@example.net, ", with: "")))
         #expect(refused.status == .refused)
         #expect(refused.error?.contains("user bob@example.net was removed from the spec") == true)
         #expect(refused.error?.contains("mail.delete_mailboxes: true") == true)
@@ -225,8 +245,10 @@ struct MailObjectsApplyTests {
         #expect(h.history.rollouts.last?.status == .refused)
 
         let allowed = try await h.apply(
-            spec(h, Self.mail(aliases: aliases, users: withoutBob, more: "  delete_mailboxes: true\n")
-                .replacingOccurrences(of: "bob@example.net, ", with: "")))
+            spec(
+                h,
+                Self.mail(aliases: aliases, users: withoutBob, more: "  delete_mailboxes: true\n")
+                    .replacingOccurrences(of: "bob@example.net, ", with: "")))
         #expect(allowed.status == .succeeded, "\(allowed.error ?? "")")
         #expect(try fake.store()["user"]?["bob@example.net"] == nil)
         #expect(try fake.imports().last?.stdin?.contains(#"{"-email":"bob@example.net"}"#) == true)
@@ -235,7 +257,8 @@ struct MailObjectsApplyTests {
     /// Mailu refuses an import: the rollout fails and the journal carries Mailu's message.
     func aFailingImportFailsTheRollout(_ h: ApplyHarness, _ fake: Fake) async throws {
         let hook = fake.data + "/fake-mailu-fail"
-        try "marshmallow.exceptions.ValidationError: simulated refusal".write(toFile: hook, atomically: true, encoding: .utf8)
+        try "marshmallow.exceptions.ValidationError: simulated refusal".write(
+            toFile: hook, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: hook) }
         let result = try await h.apply(spec(h, Self.mail(aliases: "    extra@example.net: [carol@example.com]\n")))
         #expect(result.status == .failed)
@@ -243,7 +266,8 @@ struct MailObjectsApplyTests {
         #expect(step.result == .failed)
         #expect(step.detail?.contains("simulated refusal") == true, "\(step.detail ?? "")")
         let journal = String(
-            decoding: FileManager.default.contents(atPath: Journal.path(in: h.deployment.host.stateDirectory)) ?? Data(),
+            decoding: FileManager.default.contents(atPath: Journal.path(in: h.deployment.host.stateDirectory))
+                ?? Data(),
             as: UTF8.self)
         #expect(journal.contains("simulated refusal"))
         #expect(try fake.store()["alias"]?["extra@example.net"] == nil)

@@ -141,6 +141,14 @@ extension PureTests {
             #expect(
                 document
                     == #"{"alias":[{"destination":["a@example.org","b@example.org"],"email":"sales@example.org"}]}"#)
+            // Where an import merges lists (Mailu), the marker makes the declared list the whole list.
+            var merging = store
+            merging.listReplaceMarker = "-prune-"
+            let pruned = String(decoding: try ObjectPlanner.importDocument(plan.imports, store: merging), as: UTF8.self)
+            #expect(
+                pruned
+                    == #"{"alias":[{"destination":["-prune-","a@example.org","b@example.org"],"email":"sales@example.org"}]}"#
+            )
         }
 
         @Test("objects made outside Mailroom are listed and left alone; recorded ones that left the spec are deleted")
