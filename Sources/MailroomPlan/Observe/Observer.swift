@@ -80,7 +80,7 @@ public struct Observer: Sendable {
     public static func objects(_ store: ObjectStore, engine: (any ContainerEngine)?, running: Bool?) async
         -> ObservedObjects
     {
-        guard let engine else { return .unavailable("podman is not installed") }
+        guard let engine else { return .unavailable("without podman, \(store.container) cannot be asked") }
         guard running == true else {
             return .unavailable("\(store.container) is not running yet; its objects are read once it is healthy")
         }

@@ -28,6 +28,10 @@ public struct ApplyBenchmarkResult: Sendable, Codable, CustomStringConvertible {
     public var socketNoOpMs: [Double] = []
     public var socketOneChangeMs: [Double] = []
     public var socketBareRunMs: [Double] = []
+    /// Applies whose only change is one more alias in `mail:` (one `config-import`), and the
+    /// bare `podman container exec -i … config-import --update -` of one alias, alternated.
+    public var aliasAddMs: [Double] = []
+    public var bareImportMs: [Double] = []
 
     public var noOpP50: Double { Self.median(noOpMs) }
     public var oneChangeP50: Double { Self.median(oneChangeMs) }
@@ -52,12 +56,19 @@ public struct ApplyBenchmarkResult: Sendable, Codable, CustomStringConvertible {
             "mailroom apply benchmark (13 stand-in containers, real podman)",
             "  first rollout: \(ms(firstRolloutMs)) vs the guide's 13 commands one after another \(ms(guideSequentialMs))"
                 + " (\(String(format: "%.2f", firstRolloutMs / max(guideSequentialMs, 1)))x; target: faster) \(verdict(firstRolloutMs < guideSequentialMs))",
-            "  reads through the podman CLI (2 processes per observation):",
+            "  reads through the podman CLI (3 processes per observation: ps, network ls, Mailu's object export):",
             "    no-op apply: p50 \(ms(noOpP50)) over \(noOpMs.count) (min \(ms(noOpMs.min() ?? 0)), max \(ms(noOpMs.max() ?? 0)));"
                 + " \(noOpPodmanCalls) podman calls, \(noOpMutatingCalls) mutating (target: < 150 ms, 0 mutating) \(verdict(noOpP50 < 150 && noOpMutatingCalls == 0))",
             "    one-container change: p50 \(ms(oneChangeP50)) vs bare podman run --replace p50 \(ms(bareRunP50)) over \(oneChangeMs.count):"
                 + " \(String(format: "%+.1f%%", oneChangeOverhead * 100)) (target: < +15%) \(verdict(oneChangeOverhead < 0.15))",
         ]
+        if !aliasAddMs.isEmpty {
+            let overhead = Self.median(aliasAddMs) - Self.median(bareImportMs)
+            lines.append(
+                "    one alias added in mail: p50 \(ms(Self.median(aliasAddMs))) vs a bare config-import of it p50"
+                    + " \(ms(Self.median(bareImportMs))) over \(aliasAddMs.count): +\(ms(overhead)) for observe, plan, export and journal"
+            )
+        }
         if !socketNoOpMs.isEmpty {
             let p50 = Self.median(socketNoOpMs)
             lines += [
@@ -142,6 +153,22 @@ public enum ApplyBenchmark {
             guideSequentialMs: guideTime.milliseconds, firstRolloutMs: first, noOpMs: cli.noOps,
             noOpPodmanCalls: cli.calls.count,
             noOpMutatingCalls: cli.mutating, oneChangeMs: cli.changes, bareRunMs: cli.bare)
+
+        progress("mail objects: \(changeRuns) applies adding one alias vs a bare config-import")
+        let admin = mine.prefix + "mailu-admin"
+        for run in 0..<changeRuns {
+            let aliases = (0...run).map { "    bench\($0)@example.com: [postmaster@example.com]\n" }.joined()
+            let (added, time) = try await timedApply(
+                mine.standInSpec(extra: "mail:\n  aliases:\n" + aliases), engine: podman, mine: mine)
+            guard added.steps.contains(where: { $0.action == .objectsImport && $0.result == .ok }) else {
+                throw StandInError("expected one import, got \(added.steps.map(\.action))")
+            }
+            result.aliasAddMs.append(time)
+            let document = #"{"alias":[{"destination":["postmaster@example.com"],"email":"bare\#(run)@example.com"}]}"#
+            let exec = ["container", "exec", "-i", admin, "flask", "mailu", "config-import", "--update", "-"]
+            result.bareImportMs.append(
+                try await clock.measure { try await podman.execute(exec, input: Data(document.utf8)) }.milliseconds)
+        }
 
         // The same over the REST socket, against a service of our own.
         if let started = try await TestPodman.startService(socket: mine.root + "/podman.sock", cli: podman) {

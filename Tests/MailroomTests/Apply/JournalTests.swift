@@ -148,7 +148,8 @@ struct JournalTests {
                 "network.create", "directory.create", "file.write", "file.delete", "unit.write", "unit.delete",
                 "systemd.daemon-reload", "systemd.enable", "systemd.start", "systemd.restart", "systemd.disable",
                 "container.create", "container.recreate", "container.start", "container.adopt", "container.remove",
-                "container.wait", "container.reload", "container.restart", "state.write",
+                "container.wait", "container.reload", "container.restart", "key.create", "objects.import",
+                "state.write",
             ])
         for service in [ServiceAction.daemonReload, .enable("u"), .start("u"), .restart("u"), .disableNow("u")] {
             #expect(StepAction.systemd(service).rawValue == "systemd." + service.arguments[0])
