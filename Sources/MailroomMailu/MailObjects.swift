@@ -408,8 +408,10 @@ extension MailSettings {
             + " or declare it again"
         return [
             ObjectKind(name: "domain", keyField: "name", unorderedFields: ["alternatives"], deletionGuard: guardText),
-            ObjectKind(name: "user", keyField: "email", unorderedFields: ["manager_of"], deletionGuard: guardText),
-            ObjectKind(name: "alias", keyField: "email", unorderedFields: ["destination"]),
+            ObjectKind(
+                name: "user", keyField: "email", unorderedFields: ["manager_of"], deletionGuard: guardText,
+                ownerKind: "domain"),
+            ObjectKind(name: "alias", keyField: "email", unorderedFields: ["destination"], ownerKind: "domain"),
             ObjectKind(name: "relay", keyField: "name"),
         ]
     }

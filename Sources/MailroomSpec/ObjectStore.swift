@@ -54,12 +54,25 @@ public struct ObjectKind: Sendable, Equatable, Codable {
     /// When deleting one destroys data: what to tell the operator (and how to allow it).
     /// Such deletions need ``ObjectStore/guardedDeletionsAllowed``.
     public var deletionGuard: String?
+    /// The kind of object these belong to, named by the part of their key after its last `@`
+    /// (a user of a domain); deleting the owner deletes them (Mailu's database cascades).
+    public var ownerKind: String?
 
-    public init(name: String, keyField: String, unorderedFields: [String] = [], deletionGuard: String? = nil) {
+    public init(
+        name: String, keyField: String, unorderedFields: [String] = [], deletionGuard: String? = nil,
+        ownerKind: String? = nil
+    ) {
         self.name = name
         self.keyField = keyField
         self.unorderedFields = unorderedFields
         self.deletionGuard = deletionGuard
+        self.ownerKind = ownerKind
+    }
+
+    /// The key of the object an object of this kind belongs to.
+    public func ownerKey(of key: String) -> String? {
+        guard ownerKind != nil, let at = key.lastIndex(of: "@") else { return nil }
+        return String(key[key.index(after: at)...])
     }
 }
 

@@ -216,12 +216,20 @@ public enum ObjectPlanner {
     /// deletion marker (`{"-<key field>": key}`) per deleted object.
     public static func importDocument(_ changes: [ObjectChange], store: ObjectStore) throws -> Data {
         var document: [String: ObjectValue] = [:]
+        let deleted = Set(changes.filter { $0.action == .delete }.map(\.id))
         for kind in store.kinds {
             var items: [ObjectValue] = []
             for change in changes where change.kind == kind.name {
                 switch change.action {
                 case .adopt: continue
-                case .delete: items.append(.object(["-" + kind.keyField: .string(change.key)]))
+                case .delete:
+                    // Gone with its owner: naming it again would fail as "not found".
+                    if let owner = kind.ownerKind, let key = kind.ownerKey(of: change.key),
+                        deleted.contains("\(owner) \(key)")
+                    {
+                        continue
+                    }
+                    items.append(.object(["-" + kind.keyField: .string(change.key)]))
                 case .create, .update:
                     guard let object = store.object(change.kind, change.key) else { continue }
                     var item: [String: ObjectValue] = [kind.keyField: .string(object.key)]

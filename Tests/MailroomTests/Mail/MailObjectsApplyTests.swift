@@ -90,8 +90,8 @@ struct MailObjectsApplyTests {
             to: h.deployment.host.secretsFile, mode: 0o600)
     }
 
-    func spec(_ h: ApplyHarness, _ mail: String) -> String {
-        h.deployment.standInSpec(extra: mail, domains: ["example.com", "example.net"])
+    func spec(_ h: ApplyHarness, _ mail: String, domains: [String] = ["example.com", "example.net"]) -> String {
+        h.deployment.standInSpec(extra: mail, domains: domains)
     }
 
     @Test(
@@ -106,6 +106,7 @@ struct MailObjectsApplyTests {
             try await aChangedSecretIsWrittenOnce(h, fake)
             try await anAddedAliasIsExactlyOneImport(h, fake)
             try await driftIsPutBack(h, fake)
+            try await addAndRemoveThroughTheSpec(h, fake)
             try await mailboxDeletionNeedsTheGuard(h, fake)
             try await aFailingImportFailsTheRollout(h, fake)
             // Never a config-import without --update: that would delete every object first.
@@ -227,31 +228,65 @@ struct MailObjectsApplyTests {
         #expect(store["alias"]?["postmaster@example.com"]?["destination"] == .list([.string("alice@example.com")]))
     }
 
+    /// A user and a domain added and the relay removed: one import with exactly those three.
+    func addAndRemoveThroughTheSpec(_ h: ApplyHarness, _ fake: Fake) async throws {
+        let users = """
+                alice@example.com: {name: Alice, password_secret: ALICE_PASSWORD, quota: 1g}
+                bob@example.net: {password: "\(Self.bcrypt)"}
+                carol@example.com: {password_secret: CAROL_PASSWORD, pop: false}
+                dan@example.org: {password: "\(Self.bcrypt)", name: Dan}
+            """
+        let mail = Self.mail(aliases: "    info@example.net: [bob@example.net]\n", users: users)
+            .replacingOccurrences(of: "  relays:\n    legacy.example.org: smtp.legacy.example.org\n", with: "")
+        let before = try fake.imports().count
+        let result = try await h.apply(spec(h, mail, domains: ["example.com", "example.net", "example.org"]))
+        #expect(result.status == .succeeded, "\(result.error ?? "")")
+        #expect(try fake.imports().count == before + 1)
+        #expect(
+            try fake.imports().last?.stdin
+                == #"{"domain":[{"name":"example.org"}],"relay":[{"-name":"legacy.example.org"}],"user":[{"displayed_name":"Dan","email":"dan@example.org","password":"\#(Self.bcrypt)"}]}"#
+        )
+        let store = try fake.store()
+        #expect(store["domain"]?["example.org"] != nil)
+        #expect(store["user"]?["dan@example.org"]?["displayed_name"] == .string("Dan"))
+        #expect(store["relay"]?["legacy.example.org"] == nil)
+        // The new domain got its DKIM key and its autoconfig site.
+        #expect(FileManager.default.fileExists(atPath: h.deployment.root + "/mailu/dkim/example.org.dkim.key"))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: h.deployment.root + "/caddy2/config/site/autoconfig.example.org.Caddyfile"))
+    }
+
     /// Removing a user from the spec deletes its mailbox only with `delete_mailboxes: true`.
     func mailboxDeletionNeedsTheGuard(_ h: ApplyHarness, _ fake: Fake) async throws {
         let withoutBob = """
                 alice@example.com: {name: Alice, password_secret: ALICE_PASSWORD, quota: 1g}
                 carol@example.com: {password_secret: CAROL_PASSWORD, pop: false}
             """
-        let aliases = "    info@example.net: [carol@example.com]\n"
-        let refused = try await h.apply(
-            spec(
-                h,
-                Self.mail(aliases: aliases, users: withoutBob).replacingOccurrences(of: "bob@example.net, ", with: "")))
+        let mail = { (more: String) in
+            Self.mail(aliases: "    info@example.net: [carol@example.com]\n", users: withoutBob, more: more)
+                .replacingOccurrences(of: "bob@example.net, ", with: "")
+                .replacingOccurrences(of: "  relays:\n    legacy.example.org: smtp.legacy.example.org\n", with: "")
+        }
+        // bob, and the domain example.org with dan in it, leave the spec.
+        let refused = try await h.apply(spec(h, mail("")))
         #expect(refused.status == .refused)
         #expect(refused.error?.contains("user bob@example.net was removed from the spec") == true)
+        #expect(refused.error?.contains("domain example.org was removed from the spec") == true)
         #expect(refused.error?.contains("mail.delete_mailboxes: true") == true)
         #expect(try fake.store()["user"]?["bob@example.net"] != nil)
         #expect(h.history.rollouts.last?.status == .refused)
 
-        let allowed = try await h.apply(
-            spec(
-                h,
-                Self.mail(aliases: aliases, users: withoutBob, more: "  delete_mailboxes: true\n")
-                    .replacingOccurrences(of: "bob@example.net, ", with: "")))
+        let allowed = try await h.apply(spec(h, mail("  delete_mailboxes: true\n")))
         #expect(allowed.status == .succeeded, "\(allowed.error ?? "")")
-        #expect(try fake.store()["user"]?["bob@example.net"] == nil)
+        let store = try fake.store()
+        #expect(store["user"]?["bob@example.net"] == nil)
+        #expect(store["domain"]?["example.org"] == nil)
+        #expect(store["user"]?["dan@example.org"] == nil)
         #expect(try fake.imports().last?.stdin?.contains(#"{"-email":"bob@example.net"}"#) == true)
+        #expect(try fake.imports().last?.stdin?.contains(#"{"-name":"example.org"}"#) == true)
+        // Data directories stay; the key of the domain is not deleted either.
+        #expect(FileManager.default.fileExists(atPath: h.deployment.root + "/mailu/dkim/example.org.dkim.key"))
     }
 
     /// Mailu refuses an import: the rollout fails and the journal carries Mailu's message.

@@ -187,6 +187,30 @@ extension PureTests {
             #expect(allowed.changes.first?.note == "its mail is deleted too")
         }
 
+        @Test("objects deleted with their owner are not named again in the import")
+        func cascade() throws {
+            var store = Self.store([])
+            store.kinds = store.kinds.map { kind in
+                var kind = kind
+                if kind.name != "domain" { kind.ownerKind = "domain" }
+                return kind
+            }
+            store.guardedDeletionsAllowed = true
+            let observed = try Self.exported([
+                "domain": [["name": .string("example.org")]],
+                "user": [["email": .string("dan@example.org")], ["email": .string("eve@example.net")]],
+            ])
+            let record = Dictionary(
+                uniqueKeysWithValues: ["domain example.org", "user dan@example.org", "user eve@example.net"].map {
+                    ($0, AppliedState.AppliedObject(fields: [], secretDigest: nil))
+                })
+            let plan = ObjectPlanner.plan(store, observed: observed, applied: Self.applied(record))
+            #expect(plan.changes.map(\.action) == [.delete, .delete, .delete])
+            let document = String(decoding: try ObjectPlanner.importDocument(plan.imports, store: store), as: UTF8.self)
+            #expect(document == #"{"domain":[{"-name":"example.org"}],"user":[{"-email":"eve@example.net"}]}"#)
+            #expect(ObjectPlanner.record(plan.changes, store: store, into: record).isEmpty)
+        }
+
         @Test("the first admin is created when missing and never touched once it exists")
         func createOnly() throws {
             var admin = Self.user("admin@example.org", ["global_admin": .bool(true)])
