@@ -18,7 +18,7 @@ extension RolloutExecution {
         }
     }
 
-    /// Reads the objects again (the container may have just been created), diffs them against
+    /// Reads the objects again when this rollout started their container, diffs them against
     /// the spec and the record, and imports the difference in one call with the changes on
     /// stdin. Adoptions are only recorded. Nothing is imported when nothing differs.
     func objects(started: Set<String>) async {
@@ -39,7 +39,14 @@ extension RolloutExecution {
             return
         }
         let began = Date()
-        let observed = await Observer.objects(store, engine: engine, running: true)
+        // Read again only if this rollout started the container; otherwise the plan's reading,
+        // moments old, stands (an import merges, so a change made meanwhile is not undone).
+        let observed: ObservedObjects
+        if !started.contains(store.container), case .exported = actual.objects {
+            observed = actual.objects!
+        } else {
+            observed = await Observer.objects(store, engine: engine, running: true)
+        }
         if case .unavailable(let why) = observed {
             await log.add(
                 StepRecord(

@@ -23,6 +23,9 @@ public struct Observer: Sendable {
         let applied = try AppliedState.load(stateDirectory: host.stateDirectory)
         var network: NetworkSummary?
         var containers: [String: ObservedContainer] = [:]
+        // The object export runs beside `ps` rather than after it: its answer counts only if
+        // `ps` says the container runs.
+        async let exported = Self.export(desired.objects, engine: engine)
         if let engine {
             async let listed = engine.listContainers()
             async let networks = engine.listNetworks()
@@ -70,9 +73,18 @@ public struct Observer: Sendable {
             systemd: systemd ?? Systemctl.systemdIsPID1())
         actual.missingKeys = desired.keys.map(\.path).filter { !FileManager.default.fileExists(atPath: $0) }
         if let store = desired.objects {
-            actual.objects = await Self.objects(store, engine: engine, running: containers[store.container]?.isRunning)
+            let running = containers[store.container]?.isRunning
+            actual.objects =
+                running == true ? await exported : await Self.objects(store, engine: engine, running: running)
+        } else {
+            _ = await exported
         }
         return actual
+    }
+
+    private static func export(_ store: ObjectStore?, engine: (any ContainerEngine)?) async -> ObservedObjects? {
+        guard let store, let engine else { return nil }
+        return await objects(store, engine: engine, running: true)
     }
 
     /// The application's objects, through its export command in the store's container: one
