@@ -221,6 +221,7 @@ extension MailSettings {
                             .invalidHostname, at: item.location, field: item.path, "'\(value)' is not a domain",
                             hint: "an RFC 1123 name such as example.com")
                     }
+                    refuseRepeats(list, &d)
                     values[field.mailu] = .list(list.map { .string($0.0.lowercased()) }).sorted
                 }
             case .addresses:
@@ -243,7 +244,16 @@ extension MailSettings {
                 .invalidValue, at: item.location, field: item.path, "'\(value)' is not an e-mail address",
                 hint: "local@domain, e.g. alice@example.com")
         }
+        refuseRepeats(list, &d)
         return ObjectValue.list(list.map { .string($0.0.lowercased()) }).sorted
+    }
+
+    /// Mailu keeps these lists as sets: a repeat would be a difference at every plan.
+    static func refuseRepeats(_ list: [(String, SpecNode)], _ d: inout DiagnosticCollector) {
+        var seen = Set<String>()
+        for (value, item) in list where !seen.insert(value.lowercased()).inserted {
+            d.report(.duplicateName, at: item.location, field: item.path, "'\(value)' is listed twice")
+        }
     }
 
     @discardableResult
@@ -264,7 +274,9 @@ extension MailSettings {
         }
         if let hashNode, let hash = hashNode.string(&d) {
             let scheme = hash.hasPrefix("{") ? hash.dropFirst().prefix { $0 != "}" } : ""
-            guard passwordSchemes.contains(String(scheme)), hash.count > scheme.count + 2 else {
+            guard passwordSchemes.contains(String(scheme)),
+                isHash(String(hash.dropFirst(scheme.count + 2)), scheme: String(scheme))
+            else {
                 // Never echo the value: it may well be a real password.
                 d.report(
                     .invalidValue, at: hashNode.location, field: hashNode.path,
@@ -281,6 +293,30 @@ extension MailSettings {
             .missingField, at: node.location, field: node.path, "\(address) has no password",
             hint: "add password_secret: KEY (the key in the secrets file) or password: {BLF-CRYPT}...")
         return nil
+    }
+
+    /// The shape of a hash of each scheme (Mailu 2.0 does not check it: a plain password behind
+    /// a `{SCHEME}` would be stored as the "hash", and end up in git).
+    static func isHash(_ text: String, scheme: String) -> Bool {
+        let alphabet = Set("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        func crypt(_ prefixes: [String], minimum: Int) -> Bool {
+            guard let prefix = prefixes.first(where: text.hasPrefix) else { return false }
+            let rest = text.dropFirst(prefix.count).split(separator: "$", omittingEmptySubsequences: false)
+            return rest.count >= 2 && rest.last!.count >= minimum
+                && rest.allSatisfy { part in part.allSatisfy { alphabet.contains($0) || $0 == "=" } }
+        }
+        switch scheme {
+        case "BLF-CRYPT":
+            let parts = text.split(separator: "$", omittingEmptySubsequences: false)
+            return parts.count == 4 && ["2a", "2b", "2x", "2y"].contains(parts[1]) && parts[2].count == 2
+                && parts[2].allSatisfy(\.isNumber) && parts[3].count == 53 && parts[3].allSatisfy(alphabet.contains)
+        case "SHA512-CRYPT": return crypt(["$6$"], minimum: 86)
+        case "SHA256-CRYPT": return crypt(["$5$"], minimum: 43)
+        case "MD5-CRYPT": return crypt(["$1$"], minimum: 22)
+        case "PBKDF2": return crypt(["$pbkdf2-sha512$", "$pbkdf2-sha256$", "$pbkdf2$"], minimum: 20)
+        case "CRYPT": return text.count == 13 && text.allSatisfy(alphabet.contains)
+        default: return false
+        }
     }
 
     static func checkSecretKey(_ key: String, _ node: SpecNode, _ d: inout DiagnosticCollector) {
@@ -404,13 +440,15 @@ extension MailSettings {
     /// Mailu's object kinds, in the order an import creates them.
     static var kinds: [ObjectKind] {
         let guardText =
-            "deleting it deletes its mail; to allow it, set mail.delete_mailboxes: true in mailroom.yaml,"
-            + " or declare it again"
+            "Mailu would delete the account (its maildir stays on disk and returns if the address is made again);"
+            + " to allow it, set mail.delete_mailboxes: true in mailroom.yaml, or declare it again"
         return [
-            ObjectKind(name: "domain", keyField: "name", unorderedFields: ["alternatives"], deletionGuard: guardText),
+            ObjectKind(
+                name: "domain", keyField: "name", unorderedFields: ["alternatives"], deletionGuard: guardText,
+                deletionNote: "with its users and aliases"),
             ObjectKind(
                 name: "user", keyField: "email", unorderedFields: ["manager_of"], deletionGuard: guardText,
-                ownerKind: "domain"),
+                ownerKind: "domain", deletionNote: "the account and its settings; the maildir stays on disk"),
             ObjectKind(name: "alias", keyField: "email", unorderedFields: ["destination"], ownerKind: "domain"),
             ObjectKind(name: "relay", keyField: "name"),
         ]
@@ -472,11 +510,12 @@ extension MailSettings {
             source = "secret \(key)"
             payload = ["password": .string(secrets[key] ?? ""), "hash_password": .bool(true)]
         }
-        // Kept in the root-only state directory, next to the secrets file it is derived from.
-        var hasher = SHA256()
-        hasher.update(data: Array(source.utf8) + [0])
-        for key in payload.keys.sorted() { hasher.update(data: Array("\(key)=\(payload[key]!)".utf8) + [0]) }
-        return SecretWrite(field: "password", payload: payload, source: source, digest: hex(hasher.finalize()))
+        // Keyed with the host's SECRET_KEY: the record (applied.json) alone gives no way to try
+        // passwords against it.
+        var mac = HMAC<SHA256>(key: SymmetricKey(data: Array((secrets["SECRET_KEY"] ?? "").utf8)))
+        mac.update(data: Array(source.utf8) + [0])
+        for key in payload.keys.sorted() { mac.update(data: Array("\(key)=\(payload[key]!)".utf8) + [0]) }
+        return SecretWrite(field: "password", payload: payload, source: source, digest: hex(mac.finalize()))
     }
 
     /// One DKIM key per domain, where the admin container reads it (`/dkim/<domain>.<selector>.key`).

@@ -18,6 +18,9 @@ public struct ObjectStore: Sendable, Equatable, Codable {
     public var objects: [ManagedObject]
     /// Whether objects of guarded kinds may be deleted (Mailu: `mail.delete_mailboxes: true`).
     public var guardedDeletionsAllowed: Bool
+    /// Prefix of the import's markers: the key field with it deletes an object
+    /// (`{"-email": "x"}`), a field with it set to null resets the field (Mailu: `-`).
+    public var markerPrefix = "-"
     /// An import merges a list into the stored one; a list starting with this marker replaces it
     /// instead (Mailu: `-prune-`). `nil`: lists replace.
     public var listReplaceMarker: String?
@@ -54,19 +57,22 @@ public struct ObjectKind: Sendable, Equatable, Codable {
     /// When deleting one destroys data: what to tell the operator (and how to allow it).
     /// Such deletions need ``ObjectStore/guardedDeletionsAllowed``.
     public var deletionGuard: String?
+    /// What a deletion takes with it, for the plan (`the account and its settings`).
+    public var deletionNote: String?
     /// The kind of object these belong to, named by the part of their key after its last `@`
     /// (a user of a domain); deleting the owner deletes them (Mailu's database cascades).
     public var ownerKind: String?
 
     public init(
         name: String, keyField: String, unorderedFields: [String] = [], deletionGuard: String? = nil,
-        ownerKind: String? = nil
+        ownerKind: String? = nil, deletionNote: String? = nil
     ) {
         self.name = name
         self.keyField = keyField
         self.unorderedFields = unorderedFields
         self.deletionGuard = deletionGuard
         self.ownerKind = ownerKind
+        self.deletionNote = deletionNote
     }
 
     /// The key of the object an object of this kind belongs to.
@@ -210,9 +216,10 @@ public enum ObjectValue: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
-    /// The same value with the lists sorted, to compare fields whose order means nothing.
+    /// The same value as a set: a list sorted and without repeats, to compare fields whose
+    /// order means nothing (and which the application stores as a set).
     public var sorted: ObjectValue {
         guard case .list(let values) = self else { return self }
-        return .list(values.sorted { $0.description < $1.description })
+        return .list(Array(Set(values)).sorted { $0.description < $1.description })
     }
 }

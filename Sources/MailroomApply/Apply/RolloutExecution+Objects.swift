@@ -71,16 +71,53 @@ extension RolloutExecution {
                     try await engine.execute(exec, input: document)
                 } catch let error as CommandError {
                     // Mailu prints what it refused; that is the reason, not podman's exit status.
-                    let said = error.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-                    throw ObjectImportError(container: store.container, message: said)
+                    throw ObjectImportError(container: store.container, message: Self.redacted(error.stderr))
                 }
                 return Self.summary(fresh.imports)
             }
             guard imported else { return }
         }
         await record {
-            try await recorder.objects(ObjectPlanner.record(fresh.changes, store: store, into: applied.objects))
+            try await recorder.objects(
+                ObjectPlanner.record(fresh.changes, store: store, into: applied.objects, observed: observed))
         }
+    }
+
+    /// The application's complaint without the values it quotes (Mailu echoes a rejected
+    /// password "hash", and SQL errors their parameters): its `Error:` and item lines, with
+    /// quoted text and `[parameters: ...]` blanked.
+    static func redacted(_ text: String) -> String {
+        let lines = text.split(separator: "\n").map(String.init).filter {
+            $0.hasPrefix("Error:") || $0.trimmingCharacters(in: .whitespaces).hasPrefix("- ")
+        }
+        return (lines.isEmpty ? Array(text.split(separator: "\n").suffix(1).map(String.init)) : lines).map { line in
+            var out = ""
+            var quote: Character?
+            var inParameters = false
+            for c in line {
+                if inParameters {
+                    if c == "]" { inParameters = false }
+                    continue
+                }
+                if let open = quote {
+                    if c == open {
+                        quote = nil
+                        out.append("…\(c)")
+                    }
+                    continue
+                }
+                if c == "'" || c == "\"" {
+                    quote = c
+                    out.append(c)
+                } else if c == "[", out.hasSuffix(" ") || out.isEmpty, line.contains("[parameters:") {
+                    inParameters = true
+                    out.append("[…]")
+                } else {
+                    out.append(c)
+                }
+            }
+            return out
+        }.joined(separator: "\n")
     }
 
     /// `2 created, 1 updated, 1 deleted`.

@@ -98,10 +98,16 @@ public enum ObjectPlanner {
                     plan.conflicts.append("\(id) was removed from the spec; \(guardText)")
                     continue
                 }
+                // What goes with it that Mailroom does not manage: said in the plan, not hidden.
+                let owned = store.kinds.filter { $0.ownerKind == kind.name }.flatMap { owned in
+                    (exported?[owned.name] ?? [:]).keys.sorted().filter { owned.ownerKey(of: $0) == key }
+                        .map { "\(owned.name) \($0)" }
+                }.filter { !declared.contains($0) && applied.objects[$0] == nil }
+                let note = [kind.deletionNote, owned.isEmpty ? nil : "also removes \(owned.joined(separator: ", "))"]
+                    .compactMap { $0 }.joined(separator: "; ")
                 plan.changes.append(
                     ObjectChange(
-                        kind: kind.name, key: key, action: .delete, fields: [],
-                        note: kind.deletionGuard == nil ? nil : "its mail is deleted too"))
+                        kind: kind.name, key: key, action: .delete, fields: [], note: note.isEmpty ? nil : note))
             }
             for key in (exported?[kind.name] ?? [:]).keys.sorted()
             where !declared.contains("\(kind.name) \(key)") && applied.objects["\(kind.name) \(key)"] == nil {
@@ -145,6 +151,11 @@ public enum ObjectPlanner {
             if want != have {
                 fields.append(ObjectFieldChange(field: name, old: have?.description, new: want.description))
             }
+        }
+        // Fields Mailroom set before and the spec no longer declares go back to their default
+        // (`admin: true` removed revokes the admin right).
+        for name in (record?.fields ?? []) where object.fields[name] == nil && current[name] != nil {
+            fields.append(ObjectFieldChange(field: name, old: current[name]!.description, new: "(default)"))
         }
         if let secret = object.secret, record?.secretDigest != secret.digest, let secretChange {
             fields.append(secretChange)
@@ -229,12 +240,16 @@ public enum ObjectPlanner {
                     {
                         continue
                     }
-                    items.append(.object(["-" + kind.keyField: .string(change.key)]))
+                    items.append(.object([store.markerPrefix + kind.keyField: .string(change.key)]))
                 case .create, .update:
                     guard let object = store.object(change.kind, change.key) else { continue }
                     var item: [String: ObjectValue] = [kind.keyField: .string(object.key)]
                     for field in change.fields {
-                        guard let value = object.fields[field.field] else { continue }
+                        guard let value = object.fields[field.field] else {
+                            // No longer declared, and not the write-only field: back to the default.
+                            if field.field != object.secret?.field { item[store.markerPrefix + field.field] = .null }
+                            continue
+                        }
                         // An update merges lists; the marker makes the declared list the whole list.
                         if change.action == .update, case .list(let values) = value,
                             let marker = store.listReplaceMarker
@@ -258,10 +273,21 @@ public enum ObjectPlanner {
     }
 
     /// The record after the changes were applied: what Mailroom now manages.
+    /// Entries the spec no longer declares and the application no longer has (deleted in the UI,
+    /// or a crash between import and record) are dropped: the address is free again, and
+    /// whatever someone makes under it later is theirs, not Mailroom's.
     public static func record(
-        _ changes: [ObjectChange], store: ObjectStore, into applied: [String: AppliedState.AppliedObject]
+        _ changes: [ObjectChange], store: ObjectStore, into applied: [String: AppliedState.AppliedObject],
+        observed: ObservedObjects? = nil
     ) -> [String: AppliedState.AppliedObject] {
         var record = applied
+        if case .exported(let objects) = observed {
+            let declared = Set(store.objects.map(\.id))
+            for id in record.keys where !declared.contains(id) {
+                let kind = String(id.prefix { $0 != " " })
+                if objects[kind]?[String(id.dropFirst(kind.count + 1))] == nil { record[id] = nil }
+            }
+        }
         for change in changes {
             switch change.action {
             case .delete:

@@ -49,6 +49,12 @@ public struct Plan: Sendable, Equatable, Codable {
             plan.leftAlone = (plan.leftAlone ?? []) + [plan.containers[i].name]
             plan.containers[i].action = .inSync
         }
+        // Objects imported through a container left alone wait for it too.
+        if let objects = plan.objects, names.contains(objects.container), objects.hasChanges {
+            plan.warnings.append("the objects in \(objects.container) wait until self-heal lets it start")
+            plan.objects?.changes = []
+            plan.objects?.pending = nil
+        }
         return plan
     }
 

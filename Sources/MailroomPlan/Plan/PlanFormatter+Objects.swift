@@ -3,7 +3,10 @@ import MailroomSpec
 /// The plan's lines for keys and the application's objects, terraform-style like the rest.
 extension PlanFormatter {
     func keyLines(_ keys: [KeyFile]) -> [String] {
-        keys.map { green("  + key \($0.path)") + dim("  \($0.purpose), created once and never replaced") }
+        keys.map {
+            green("  + key \($0.path)")
+                + dim("  \($0.purpose), created once and never replaced; publish its record (mailroom dkim)")
+        }
     }
 
     func objectLines(_ objects: ObjectPlan?) -> [String] {

@@ -54,6 +54,11 @@ struct MailObjectsAgentTests {
             try await a.resync()
             #expect(
                 try fake.store()["alias"]?["info@example.com"]?["destination"] == .list([.string("alice@example.com")]))
+            // The push's import, the deletion made by hand, the resync's import.
+            #expect(try fake.imports().count == imports + 3)
+            // Steady state: a further resync imports nothing.
+            try await a.resync()
+            #expect(try fake.imports().count == imports + 3)
         }
     }
 }

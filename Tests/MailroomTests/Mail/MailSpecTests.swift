@@ -111,6 +111,14 @@ extension PureTests {
                 name: "a plain password", mail: "  users:\n    alice@example.org:\n      password: hunter2\n",
                 field: "mail.users.alice@example.org.password", at: "hunter2", message: "looks like a plain password"),
             Case(
+                name: "a plain password behind a known scheme",
+                mail: "  users:\n    alice@example.org:\n      password: \"{BLF-CRYPT}my-real-password\"\n",
+                field: "mail.users.alice@example.org.password", at: "my-real", message: "looks like a plain password"),
+            Case(
+                name: "a destination listed twice (Mailu keeps a set: it would never converge)",
+                mail: "  aliases:\n    sales@example.org: [a@example.org, A@example.org]\n",
+                field: "mail.aliases.sales@example.org[1]", at: "sales@", message: "listed twice"),
+            Case(
                 name: "a hash with an unknown scheme",
                 mail: "  users:\n    alice@example.org:\n      password: \"{ROT13}uhagre2\"\n",
                 field: "mail.users.alice@example.org.password", at: "ROT13", message: "looks like a plain password"),
