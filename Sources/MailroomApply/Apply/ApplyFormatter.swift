@@ -90,7 +90,8 @@ public struct ApplyFormatter: Sendable {
         case .failed:
             return paint("\(id) failed", "31") + " after \(duration(r.durationMs)): \(r.error ?? "unknown error")"
         case .refused:
-            return paint("\(id) refused", "31") + "; nothing was changed:\n  "
+            let nothing = (r.error ?? "").hasSuffix("nothing was changed") ? ":" : "; nothing was changed:"
+            return paint("\(id) refused", "31") + "\(nothing)\n  "
                 + (r.error ?? "").replacingOccurrences(of: "\n", with: "\n  ")
         case .dryRun:
             return "Dry run: \(r.steps.count) steps would run (\(what)); nothing was changed."

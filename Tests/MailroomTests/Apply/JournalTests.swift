@@ -149,7 +149,7 @@ struct JournalTests {
                 "systemd.daemon-reload", "systemd.enable", "systemd.start", "systemd.restart", "systemd.disable",
                 "container.create", "container.recreate", "container.start", "container.adopt", "container.remove",
                 "container.wait", "container.reload", "container.restart", "key.create", "objects.import",
-                "state.write",
+                "state.write", "image.pull",
             ])
         for service in [ServiceAction.daemonReload, .enable("u"), .start("u"), .restart("u"), .disableNow("u")] {
             #expect(StepAction.systemd(service).rawValue == "systemd." + service.arguments[0])

@@ -64,7 +64,7 @@ struct CLITests {
         let pending = try await Self.run(["plan", dir + "/spec"] + host)
         #expect(pending.status == 2, "\(pending.stderrText)")
         #expect(pending.stdoutText.contains("+ container mailu-front"))
-        #expect(pending.stdoutText.contains("Plan: containers: network to create, 13 to create"))
+        #expect(pending.stdoutText.contains("Plan: network to create; containers: 13 to create, 0 to recreate"))
         #expect(!pending.stdoutText.contains("\u{1B}["))
 
         // Without podman on PATH: one line says so and the plan is against an empty host.
