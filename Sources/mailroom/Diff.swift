@@ -10,13 +10,15 @@ struct DiffCommand: AsyncParsableCommand {
         commandName: "diff",
         abstract: "Compare the desired state at two commits: containers, files and units. No host needed.",
         discussion: """
-            Renders the spec at REV_A and at REV_B from the repository's mirror and prints what
-            would change between them: the preview of a pull request. Secrets are not read.
+            Renders the spec at REV_A and at REV_B from the repository's mirror and
+            prints what would change between them: the preview of a pull request.
+            REV_A and REV_B are commit ids, tags or branches (or expressions such as
+            main~1). Secrets are not read.
             Exit status: 0 no difference, 2 different, 1 error.
             Example:
               mailroom diff --repo /srv/git/mail.git main~1 main
-              mailroom diff --repo ssh://git@git.example.com/ops/mail.git --ssh-key ~/.ssh/id_ed25519 \\
-                --known-hosts ~/.ssh/known_hosts v1.2 v1.3 --output json
+              mailroom diff --repo ssh://git@git.example.com/ops/mail.git v1.2 v1.3 \\
+                --ssh-key ~/.ssh/id_ed25519 --known-hosts ~/.ssh/known_hosts
             """)
 
     @Argument(help: "The older revision (commit, tag or branch).") var from: String

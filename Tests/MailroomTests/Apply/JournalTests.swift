@@ -61,7 +61,7 @@ struct JournalTests {
         #expect(history.problems.map(\.kind) == [.unreadable])
 
         // The CLI lists the rollouts and warns on stderr, with exit 0.
-        let cli = try await MailroomBinary.run(["history"], host: HostPaths(stateDirectory: state))
+        let cli = try await MailroomBinary.run(["history"], state: state)
         #expect(cli.status == 0)
         #expect(cli.stdoutText.contains("20260101-000000-0003"))
         #expect(cli.stderrText.contains("journal.jsonl:5"))
