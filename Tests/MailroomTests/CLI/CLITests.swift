@@ -47,6 +47,52 @@ struct CLITests {
         #expect(bare.stderrText.contains("name a command"))
     }
 
+    /// contrib/ ships what the binary generates: completions exactly, and a man page naming every
+    /// command and option; contrib/install-completions.sh puts them where each shell looks.
+    @Test func shippedCompletionsAndManPage() async throws {
+        let contrib = Fixtures.repositoryRoot + "/contrib"
+        let regenerate = "run contrib/generate-docs.sh"
+        for (shell, file) in [("bash", "mailroom.bash"), ("zsh", "_mailroom"), ("fish", "mailroom.fish")] {
+            let generated = try await Self.run(["--generate-completion-script", shell])
+            let shipped = try String(contentsOfFile: contrib + "/completions/" + file, encoding: .utf8)
+            #expect(generated.stdoutText == shipped, "contrib/completions/\(file) is out of date: \(regenerate)")
+        }
+        let bash = try await ProcessRunner().run(["/bin/bash", "-n", contrib + "/completions/mailroom.bash"])
+        #expect(bash.succeeded, "\(bash.stderrText)")
+
+        let man = try String(contentsOfFile: contrib + "/mailroom.1", encoding: .utf8)
+        for command in Self.commands {
+            #expect(man.contains(".It Em \(command)\n"), "mailroom.1 lacks \(command): \(regenerate)")
+            let help = try await Self.run([command, "--help"]).stdoutText
+            let options = Set(
+                help.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," || $0 == "[" }).filter {
+                    $0.hasPrefix("--") && $0.count > 2 && $0.dropFirst(2).allSatisfy { $0.isLetter || $0 == "-" }
+                })
+            for option in options
+            where !man.contains("Fl \(option.dropFirst())") && !man.contains(" , \(option.dropFirst())") {
+                Issue.record("mailroom.1 lacks \(command) \(option): \(regenerate)")
+            }
+        }
+
+        let stage = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: stage) }
+        let install = try await ProcessRunner().run([
+            "/usr/bin/env", "DESTDIR=\(stage)", "PREFIX=/usr", contrib + "/install-completions.sh",
+        ])
+        #expect(install.succeeded, "\(install.stderrText)")
+        for (installed, shipped) in [
+            ("share/bash-completion/completions/mailroom", "completions/mailroom.bash"),
+            ("share/zsh/vendor-completions/_mailroom", "completions/_mailroom"),
+            ("share/fish/vendor_completions.d/mailroom.fish", "completions/mailroom.fish"),
+            ("share/man/man1/mailroom.1", "mailroom.1"),
+        ] {
+            #expect(
+                FileManager.default.contentsEqual(
+                    atPath: "\(stage)/usr/\(installed)", andPath: "\(contrib)/\(shipped)"),
+                "\(installed)")
+        }
+    }
+
     /// The options a command lists are the ones it uses; --output json works everywhere but
     /// `agent`, whose output is its log.
     @Test func optionsThatDoSomething() async throws {
