@@ -24,7 +24,10 @@ struct DiffCommand: AsyncParsableCommand {
     @Argument(help: "The older revision (commit, tag or branch).") var from: String
     @Argument(help: "The newer revision.") var to: String
     @OptionGroup var spec: SpecOptions
-    @OptionGroup var host: HostOptions
+    @OptionGroup var state: StateOptions
+    // Secrets are not read: only where units would go changes what is compared.
+    @Option(name: .customLong("units-dir"), help: "Where systemd units are installed (their paths are compared).")
+    var unitsDirectory: String = "/etc/systemd/system"
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func validate() throws {
@@ -33,7 +36,7 @@ struct DiffCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard case .git(let configuration) = try spec.source(stateDirectory: host.stateDirectory) else {
+        guard case .git(let configuration) = try spec.source(stateDirectory: state.stateDirectory) else {
             throw ExitCode(1)
         }
         let gitSource = GitSource(configuration)
@@ -61,6 +64,7 @@ struct DiffCommand: AsyncParsableCommand {
     }
 
     func render(_ snapshot: SpecSnapshot) throws -> DesiredState {
-        try host.pipeline().compileWithoutHost(snapshot.spec).desired
+        let host = HostPaths(stateDirectory: state.stateDirectory, unitsDirectory: unitsDirectory)
+        return try Pipeline(host: host, engine: nil, profile: mailroomProfile).compileWithoutHost(snapshot.spec).desired
     }
 }

@@ -348,7 +348,7 @@ _mailroom_diff() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --output)
+    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --output)
     __mailroom_offer_flags_options 3
 
     # Offer option value completions
@@ -378,9 +378,6 @@ _mailroom_diff() {
         return
         ;;
     '--units-dir')
-        return
-        ;;
-    '--secrets-file')
         return
         ;;
     '--output')

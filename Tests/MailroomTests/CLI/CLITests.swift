@@ -121,6 +121,9 @@ struct CLITests {
             #expect(!help.stdoutText.contains("--units-dir"), "\(command)")
             #expect(!help.stdoutText.contains("--secrets-file"), "\(command)")
         }
+        // diff reads no secrets; where units go is part of what it compares.
+        let diffHelp = try await Self.run(["diff", "--help"])
+        #expect(!diffHelp.stdoutText.contains("--secrets-file") && diffHelp.stdoutText.contains("--units-dir"))
         // `dkim` is a group: its `show` reports, `rotate` walks a person through two steps.
         for command in Self.commands.map({ $0 == "dkim" ? "dkim show" : $0 }) where command != "agent" {
             let help = try await Self.run(command.split(separator: " ").map(String.init) + ["--help"])
@@ -272,13 +275,16 @@ struct CLITests {
             "--state-dir", dir + "/state", "--units-dir", dir + "/units", "--secrets-file", dir + "/secrets.env",
         ]
 
+        // diff reads no secrets, so it takes no --secrets-file.
+        let state = ["--state-dir", dir + "/state", "--units-dir", dir + "/units"]
         let plan = try await Self.run(
             ["plan", "--repo", dir + "/origin.git", "--path", "mail", "--revision", "main~2", "--output", "json"] + host
         )
         #expect(plan.status == 2, "\(plan.stderrText)")
         #expect(try JSONDecoder().decode(Plan.self, from: plan.stdout).summary.create == 13)
 
-        let diff = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "main~2", "v2"] + host)
+        let diff = try await Self.run(
+            ["diff", "--repo", dir + "/origin.git", "--path", "mail", "main~2", "v2"] + state)
         #expect(diff.status == 2, "\(diff.stderrText)")
         #expect(diff.stdoutText.contains("- container mailu-webdav"))
         // The timezone is in mailu.env: exactly its readers would be recreated.
@@ -291,15 +297,16 @@ struct CLITests {
         #expect(old < new)
 
         // One file: "1 file", not "1 files".
-        let one = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "v2", "v3"] + host)
+        let one = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "v2", "v3"] + state)
         #expect(one.stdoutText.contains("Diff: 9 containers, 1 file differ."), "\(one.stdoutText)")
 
-        let same = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "v3", "main"] + host)
+        let same = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "v3", "main"] + state)
         #expect(same.status == 0)
         #expect(same.stdoutText.contains("No differences"))
 
         // A revision the mirror lacks: the hint names what it has, not a flag diff does not take.
-        let head = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "HEAD~1", "v3"] + host)
+        let head = try await Self.run(
+            ["diff", "--repo", dir + "/origin.git", "--path", "mail", "HEAD~1", "v3"] + state)
         #expect(head.status == 1)
         #expect(head.stderrText.contains("the revision 'HEAD~1' is not a commit, tag or branch"))
         #expect(!head.stderrText.contains("--revision"))
