@@ -215,7 +215,8 @@ public struct Applier: Sendable {
                 case .pulled(let image, let ms):
                     logger.info("pulled image", metadata: ["image": "\(image)", "duration.ms": "\(ms)"])
                 case .failed(let image, let reason):
-                    logger.error("image pull failed", metadata: ["image": "\(image)", "error": "\(reason)"])
+                    // A warning: the refusal that follows is the error (the CLI prints it once).
+                    logger.warning("image pull failed", metadata: ["image": "\(image)", "error": "\(reason)"])
                 }
             }, interruption: { options.currentInterruption() })
         let outcome = await puller.pull(plan.missingImages)
@@ -353,7 +354,8 @@ public struct Applier: Sendable {
         var end = JournalRecord(type: .end, rollout: id)
         end.status = .refused
         end.error = run.result.error
-        end.durationMs = 0
+        // Refused before any change, but not at once when pulls were tried first.
+        end.durationMs = Int(end.time.timeIntervalSince(run.began) * 1000)
         try run.journal.append(end)
         run.result.rollout = id
     }

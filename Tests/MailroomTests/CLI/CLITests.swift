@@ -93,6 +93,17 @@ struct CLITests {
         }
     }
 
+    /// The README's two commands share one build: the main job builds the debug configuration the
+    /// tests are built against, so contrib/test.sh compiles only the test targets after it.
+    @Test func mainJobAndTestsShareOneBuild() throws {
+        let contrib = Fixtures.repositoryRoot + "/contrib"
+        let planExample = try String(contentsOfFile: contrib + "/plan-example.sh", encoding: .utf8)
+        #expect(planExample.contains(#"configuration="${MAILROOM_CONFIGURATION:-debug}""#))
+        #expect(planExample.contains(#"swift build -c "$configuration" --product mailroom"#))
+        let test = try String(contentsOfFile: contrib + "/test.sh", encoding: .utf8)
+        #expect(test.contains("\nswift build --build-tests\n"))
+    }
+
     /// swift-argument-parser wraps help at 80 columns: a longer line of a discussion breaks
     /// mid-sentence, or mid-command in an example.
     @Test func discussionsFitTheHelpWidth() throws {
