@@ -13,8 +13,9 @@ mkdir -p contrib/completions
 .build/debug/mailroom --generate-completion-script bash >contrib/completions/mailroom.bash
 .build/debug/mailroom --generate-completion-script zsh >contrib/completions/_mailroom
 .build/debug/mailroom --generate-completion-script fish >contrib/completions/mailroom.fish
-# Dated by the last change to the CLI, so that regenerating an unchanged CLI changes nothing.
-date=$(git log -1 --format=%cs -- Sources/mailroom 2>/dev/null || date +%F)
+# Dated by the last change to the CLI (its author date, which a rebase keeps), so that
+# regenerating an unchanged CLI changes nothing.
+date=$(git log -1 --format=%as -- Sources/mailroom 2>/dev/null || date +%F)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 .build/debug/generate-manual-tool .build/debug/mailroom --date "$date" --output-directory "$out"
