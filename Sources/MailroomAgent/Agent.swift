@@ -55,7 +55,7 @@ public struct Agent: Sendable {
         )
         reconciler = Reconciler(configuration: configuration, source: source, applier: applier, logger: logger)
         let signature = try configuration.webhookSecretFile.map { try WebhookSignature(secretFile: $0) }
-        if signature == nil { logger.warning("No webhook-secret-file: /webhook refuses every request") }
+        if signature == nil { logger.warning("No webhook_secret_file: /webhook refuses every request") }
         http = try AgentHTTPService(
             address: ListenAddress(host: configuration.listenHost, port: configuration.listenPort),
             reconciler: reconciler,

@@ -9,11 +9,14 @@ import Yams
 /// repository: /srv/git/mail.git
 /// branch: main
 /// path: deploy
-/// poll-interval: 60s
-/// state-dir: /var/lib/mailroom
+/// poll_interval: 60s
+/// state_dir: /var/lib/mailroom
 /// listen: 127.0.0.1:9321
-/// webhook-secret-file: /etc/mailroom/webhook.secret
+/// webhook_secret_file: /etc/mailroom/webhook.secret
 /// ```
+///
+/// Keys are snake_case, as in `mailroom.yaml`; the kebab-case spelling of 0.1 (`poll-interval`)
+/// is still read, with a warning in ``warnings``.
 public struct AgentConfiguration: Sendable, Equatable {
     public var repository: String
     public var branch = "main"
@@ -40,6 +43,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var selfHealWindow: Duration = .seconds(300)
     public var healthTimeout: Duration = .seconds(300)
     public var dryRun = false
+    /// Deprecated spellings read from the file, `file:line: warning: …` each; the agent logs them.
+    public var warnings: [String] = []
 
     public init(repository: String) {
         self.repository = repository
@@ -78,8 +83,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         var config = AgentConfiguration(repository: "")
         var sawRepository = false
         for (keyNode, value) in mapping {
-            let key = keyNode.string ?? ""
             let line = keyNode.mark?.line ?? 1
+            let key = canonicalKey(keyNode.string ?? "", line: line, file: file, &config.warnings)
             func fail(_ message: String) -> AgentConfigurationError {
                 AgentConfigurationError(file: file, line: value.mark?.line ?? line, "\(key): \(message)")
             }
@@ -99,29 +104,29 @@ public struct AgentConfiguration: Sendable, Equatable {
                 sawRepository = true
             case "branch": config.branch = try string()
             case "path": config.path = value.string ?? ""
-            case "poll-interval":
+            case "poll_interval":
                 config.pollInterval = try duration()
                 guard config.pollInterval >= PollSchedule.minimumInterval else {
                     throw fail(
                         "at least \(PollSchedule.minimumInterval) (local repositories are watched with inotify, without polling)"
                     )
                 }
-            case "resync-interval": config.resyncInterval = try duration()
+            case "resync_interval": config.resyncInterval = try duration()
             case "debounce": config.debounce = try duration()
-            case "state-dir": config.stateDirectory = try string()
-            case "units-dir": config.unitsDirectory = try string()
-            case "secrets-file": config.secretsFile = try string()
-            case "webhook-secret-file": config.webhookSecretFile = try string()
-            case "health-timeout": config.healthTimeout = try duration()
-            case "dry-run":
+            case "state_dir": config.stateDirectory = try string()
+            case "units_dir": config.unitsDirectory = try string()
+            case "secrets_file": config.secretsFile = try string()
+            case "webhook_secret_file": config.webhookSecretFile = try string()
+            case "health_timeout": config.healthTimeout = try duration()
+            case "dry_run":
                 guard let b = value.bool else { throw fail("expected true or false") }
                 config.dryRun = b
-            case "override-dirs":
+            case "override_dirs":
                 guard case .sequence(let items) = value else { throw fail("expected a list of directories") }
                 config.overrideDirectories = try items.map {
                     guard let s = $0.string, s.hasPrefix("/") else {
                         throw AgentConfigurationError(
-                            file: file, line: $0.mark?.line ?? line, "override-dirs: expected absolute paths")
+                            file: file, line: $0.mark?.line ?? line, "override_dirs: expected absolute paths")
                     }
                     return s
                 }
@@ -131,7 +136,7 @@ public struct AgentConfiguration: Sendable, Equatable {
                 }
                 config.listenHost = address.host
                 config.listenPort = address.port
-            case "self-heal":
+            case "self_heal":
                 guard case .mapping(let budget) = value else { throw fail("expected restarts: and window:") }
                 for (k, v) in budget {
                     let subline = v.mark?.line ?? line
@@ -139,19 +144,19 @@ public struct AgentConfiguration: Sendable, Equatable {
                     case "restarts":
                         guard let n = v.string.flatMap({ Int($0) }), n >= 0 else {
                             throw AgentConfigurationError(
-                                file: file, line: subline, "self-heal.restarts: expected a whole number")
+                                file: file, line: subline, "self_heal.restarts: expected a whole number")
                         }
                         config.selfHealRestarts = n
                     case "window":
                         guard let d = v.string.flatMap(parseDuration) else {
                             throw AgentConfigurationError(
-                                file: file, line: subline, "self-heal.window: expected a duration such as 5m")
+                                file: file, line: subline, "self_heal.window: expected a duration such as 5m")
                         }
                         config.selfHealWindow = d
                     default:
                         throw AgentConfigurationError(
                             file: file, line: k.mark?.line ?? line,
-                            "self-heal: unknown key '\(k.string ?? "")' (restarts, window)")
+                            "self_heal: unknown key '\(k.string ?? "")' (restarts, window)")
                     }
                 }
             default:
@@ -168,9 +173,20 @@ public struct AgentConfiguration: Sendable, Equatable {
     }
 
     static let knownKeys = [
-        "repository", "branch", "path", "poll-interval", "resync-interval", "debounce", "override-dirs", "state-dir",
-        "units-dir", "secrets-file", "listen", "webhook-secret-file", "self-heal", "health-timeout", "dry-run",
+        "repository", "branch", "path", "poll_interval", "resync_interval", "debounce", "override_dirs", "state_dir",
+        "units_dir", "secrets_file", "listen", "webhook_secret_file", "self_heal", "health_timeout", "dry_run",
     ]
+
+    /// The key as the switch knows it: a known key's kebab-case spelling (0.1's) is read as its
+    /// snake_case one, with a warning; anything else stays as written.
+    static func canonicalKey(_ written: String, line: Int, file: String, _ warnings: inout [String]) -> String {
+        let snake = written.replacingOccurrences(of: "-", with: "_")
+        guard snake != written, knownKeys.contains(snake) else { return written }
+        warnings.append(
+            "\(file):\(line): warning: '\(written)' is the old spelling of '\(snake)'; keys are snake_case, as in mailroom.yaml (the old spelling will stop working in a later release)"
+        )
+        return snake
+    }
 }
 
 /// `250ms`, `30s`, `10m`, `1h`; a bare number is seconds.

@@ -10,6 +10,10 @@ public protocol ContainerEngine: Sendable {
     func listNetworks() async throws -> [NetworkSummary]
     /// One batched `podman container inspect`; names that do not exist are left out.
     func inspectContainers(_ names: [String]) async throws -> [ContainerInspection]
+    /// `podman image exists`: whether the image is in local storage (a pull would not be needed).
+    func imageExists(_ reference: String) async throws -> Bool
+    /// `podman pull --quiet`; throws `CommandError` with podman's reason when it fails.
+    func pullImage(_ reference: String) async throws
     /// Runs `podman <arguments>` with `input` on its stdin (`nil`: /dev/null); throws
     /// `CommandError` when it fails.
     @discardableResult
@@ -223,6 +227,25 @@ public struct PodmanCLI: ContainerEngine {
                 arguments: ["podman", "container", "inspect"] + names, status: result.status, stderr: result.stderrText)
         }
         return objects.map(ContainerInspection.init(json:))
+    }
+
+    public func imageExists(_ reference: String) async throws -> Bool {
+        // Exit 1 means "not here"; anything else is podman failing.
+        let result = try await runner.run([executable, "image", "exists", reference])
+        if result.status == 0 || result.status == 1 { return result.succeeded }
+        throw CommandError(
+            arguments: ["podman", "image", "exists", reference], status: result.status, stderr: result.stderrText)
+    }
+
+    public func pullImage(_ reference: String) async throws {
+        do {
+            try await execute(["pull", "--quiet", reference])
+        } catch var error as CommandError {
+            // Podman logs each retry before its final `Error: …` line; the last line is the reason.
+            let lines = error.stderr.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            if let last = lines.last(where: { $0.hasPrefix("Error: ") }) { error.stderr = String(last.dropFirst(7)) }
+            throw error
+        }
     }
 
     private func decodeList<T: Decodable>(_ data: Data) throws -> [T] {

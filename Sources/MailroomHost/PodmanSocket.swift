@@ -56,6 +56,23 @@ public struct PodmanSocket: ContainerEngine {
         }
     }
 
+    public func imageExists(_ reference: String) async throws -> Bool {
+        let escaped = reference.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? reference
+        let response = try await get("/v4.0.0/libpod/images/\(escaped)/exists")
+        switch response.status {
+        case 204: return true
+        case 404: return false
+        default:
+            throw CommandError(
+                arguments: ["GET", "images/\(reference)/exists"], status: Int32(response.status), stderr: response.text)
+        }
+    }
+
+    /// A pull changes the host's image store: through the CLI, like every change.
+    public func pullImage(_ reference: String) async throws {
+        try await cli.pullImage(reference)
+    }
+
     @discardableResult
     public func execute(_ arguments: [String], input: Data?) async throws -> ProcessResult {
         try await cli.execute(arguments, input: input)

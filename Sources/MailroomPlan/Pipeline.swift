@@ -46,6 +46,7 @@ public struct Pipeline: Sendable {
         let actual = try await Observer(engine: engine, host: host).observe(compiled.desired)
         var warnings: [String] = []
         if let problem = compiled.secrets.problem { warnings.append(problem + "; apply refuses until it is fixed") }
-        return (Planner.plan(desired: compiled.desired, actual: actual, warnings: warnings), actual)
+        let plan = Planner.plan(desired: compiled.desired, actual: actual, warnings: warnings)
+        return (try await ImageCheck.check(plan, desired: compiled.desired, engine: engine), actual)
     }
 }

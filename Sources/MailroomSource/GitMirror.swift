@@ -241,7 +241,9 @@ final class GitMirror {
             }
             throw GitError(
                 .missingRevision, "the revision '\(revision)' is not a commit, tag or branch of \(remote)",
-                hint: "check --revision; tags and branches are fetched, other refs are not", detail: failure.message)
+                hint: "name a commit id, tag or branch, or an expression on one such as main~1; "
+                    + "the mirror fetches tags and branches only, so HEAD and other refs are not there",
+                detail: failure.message)
         }
         let object = GitObjectHandle(out!)
         var peeled: OpaquePointer?

@@ -33,14 +33,15 @@ package enum MailroomBinary {
     ]
 
     /// Runs the CLI in the isolated environment with `environment` added; `host` adds the
-    /// deployment's `--state-dir`, `--units-dir` and `--secrets-file`.
-    package static func run(_ arguments: [String], host: HostPaths? = nil, environment: [String: String] = [:])
-        async throws -> ProcessResult
-    {
+    /// deployment's `--state-dir`, `--units-dir` and `--secrets-file` (for the commands that plan or
+    /// change the host), `state` only `--state-dir` (for the others).
+    package static func run(
+        _ arguments: [String], host: HostPaths? = nil, state: String? = nil, environment: [String: String] = [:]
+    ) async throws -> ProcessResult {
         let hostFlags =
             host.map {
                 ["--state-dir", $0.stateDirectory, "--units-dir", $0.unitsDirectory, "--secrets-file", $0.secretsFile]
-            } ?? []
+            } ?? state.map { ["--state-dir", $0] } ?? []
         let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return try await ProcessRunner().run(isolatedEnvironment + assignments + [try path] + arguments + hostFlags)
     }

@@ -28,7 +28,7 @@ extension TestDeployment {
 
     /// Writes the `--config` file of a child `mailroom agent` (``ChildAgent``) for `repository`,
     /// with this deployment's paths, listening on 127.0.0.1:`port`; `lines` are added as they
-    /// are (`health-timeout: 30s`). Returns its path.
+    /// are (`health_timeout: 30s`). Returns its path.
     package func writeAgentConfig(
         repository: String, port: Int, _ lines: [String] = [], stateDirectory: String? = nil,
         file: String = "agent.yaml"
@@ -37,9 +37,9 @@ extension TestDeployment {
         let text =
             [
                 "repository: \(repository)",
-                "state-dir: \(stateDirectory ?? host.stateDirectory)",
-                "units-dir: \(host.unitsDirectory)",
-                "secrets-file: \(host.secretsFile)",
+                "state_dir: \(stateDirectory ?? host.stateDirectory)",
+                "units_dir: \(host.unitsDirectory)",
+                "secrets_file: \(host.secretsFile)",
                 "listen: 127.0.0.1:\(port)",
             ] + lines
         try (text.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)

@@ -40,6 +40,7 @@ struct AgentCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
+        for warning in configuration.warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
         if dryRun { configuration.dryRun = true }
         var logger = Logger(label: "mailroom.agent")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

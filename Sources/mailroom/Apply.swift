@@ -34,7 +34,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let applier = Applier(
             host: host.paths, engine: podman, profile: mailroomProfile,
             options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
-        let (source, loaded) = try await spec.load(host: host)
+        let (source, loaded) = try await spec.load(state: host.state)
         try await runRollout(
             {
                 let result = try await applier.apply(

@@ -8,8 +8,8 @@ struct DKIMCommand: AsyncParsableCommand {
         commandName: "dkim",
         abstract: "Show each mail domain's DKIM key and the DNS record it needs, or replace a key.",
         discussion: """
-            apply creates a missing key (RSA-2048, mode 0600) and never replaces one. Replacing
-            a key is this command's job only.
+            apply creates a missing key (RSA-2048, mode 0600) and never replaces one.
+            Replacing a key is this command's job only.
             Example:
               mailroom dkim examples/seed-guide
               mailroom dkim rotate example.com examples/seed-guide
@@ -23,13 +23,14 @@ struct DKIMShow: AsyncParsableCommand {
         commandName: "show",
         abstract: "Each domain's DKIM key file and its TXT record (one string, and split for zone files).",
         discussion: """
-            Exit status: 0 every key exists, 1 some key is not created yet (apply creates it).
+            Exit status: 0 every key exists, 1 some key is not created yet (apply
+            creates it).
             Example:
               mailroom dkim show examples/seed-guide --output json
             """)
 
     @OptionGroup var spec: SpecOptions
-    @OptionGroup var host: HostOptions
+    @OptionGroup var state: StateOptions
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     struct Entry: Encodable {
@@ -42,7 +43,7 @@ struct DKIMShow: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try await mailuSettings(spec: spec, host: host)
+        let settings = try await mailuSettings(spec: spec, state: state)
         let entries = MailuDKIM.keys(settings).map { key -> Entry in
             var entry = Entry(
                 domain: key.domain, selector: key.selector, keyFile: key.path, created: false, record: nil,
@@ -82,11 +83,12 @@ struct DKIMRotate: AsyncParsableCommand {
         commandName: "rotate",
         abstract: "Replace a domain's DKIM key in two steps: prepare a new key, then activate it.",
         discussion: """
-            Mailu signs every domain with one selector, so old and new key cannot be published
-            side by side. First run prepares <key>.next and prints its record: publish it in DNS.
-            Once the record is visible, run again with --activate: the new key replaces the old
-            (kept as <key>.old). Mailu's admin reads the key file when rspamd asks for it;
-            restart mailu-antispam afterwards so rspamd signs with the new key at once.
+            Mailu signs every domain with one selector, so old and new key cannot be
+            published side by side. The first run prepares <key>.next and prints its
+            record: publish it in DNS. Once the record is visible, run again with
+            --activate: the new key replaces the old (kept as <key>.old). Mailu's admin
+            reads the key file when rspamd asks for it; restart mailu-antispam
+            afterwards so rspamd signs with the new key at once.
             Example:
               mailroom dkim rotate example.com examples/seed-guide
               mailroom dkim rotate example.com examples/seed-guide --activate
@@ -94,11 +96,11 @@ struct DKIMRotate: AsyncParsableCommand {
 
     @Argument(help: "The mail domain whose key to replace.") var domain: String
     @OptionGroup var spec: SpecOptions
-    @OptionGroup var host: HostOptions
+    @OptionGroup var state: StateOptions
     @Flag(help: "Put the prepared key in place of the current one.") var activate = false
 
     func run() async throws {
-        let settings = try await mailuSettings(spec: spec, host: host)
+        let settings = try await mailuSettings(spec: spec, state: state)
         guard let key = MailuDKIM.keys(settings).first(where: { $0.domain == domain.lowercased() }) else {
             FileHandle.standardError.write(
                 Data("mailroom: \(domain) is not a mail domain of the spec (domains: \(settings.domains))\n".utf8))
@@ -135,10 +137,10 @@ struct DKIMRotate: AsyncParsableCommand {
 }
 
 /// The Mailu settings of a spec, compiled without the host's secrets.
-func mailuSettings(spec: SpecOptions, host: HostOptions) async throws -> MailuSettings {
-    let (_, loaded) = try await spec.load(host: host)
+func mailuSettings(spec: SpecOptions, state: StateOptions) async throws -> MailuSettings {
+    let (_, loaded) = try await spec.load(state: state)
     do {
-        let compiled = try host.pipeline().compileWithoutHost(loaded.text)
+        let compiled = try state.pipeline.compileWithoutHost(loaded.text)
         guard let settings = compiled.spec.settings as? MailuSettings else { throw ExitCode(1) }
         return settings
     } catch let error as SpecError {

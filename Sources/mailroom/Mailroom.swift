@@ -22,6 +22,11 @@ struct MailroomCommand: AsyncParsableCommand {
         ]
     )
 
+    /// `mailroom` alone is a usage error (64), with the list of commands.
+    func run() async throws {
+        throw ValidationError("name a command, e.g. mailroom validate examples/seed-guide")
+    }
+
     static func main() async {
         LoggingSystem.bootstrap { label in
             // One line per record: the agent's log goes to journald.

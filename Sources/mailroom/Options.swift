@@ -59,9 +59,9 @@ struct SpecOptions: ParsableArguments {
     }
 
     /// Reads the spec's text; git and file errors are printed and exit 1.
-    func load(host: HostOptions) async throws -> (source: SpecSource, loaded: SpecSource.Loaded) {
+    func load(state: StateOptions) async throws -> (source: SpecSource, loaded: SpecSource.Loaded) {
         do {
-            let source = try source(stateDirectory: host.stateDirectory)
+            let source = try source(stateDirectory: state.stateDirectory)
             return (source, try await source.load(logger: sourceLogger))
         } catch let error as SpecError {
             throw reportSpecError(error)
@@ -82,10 +82,23 @@ let sourceLogger: Logger = {
     return logger
 }()
 
-/// Where Mailroom keeps its state and finds host files.
-struct HostOptions: ParsableArguments {
+/// Where Mailroom keeps its state: all that commands which only read the journal, the agent's
+/// control file or a git mirror take.
+struct StateOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: "State directory (applied record, journal, git mirror).")
     var stateDirectory: String = "/var/lib/mailroom"
+
+    /// The pipeline without this host's units or secrets: what `validate` and `diff` need.
+    var pipeline: Pipeline {
+        Pipeline(host: HostPaths(stateDirectory: stateDirectory), engine: nil, profile: mailroomProfile)
+    }
+}
+
+/// Where Mailroom keeps its state and finds host files: for commands that plan or change the host.
+struct HostOptions: ParsableArguments {
+    @OptionGroup var state: StateOptions
+
+    var stateDirectory: String { state.stateDirectory }
 
     @Option(name: .customLong("units-dir"), help: "Where systemd units are installed.")
     var unitsDirectory: String = "/etc/systemd/system"

@@ -10,8 +10,10 @@ struct PlanCommand: AsyncParsableCommand {
         commandName: "plan",
         abstract: "Preview what apply would change on this host.",
         discussion: """
-            Reads the host (one `podman ps`, one `podman network ls`, and one batched inspect only for
-            containers Mailroom has no record of) and prints the difference, terraform-style.
+            Reads the host (one `podman ps`, one `podman network ls`, one batched
+            inspect only for containers Mailroom has no record of, and `podman image
+            exists` for the images of containers to create or recreate) and prints
+            the difference, terraform-style, with the images apply would pull first.
             Exit status: 0 in sync, 2 changes pending, 1 error.
             Example:
               mailroom plan examples/seed-guide
@@ -23,7 +25,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func run() async throws {
-        let (source, loaded) = try await spec.load(host: host)
+        let (source, loaded) = try await spec.load(state: host.state)
         let pipeline = host.pipeline(engine: PodmanCLI.locate())
         let compiled: CompiledSpec
         do { compiled = try pipeline.compile(specText: loaded.text.text, file: loaded.text.file) } catch let error

@@ -11,9 +11,13 @@ struct Render: AsyncParsableCommand {
         abstract: "Print the desired state: podman commands, files and units.",
         discussion: """
             Without options, prints the podman commands the spec stands for.
-              --explain       the spec with the profile expanded, every flag explicit (YAML)
-              --output json   per container its name and argv (after `podman`), and the dependency edges
-              --out DIR       also write every generated file and unit under DIR, at its host path
+              --explain       what the profile expanded the spec into, every container
+                              key explicit, plus the files and directories (YAML, for
+                              reading: it is not a spec, and `validate` refuses it)
+              --output json   per container its name and argv (after `podman`), and
+                              the dependency edges
+              --out DIR       also write every generated file and unit under DIR, at
+                              its host path
             Example:
               mailroom render examples/seed-guide --output json
             """)
@@ -21,7 +25,7 @@ struct Render: AsyncParsableCommand {
     @OptionGroup var spec: SpecOptions
     @OptionGroup var host: HostOptions
     @Option(help: "Write generated files and units under this directory.", completion: .directory) var out: String?
-    @Flag(help: "Print the expanded, explicit spec.") var explain = false
+    @Flag(help: "Print what the profile expands the spec into (YAML for reading; not a spec).") var explain = false
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func validate() throws {
@@ -31,7 +35,7 @@ struct Render: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (_, loaded) = try await spec.load(host: host)
+        let (_, loaded) = try await spec.load(state: host.state)
         let compiled: CompiledSpec
         do {
             compiled = try host.pipeline().compile(loaded.text)
@@ -48,6 +52,7 @@ struct Render: AsyncParsableCommand {
             try write(desired, under: out)
         }
         if explain {
+            print(ExplainedSpec.header)
             print(try YAMLEncoder().encode(ExplainedSpec(compiled.explicit)), terminator: "")
         } else if output == .json {
             try printJSON(RenderReport(desired))
@@ -109,7 +114,15 @@ struct RenderReport: Encodable {
 }
 
 /// `render --explain`: the explicit spec, files listed by path (their content may hold secrets).
+/// Not a spec: the profile's sections are already expanded into containers, files and directories,
+/// which `mailroom.yaml` does not take, so `validate` refuses it.
 struct ExplainedSpec: Encodable {
+    static let header = """
+        # What the profile expanded the spec into: the network, every container with every key
+        # explicit, the generated files (by path) and the directories. For reading, not a spec:
+        # mailroom.yaml takes none of these sections this way, and validate refuses this text.
+        """
+
     var network: NetworkSpec
     var containers: [ContainerDefinition]
     var files: [String]

@@ -13,12 +13,16 @@ struct ResumeCommand: AsyncParsableCommand {
               mailroom resume
             """)
 
-    @OptionGroup var host: HostOptions
+    @OptionGroup var state: StateOptions
     @Option(help: "The agent's listen address: IP:PORT, or [IPV6]:PORT.") var listen: ListenAddress = .agentDefault
+    @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func run() async throws {
-        try AgentControl().save(stateDirectory: host.stateDirectory)
-        if (try? await AgentClient.post(listen, path: "/resync")) != nil {
+        try AgentControl().save(stateDirectory: state.stateDirectory)
+        let resyncing = (try? await AgentClient.post(listen, path: "/resync")) != nil
+        if output == .json {
+            try printJSON(SyncControlReport(suspended: false, resyncing: resyncing))
+        } else if resyncing {
             print("Sync resumed; the agent is resyncing.")
         } else {
             print("Sync resumed; the agent picks it up at its next trigger.")

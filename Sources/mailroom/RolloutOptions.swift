@@ -30,9 +30,12 @@ struct RolloutOptions: ParsableArguments {
     }
 
     func applyOptions(rollbackOnFailure: Bool) -> ApplyOptions {
-        ApplyOptions(
+        var options = ApplyOptions(
             dryRun: dryRun, rollbackOnFailure: rollbackOnFailure,
             healthTimeout: .milliseconds(Int64(healthTimeout * 1000)), force: force)
+        // Pulls can take minutes: say what is happening, on a terminal only (stdout may be JSON).
+        if isatty(STDERR_FILENO) == 1 { options.pullProgress = printPullProgress }
+        return options
     }
 
     /// Shows the plan and asks; only "yes" goes on. `nil` with --yes or --dry-run.
@@ -66,6 +69,17 @@ struct RolloutOptions: ParsableArguments {
         case .failed, .refused, .declined, .interrupted: throw ExitCode(1)
         }
     }
+}
+
+/// One progress line on stderr per image pull that starts or ends.
+@Sendable func printPullProgress(_ event: ImagePullProgress) {
+    let line =
+        switch event {
+        case .started(let image): "pulling \(image) ..."
+        case .pulled(let image, let ms): "pulled \(image) in \(String(format: "%.1f", Double(ms) / 1000)) s"
+        case .failed(let image, let reason): "could not pull \(image): \(reason)"
+        }
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
 /// Podman: reads over its REST socket when a service answers there (the guide enables

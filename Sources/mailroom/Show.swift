@@ -14,12 +14,12 @@ struct ShowCommand: ParsableCommand {
               mailroom show 20250612 --output json
             """)
 
-    @OptionGroup var host: HostOptions
+    @OptionGroup var state: StateOptions
     @Argument(help: "Rollout id, or a unique prefix of one.") var rollout: String
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func run() throws {
-        let history = RolloutHistory.load(stateDirectory: host.stateDirectory)
+        let history = RolloutHistory.load(stateDirectory: state.stateDirectory)
         for problem in history.problems { FileHandle.standardError.write(Data("warning: journal \(problem)\n".utf8)) }
         guard let found = history.rollout(rollout) else {
             let count = history.rollouts.filter { $0.id.hasPrefix(rollout) }.count
@@ -32,7 +32,7 @@ struct ShowCommand: ParsableCommand {
         }
         let running =
             found.status == nil && found.id == history.rollouts.last?.id
-            && ApplyLock.isHeld(stateDirectory: host.stateDirectory)
+            && ApplyLock.isHeld(stateDirectory: state.stateDirectory)
         if output == .json {
             try printJSON(ShowReport(rollout: found, result: found.result(runningNow: running)))
         } else {

@@ -24,7 +24,15 @@ struct StatusCommand: AsyncParsableCommand {
         do {
             data = try await AgentClient.get(listen, path: "/status")
         } catch {
-            FileHandle.standardError.write(Data("mailroom status: no agent answers on \(listen): \(error)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    mailroom status: no agent answers on \(listen) (\(error)). Start one with \
+                    `systemctl start mailroom` (contrib/mailroom.service) or \
+                    `mailroom agent --config /etc/mailroom/agent.yaml`, or pass --listen with the \
+                    `listen:` address of its configuration.
+
+                    """.utf8))
             throw ExitCode(1)
         }
         let status = try AgentStatus.decode(data)

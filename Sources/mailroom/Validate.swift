@@ -13,13 +13,13 @@ struct Validate: AsyncParsableCommand {
             """)
 
     @OptionGroup var spec: SpecOptions
-    @OptionGroup var host: HostOptions
+    @OptionGroup var state: StateOptions
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func run() async throws {
-        let (source, loaded) = try await spec.load(host: host)
+        let (source, loaded) = try await spec.load(state: state)
         do {
-            let compiled = try host.pipeline().compile(loaded.text)
+            let compiled = try state.pipeline.compileWithoutHost(loaded.text)
             if output == .json {
                 try printJSON(
                     ValidationReport(valid: true, diagnostics: [], containers: compiled.desired.containers.count))

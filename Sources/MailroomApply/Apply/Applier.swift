@@ -114,13 +114,17 @@ public struct Applier: Sendable {
         guard let (actual, plan) = try await observeAndPlan(compiled.desired, &run) else { return run.finish(.refused) }
         guard plan.hasChanges || run.incomplete != nil else { return run.finish(.noChanges) }
         if let confirm, !(await confirm(plan)) { return run.finish(.declined) }
+        if let end = try await pullImages(plan, &run) { return run.finish(end) }
 
         let id = options.dryRun ? nil : RolloutID.make()
         run.logger[metadataKey: "rollout.id"] = "\(id ?? "dry-run")"
         let recorder = AppliedStateRecorder(
             state: actual.applied, stateDirectory: host.stateDirectory,
             persist: !options.dryRun)
-        if let id { try journalStart(id, spec: spec, plan: plan, desired: compiled.desired, &run) }
+        if let id {
+            try journalStart(id, spec: spec, plan: plan, desired: compiled.desired, &run)
+            journalSteps(run.result.steps, rollout: id, &run)
+        }
         let (failure, stop) = await execute(
             plan, desired: compiled.desired, actual: actual, rollout: id,
             recorder: recorder, &run)
@@ -169,6 +173,7 @@ public struct Applier: Sendable {
         let actual = try await Observer(engine: engine, host: host, systemd: serviceManager != nil).observe(desired)
         var plan = Planner.plan(desired: desired, actual: actual)
         if !options.leaveAlone.isEmpty { plan = plan.leavingAlone(options.leaveAlone) }
+        plan = try await ImageCheck.check(plan, desired: desired, engine: engine)
         run.result.plan = plan
         run.result.runner = plan.runner
         run.result.warnings += plan.warnings
@@ -181,6 +186,60 @@ public struct Applier: Sendable {
         }
         try refuse(&run)
         return nil
+    }
+
+    /// Pulls the images the plan needs that podman lacks, before anything on the host changes
+    /// (a dry run only lists them). The pulls become the rollout's first steps. Returns how the
+    /// rollout ends when it cannot go on: refused when a pull failed (nothing was changed), or
+    /// interrupted when asked to stop before the pulls were done.
+    func pullImages(_ plan: Plan, _ run: inout RolloutRun) async throws -> ApplyResult.Status? {
+        guard !plan.missingImages.isEmpty else { return nil }
+        if options.dryRun {
+            let now = Date()
+            run.result.steps = plan.missingImages.map {
+                StepRecord(
+                    action: .imagePull, target: $0, command: ["podman", "pull", "--quiet", $0], started: now,
+                    ended: now,
+                    result: .planned)
+            }
+            return nil
+        }
+        let logger = run.logger
+        let progress = options.pullProgress
+        let puller = ImagePuller(
+            engine: engine, concurrency: options.concurrency,
+            progress: { event in
+                progress?(event)
+                switch event {
+                case .started(let image): logger.info("pulling image", metadata: ["image": "\(image)"])
+                case .pulled(let image, let ms):
+                    logger.info("pulled image", metadata: ["image": "\(image)", "duration.ms": "\(ms)"])
+                case .failed(let image, let reason):
+                    // A warning: the refusal that follows is the error (the CLI prints it once).
+                    logger.warning("image pull failed", metadata: ["image": "\(image)", "error": "\(reason)"])
+                }
+            }, interruption: { options.currentInterruption() })
+        let outcome = await puller.pull(plan.missingImages)
+        run.result.steps = outcome.steps
+        if let failure = outcome.failure {
+            run.result.error = failure + "; nothing was changed"
+            try refuse(&run)
+            return .refused
+        }
+        if let why = outcome.interruption {
+            run.result.error = "stopped while pulling images, before changing anything: \(why.explanation)"
+            return .interrupted
+        }
+        return nil
+    }
+
+    /// Steps taken before the start record (the image pulls), journalled after it.
+    func journalSteps(_ steps: [StepRecord], rollout id: String, _ run: inout RolloutRun) {
+        for step in steps {
+            var record = JournalRecord(type: .step, rollout: id, time: step.ended)
+            record.step = step
+            do { try run.journal.append(record) } catch { run.result.warnings.append("journal: \(error)") }
+        }
     }
 
     /// The journal's start record, after closing a crashed rollout's record; the spec is archived
@@ -214,7 +273,7 @@ public struct Applier: Sendable {
             completing: run.incomplete != nil
         ).run()
         let stop = await log.interruption
-        run.result.steps = await log.steps
+        run.result.steps += await log.steps
         run.result.error = failure ?? stop.map { "stopped after its current step: \($0.explanation)" }
         run.result.warnings += await log.journalErrors.map { "journal: \($0)" }
         return (failure, stop)
@@ -291,10 +350,12 @@ public struct Applier: Sendable {
         start.rollbackTo = run.result.rollbackTo
         start.summary = run.result.plan?.summary
         try run.journal.append(start)
+        journalSteps(run.result.steps, rollout: id, &run)
         var end = JournalRecord(type: .end, rollout: id)
         end.status = .refused
         end.error = run.result.error
-        end.durationMs = 0
+        // Refused before any change, but not at once when pulls were tried first.
+        end.durationMs = Int(end.time.timeIntervalSince(run.began) * 1000)
         try run.journal.append(end)
         run.result.rollout = id
     }

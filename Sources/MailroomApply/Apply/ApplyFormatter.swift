@@ -45,6 +45,56 @@ extension PlanFormatter {
     }
 }
 
+extension RolloutSummary {
+    /// What the rollout did, from its steps that succeeded: `2 pulled, network, 3 created, 4 files`;
+    /// `nothing` when none did.
+    public var doneLine: String {
+        var counts: [String: Int] = [:]
+        var order: [String] = []
+        for step in steps where step.result == .ok {
+            let word: String? =
+                switch step.action {
+                case .imagePull: "pulled"
+                case .networkCreate: "network"
+                case .directoryCreate: "dirs"
+                case .fileWrite, .fileDelete, .unitWrite, .unitDelete: "files"
+                case .containerCreate: "created"
+                case .containerRecreate: "recreated"
+                case .containerStart, .systemdStart: "started"
+                case .containerAdopt: "adopted"
+                case .containerRemove: "removed"
+                default: nil
+                }
+            guard let word else { continue }
+            if counts[word] == nil { order.append(word) }
+            counts[word, default: 0] += 1
+        }
+        let parts = order.map { word -> String in
+            let n = counts[word] ?? 0
+            switch word {
+            case "network": return word
+            case "files": return PlanFormatter.count(n, "file", "files")
+            case "dirs": return PlanFormatter.count(n, "dir", "dirs")
+            default: return "\(n) \(word)"
+            }
+        }
+        return parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
+    }
+
+    /// The CHANGES column of `history`: what was done; for a rollout that did not succeed, what
+    /// was done and what was planned, each labelled, since the two differ.
+    public func changesLine(runningNow: Bool) -> String {
+        let planned = summary.map { PlanFormatter.oneLine($0) }
+        switch status {
+        case .succeeded: return doneLine == "nothing" ? "no changes" : doneLine
+        case .refused: return planned.map { "planned: \($0)" } ?? "-"
+        default:
+            let prefix = status == nil && runningNow ? "done so far" : "done"
+            return "\(prefix): \(doneLine)" + (planned.map { "; planned: \($0)" } ?? "")
+        }
+    }
+}
+
 /// Prints apply results, history and rollouts for people.
 public struct ApplyFormatter: Sendable {
     public var color: Bool
@@ -90,7 +140,8 @@ public struct ApplyFormatter: Sendable {
         case .failed:
             return paint("\(id) failed", "31") + " after \(duration(r.durationMs)): \(r.error ?? "unknown error")"
         case .refused:
-            return paint("\(id) refused", "31") + "; nothing was changed:\n  "
+            let nothing = (r.error ?? "").hasSuffix("nothing was changed") ? ":" : "; nothing was changed:"
+            return paint("\(id) refused", "31") + "\(nothing)\n  "
                 + (r.error ?? "").replacingOccurrences(of: "\n", with: "\n  ")
         case .dryRun:
             return "Dry run: \(r.steps.count) steps would run (\(what)); nothing was changed."
@@ -128,8 +179,7 @@ public struct ApplyFormatter: Sendable {
             if let to = r.rollbackTo { result += " (to \(to))" }
             rows.append([
                 r.id, Self.time(r.started), String((r.commit ?? "-").prefix(19)), r.trigger?.rawValue ?? "-", result,
-                r.durationMs.map(duration) ?? "-",
-                r.summary.map { PlanFormatter.oneLine($0) } ?? (r.status == .refused ? "-" : ""),
+                r.durationMs.map(duration) ?? "-", r.changesLine(runningNow: r.id == runningNow),
             ])
         }
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }

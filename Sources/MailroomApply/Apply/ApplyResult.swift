@@ -23,6 +23,8 @@ public struct ApplyOptions: Sendable {
     /// rollout there: steps in flight finish, waits end, nothing new starts, the journal ends it
     /// as `interrupted`, and there is no automatic rollback. Task cancellation counts as `.shutdown`.
     public var interruption: (@Sendable () -> RolloutInterruption?)?
+    /// Told as each missing image's pull starts and ends (the CLI prints progress lines on a terminal).
+    public var pullProgress: (@Sendable (ImagePullProgress) -> Void)?
 
     /// Why to stop now, if at all: the agent's answer, or `.shutdown` when the task is cancelled.
     func currentInterruption() -> RolloutInterruption? {

@@ -30,6 +30,8 @@ public enum StepAction: String, Sendable, Hashable, Codable, CaseIterable, Custo
     case objectsImport = "objects.import"
     /// Bookkeeping in `applied.json` that failed.
     case stateWrite = "state.write"
+    /// Pulling an image the rollout needs, before anything on the host changes.
+    case imagePull = "image.pull"
 
     /// The step that runs a `systemctl` action: `systemd.` and the verb.
     public static func systemd(_ service: ServiceAction) -> StepAction {

@@ -135,7 +135,9 @@ extension PlanFormatter {
         out.append(
             diff.isEmpty
                 ? "No differences in the desired state."
-                : "Diff: \(diff.containers.count) containers, \(diff.files.count) files\(diff.network.isEmpty ? "" : ", the network")\(diff.objects.isEmpty ? "" : ", \(diff.objects.count) objects") differ."
+                : "Diff: \(Self.count(diff.containers.count, "container", "containers")), "
+                    + "\(Self.count(diff.files.count, "file", "files"))\(diff.network.isEmpty ? "" : ", the network")"
+                    + "\(diff.objects.isEmpty ? "" : ", " + Self.count(diff.objects.count, "object", "objects")) differ."
         )
         return out.joined(separator: "\n")
     }

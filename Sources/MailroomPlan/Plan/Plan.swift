@@ -21,6 +21,9 @@ public struct Plan: Sendable, Equatable, Codable {
     public var objects: ObjectPlan?
     /// Private keys to create (each once; an existing key is never replaced).
     public var keys: [KeyFile] = []
+    /// Images the containers to create or recreate run that podman does not have yet: apply
+    /// pulls them before it changes anything (see ``ImageCheck``).
+    public var missingImages: [String] = []
 
     public enum Runner: String, Sendable, Codable {
         /// systemd is PID 1: units are installed and own the containers.

@@ -34,6 +34,9 @@ public struct PlanFormatter: Sendable {
         case .conflict: out.append(red("  ! network \(plan.network.name)") + "  \(plan.network.detail ?? "")")
         case .inSync: break
         }
+        for image in plan.missingImages {
+            out.append(green("  + image \(image)") + dim("  to pull (not on this host)"))
+        }
         for directory in plan.directories { out.append(green("  + directory \(directory)")) }
 
         for change in plan.containers where change.action != .inSync {
@@ -79,14 +82,23 @@ public struct PlanFormatter: Sendable {
                 "\(s.create) to create", "\(s.recreate) to recreate", "\(s.start) to start", "\(s.remove) to remove",
             ]
             if s.adopt > 0 { parts.append("\(s.adopt) to adopt") }
-            if s.network > 0 { parts.insert("network to create", at: 0) }
-            out.append(
-                "Plan: containers: \(parts.joined(separator: ", ")); files: \(s.filesToWrite) to write, \(s.filesToDelete) to delete"
-                    + (s.directories > 0 ? "; \(s.directories) directories to create" : "") + ".")
+            var sections = ["containers: \(parts.joined(separator: ", "))"]
+            if s.network > 0 { sections.insert("network to create", at: 0) }
+            sections.append("files: \(s.filesToWrite) to write, \(s.filesToDelete) to delete")
+            if s.directories > 0 {
+                sections.append(Self.count(s.directories, "directory", "directories") + " to create")
+            }
+            if !plan.missingImages.isEmpty {
+                sections.append(Self.count(plan.missingImages.count, "image", "images") + " to pull")
+            }
+            out.append("Plan: \(sections.joined(separator: "; ")).")
             if let objects = objectSummary(plan.objects) { out.append(objects) }
         } else {
             out.append("No changes: the host matches the spec (\(s.inSync) containers in sync).")
         }
         return out.joined(separator: "\n")
     }
+
+    /// `1 file`, `2 files`.
+    public static func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
 }

@@ -31,12 +31,13 @@ enum UnifiedDiff {
                 ops.append(.same(midA[i]))
                 i += 1
                 j += 1
-            } else if j < midB.count, i == midA.count || table[i][j + 1] >= table[i + 1][j] {
-                ops.append(.add(midB[j]))
-                j += 1
-            } else {
+            } else if i < midA.count, j == midB.count || table[i + 1][j] >= table[i][j + 1] {
+                // Deletions first on a tie: a changed line reads -old, then +new, as in `diff -u`.
                 ops.append(.del(midA[i]))
                 i += 1
+            } else {
+                ops.append(.add(midB[j]))
+                j += 1
             }
         }
         ops += a[(a.count - suffix)...].map { .same($0) }

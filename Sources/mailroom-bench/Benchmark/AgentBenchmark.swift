@@ -192,7 +192,7 @@ public enum AgentBenchmark {
         -> IdleAgentFigures?
     {
         let config = try deployment.writeAgentConfig(
-            repository: repository, port: deployment.portBase + 5, ["dry-run: true"],
+            repository: repository, port: deployment.portBase + 5, ["dry_run: true"],
             stateDirectory: deployment.root + "/state-idle", file: "agent-idle.yaml")
         // Readiness as systemd learns it, READY=1 after the first reconcile: polling /status
         // would leave each request's 15 s FlyingFox timeout to fire inside the window.

@@ -190,13 +190,13 @@ struct AgentBehaviourTests {
             let config = deployment.root + "/agent.yaml"
             try """
             repository: \(repo.origin)
-            state-dir: \(deployment.host.stateDirectory)
-            units-dir: \(deployment.host.unitsDirectory)
-            secrets-file: \(deployment.host.secretsFile)
+            state_dir: \(deployment.host.stateDirectory)
+            units_dir: \(deployment.host.unitsDirectory)
+            secrets_file: \(deployment.host.secretsFile)
             listen: 127.0.0.1:\(port)
-            poll-interval: 10m
-            resync-interval: 1h
-            health-timeout: 15s
+            poll_interval: 10m
+            resync_interval: 1h
+            health_timeout: 15s
             """.write(toFile: config, atomically: true, encoding: .utf8)
             child = try ChildAgent.start(
                 config: config, log: deployment.root + "/agent.log",

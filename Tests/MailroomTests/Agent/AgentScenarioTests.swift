@@ -100,7 +100,7 @@ struct AgentScenarioTests {
         do {
             let port = deployment.portBase + 5
             // Longer than ChildAgent.terminate waits: only SIGTERM can end the wait in time.
-            let config = try deployment.writeAgentConfig(repository: repo.origin, port: port, ["health-timeout: 30m"])
+            let config = try deployment.writeAgentConfig(repository: repo.origin, port: port, ["health_timeout: 30m"])
 
             // Step 1: the first rollout runs until it waits for mailu-front to turn healthy
             // (a health check has run in it).
@@ -275,7 +275,8 @@ extension AgentScenarioTests {
     static func suspendThenResume(_ a: Running, refused broken: String) async throws {
         let imap = a.name("mailu-imap")
         let listen = "127.0.0.1:\(a.port)"
-        let suspend = try await MailroomBinary.run(["suspend", "--reason", "test"], host: a.deployment.host)
+        let suspend = try await MailroomBinary.run(
+            ["suspend", "--reason", "test"], state: a.deployment.host.stateDirectory)
         #expect(suspend.status == 0, "\(suspend.stderrText)")
         try await a.resync()
         #expect(try await a.status().suspended)

@@ -19,16 +19,17 @@ extension PureTests {
                 repository: /srv/git/mail.git
                 branch: prod
                 path: deploy
-                poll-interval: 30s
-                resync-interval: 10m
+                poll_interval: 30s
+                resync_interval: 10m
                 debounce: 150ms
-                override-dirs: [/srv/mailu/overrides]
-                state-dir: /var/lib/mr
+                override_dirs: [/srv/mailu/overrides]
+                state_dir: /var/lib/mr
                 listen: 127.0.0.1:9400
-                webhook-secret-file: /etc/mailroom/webhook.secret
-                self-heal: {restarts: 3, window: 2m}
-                dry-run: true
+                webhook_secret_file: /etc/mailroom/webhook.secret
+                self_heal: {restarts: 3, window: 2m}
+                dry_run: true
                 """, file: "agent.yaml")
+            #expect(config.warnings.isEmpty)
             #expect(config.repository == "/srv/git/mail.git" && config.branch == "prod" && config.path == "deploy")
             #expect(
                 config.pollInterval == .seconds(30) && config.resyncInterval == .seconds(600)
@@ -60,22 +61,43 @@ extension PureTests {
                 try AgentConfiguration.parse("repository: /r.git\nlisten: nowhere\n", file: "x")
             }
             let short = #expect(throws: AgentConfigurationError.self) {
-                try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1s\n", file: "x")
+                try AgentConfiguration.parse("repository: /r.git\npoll_interval: 1s\n", file: "x")
             }
             #expect(short?.line == 2)
             // Longer than the default backoff cap: the agent still starts.
             #expect(
-                try AgentConfiguration.parse("repository: /r.git\npoll-interval: 1h\n", file: "x").pollInterval
+                try AgentConfiguration.parse("repository: /r.git\npoll_interval: 1h\n", file: "x").pollInterval
                     == .seconds(3600))
         }
 
-        @Test("contrib/agent.yaml parses")
+        @Test("configuration: 0.1's kebab-case keys still read, each with a deprecation warning at its line")
+        func kebabCaseKeys() throws {
+            let config = try AgentConfiguration.parse(
+                "repository: /r.git\npoll-interval: 30s\nstate-dir: /var/lib/mr\nself-heal: {restarts: 2}\n",
+                file: "agent.yaml")
+            #expect(config.pollInterval == .seconds(30) && config.stateDirectory == "/var/lib/mr")
+            #expect(config.selfHealRestarts == 2)
+            #expect(
+                config.warnings.map { String($0.prefix(while: { $0 != ";" })) } == [
+                    "agent.yaml:2: warning: 'poll-interval' is the old spelling of 'poll_interval'",
+                    "agent.yaml:3: warning: 'state-dir' is the old spelling of 'state_dir'",
+                    "agent.yaml:4: warning: 'self-heal' is the old spelling of 'self_heal'",
+                ])
+            // A misspelling is still an error, as written.
+            let unknown = #expect(throws: AgentConfigurationError.self) {
+                try AgentConfiguration.parse("repository: /r.git\npoll-intervall: 5s\n", file: "agent.yaml")
+            }
+            #expect(unknown?.description.hasPrefix("agent.yaml:2: error: unknown key 'poll-intervall'") == true)
+        }
+
+        @Test("contrib/agent.yaml parses, in the current spelling")
         func contribExample() throws {
             let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
                 "../../../contrib/agent.yaml"
             ).path
             let config = try AgentConfiguration.load(file: file)
             #expect(config.listenHost == "127.0.0.1" && config.listenPort == 9321)
+            #expect(config.warnings.isEmpty, "\(config.warnings)")
         }
 
         @Test("webhook signature: GitHub and Gitea forms; wrong, missing and malformed refused")
@@ -210,7 +232,7 @@ extension PureTests {
         @Test("configuration: dry-run booleans as Node.bool reads them, with or without tag resolution")
         func configurationBooleans() throws {
             func dryRun(_ value: String) -> Bool? {
-                try? AgentConfiguration.parse("repository: /r.git\ndry-run: \(value)\n", file: "agent.yaml").dryRun
+                try? AgentConfiguration.parse("repository: /r.git\ndry_run: \(value)\n", file: "agent.yaml").dryRun
             }
             for word in [
                 "true", "True", "TRUE", "tRuE", "yes", "Yes", "YES", "on", "On", "ON", "!!bool yes", "!!bool \"true\"",

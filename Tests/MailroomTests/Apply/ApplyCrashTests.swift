@@ -39,16 +39,16 @@ struct ApplyCrashTests {
 
         // Step 3: the CLI shows it too.
         let host = h.deployment.host
-        let listed = try await MailroomBinary.run(["history"], host: host)
+        let listed = try await MailroomBinary.run(["history"], state: host.stateDirectory)
         #expect(listed.status == 0)
         #expect(listed.stdoutText.contains("\(killed.id)"))
         #expect(listed.stdoutText.contains("interrupted"))
         #expect(listed.stdoutText.contains("succeeded (completes \(killed.id))"))
-        let shown = try await MailroomBinary.run(["show", killed.id], host: host)
+        let shown = try await MailroomBinary.run(["show", killed.id], state: host.stateDirectory)
         #expect(shown.status == 0)
         #expect(shown.stdoutText.contains("result    interrupted"))
         #expect(shown.stdoutText.contains("container.create \(front)"))
-        let json = try await MailroomBinary.run(["show", killed.id, "--output", "json"], host: host)
+        let json = try await MailroomBinary.run(["show", killed.id, "--output", "json"], state: host.stateDirectory)
         #expect(json.stdoutText.contains("\"result\" : \"interrupted\""))
     }
 

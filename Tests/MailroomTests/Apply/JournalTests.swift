@@ -61,7 +61,7 @@ struct JournalTests {
         #expect(history.problems.map(\.kind) == [.unreadable])
 
         // The CLI lists the rollouts and warns on stderr, with exit 0.
-        let cli = try await MailroomBinary.run(["history"], host: HostPaths(stateDirectory: state))
+        let cli = try await MailroomBinary.run(["history"], state: state)
         #expect(cli.status == 0)
         #expect(cli.stdoutText.contains("20260101-000000-0003"))
         #expect(cli.stderrText.contains("journal.jsonl:5"))
@@ -149,7 +149,7 @@ struct JournalTests {
                 "systemd.daemon-reload", "systemd.enable", "systemd.start", "systemd.restart", "systemd.disable",
                 "container.create", "container.recreate", "container.start", "container.adopt", "container.remove",
                 "container.wait", "container.reload", "container.restart", "key.create", "objects.import",
-                "state.write",
+                "state.write", "image.pull",
             ])
         for service in [ServiceAction.daemonReload, .enable("u"), .start("u"), .restart("u"), .disableNow("u")] {
             #expect(StepAction.systemd(service).rawValue == "systemd." + service.arguments[0])

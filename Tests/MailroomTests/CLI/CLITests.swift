@@ -16,14 +16,147 @@ struct CLITests {
 
     static func scratch() throws -> String { try GeneratedFilesTests.tempDirectory("cli") }
 
+    static let commands = [
+        "validate", "render", "plan", "diff", "apply", "history", "show", "rollback", "agent", "status", "suspend",
+        "resume", "dkim",
+    ]
+
+    /// Help texts are wrapped at 80 columns: an example broken by the wrap cannot be pasted, so
+    /// every line under "Example:" is a whole command or the indented rest of one after `\`.
     @Test func versionAndHelpWithExamples() async throws {
         let version = try await Self.run(["--version"])
         #expect(version.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == MailroomVersion.current)
-        for command in ["validate", "render", "plan", "diff", "apply", "history", "show", "rollback"] {
+        for command in Self.commands {
             let help = try await Self.run([command, "--help"])
             #expect(help.succeeded, "\(command)")
-            #expect(help.stdoutText.contains("Example"), "\(command) --help has no example")
+            let lines = help.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let start = try #require(lines.firstIndex(of: "Example:"), "\(command) --help has no example")
+            let examples = lines[(start + 1)...].prefix { !$0.isEmpty }
+            #expect(!examples.isEmpty, "\(command)")
+            var continued = false
+            for line in examples {
+                #expect(
+                    continued ? line.hasPrefix("    ") : line.hasPrefix("  mailroom \(command)"),
+                    "\(command) --help: an example line broken by the wrap: '\(line)'")
+                continued = line.hasSuffix("\\")
+            }
         }
+        // `mailroom` alone is a usage error, not a success.
+        let bare = try await Self.run([])
+        #expect(bare.status == 64)
+        #expect(bare.stderrText.contains("name a command"))
+    }
+
+    /// contrib/ ships what the binary generates: completions exactly, and a man page naming every
+    /// command and option; contrib/install-completions.sh puts them where each shell looks.
+    @Test func shippedCompletionsAndManPage() async throws {
+        let contrib = Fixtures.repositoryRoot + "/contrib"
+        let regenerate = "run contrib/generate-docs.sh"
+        for (shell, file) in [("bash", "mailroom.bash"), ("zsh", "_mailroom"), ("fish", "mailroom.fish")] {
+            let generated = try await Self.run(["--generate-completion-script", shell])
+            let shipped = try String(contentsOfFile: contrib + "/completions/" + file, encoding: .utf8)
+            #expect(generated.stdoutText == shipped, "contrib/completions/\(file) is out of date: \(regenerate)")
+        }
+        let bash = try await ProcessRunner().run(["/bin/bash", "-n", contrib + "/completions/mailroom.bash"])
+        #expect(bash.succeeded, "\(bash.stderrText)")
+
+        let man = try String(contentsOfFile: contrib + "/mailroom.1", encoding: .utf8)
+        for command in Self.commands {
+            #expect(man.contains(".It Em \(command)\n"), "mailroom.1 lacks \(command): \(regenerate)")
+            let help = try await Self.run([command, "--help"]).stdoutText
+            let options = Set(
+                help.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," || $0 == "[" }).filter {
+                    $0.hasPrefix("--") && $0.count > 2 && $0.dropFirst(2).allSatisfy { $0.isLetter || $0 == "-" }
+                })
+            for option in options
+            where !man.contains("Fl \(option.dropFirst())") && !man.contains(" , \(option.dropFirst())") {
+                Issue.record("mailroom.1 lacks \(command) \(option): \(regenerate)")
+            }
+        }
+
+        let stage = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: stage) }
+        let install = try await ProcessRunner().run([
+            "/usr/bin/env", "DESTDIR=\(stage)", "PREFIX=/usr", contrib + "/install-completions.sh",
+        ])
+        #expect(install.succeeded, "\(install.stderrText)")
+        for (installed, shipped) in [
+            ("share/bash-completion/completions/mailroom", "completions/mailroom.bash"),
+            ("share/zsh/vendor-completions/_mailroom", "completions/_mailroom"),
+            ("share/fish/vendor_completions.d/mailroom.fish", "completions/mailroom.fish"),
+            ("share/man/man1/mailroom.1", "mailroom.1"),
+        ] {
+            #expect(
+                FileManager.default.contentsEqual(
+                    atPath: "\(stage)/usr/\(installed)", andPath: "\(contrib)/\(shipped)"),
+                "\(installed)")
+        }
+    }
+
+    /// The README's two commands share one build: the main job builds the debug configuration the
+    /// tests are built against, so contrib/test.sh compiles only the test targets after it.
+    @Test func mainJobAndTestsShareOneBuild() throws {
+        let contrib = Fixtures.repositoryRoot + "/contrib"
+        let planExample = try String(contentsOfFile: contrib + "/plan-example.sh", encoding: .utf8)
+        #expect(planExample.contains(#"configuration="${MAILROOM_CONFIGURATION:-debug}""#))
+        #expect(planExample.contains(#"swift build -c "$configuration" --product mailroom"#))
+        let test = try String(contentsOfFile: contrib + "/test.sh", encoding: .utf8)
+        #expect(test.contains("\nswift build --build-tests\n"))
+    }
+
+    /// swift-argument-parser wraps help at 80 columns: a longer line of a discussion breaks
+    /// mid-sentence, or mid-command in an example.
+    @Test func discussionsFitTheHelpWidth() throws {
+        let directory = Fixtures.repositoryRoot + "/Sources/mailroom"
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".swift") {
+            let source = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            var inDiscussion = false
+            for (index, line) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                if line.hasSuffix("discussion: \"\"\"") {
+                    inDiscussion = true
+                } else if line.trimmingCharacters(in: .whitespaces).hasPrefix("\"\"\"") {
+                    inDiscussion = false
+                } else if inDiscussion {
+                    let text = line.dropFirst(12).replacingOccurrences(of: "\\\\", with: "\\")
+                    #expect(text.count <= 80, "\(file):\(index + 1) is \(text.count) columns: '\(text)'")
+                }
+            }
+        }
+    }
+
+    /// The options a command lists are the ones it uses; --output json works everywhere but
+    /// `agent`, whose output is its log.
+    @Test func optionsThatDoSomething() async throws {
+        for command in ["history", "show", "validate", "suspend", "resume"] {
+            let help = try await Self.run([command, "--help"])
+            #expect(!help.stdoutText.contains("--units-dir"), "\(command)")
+            #expect(!help.stdoutText.contains("--secrets-file"), "\(command)")
+        }
+        // diff reads no secrets; where units go is part of what it compares.
+        let diffHelp = try await Self.run(["diff", "--help"])
+        #expect(!diffHelp.stdoutText.contains("--secrets-file") && diffHelp.stdoutText.contains("--units-dir"))
+        // `dkim` is a group: its `show` reports, `rotate` walks a person through two steps.
+        for command in Self.commands.map({ $0 == "dkim" ? "dkim show" : $0 }) where command != "agent" {
+            let help = try await Self.run(command.split(separator: " ").map(String.init) + ["--help"])
+            #expect(help.stdoutText.contains("--output <output>"), "\(command) takes no --output")
+        }
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let suspend = try await Self.run(["suspend", "--state-dir", dir, "--reason", "test", "--output", "json"])
+        #expect(suspend.status == 0, "\(suspend.stderrText)")
+        let suspended = try JSONSerialization.jsonObject(with: suspend.stdout) as? [String: Any]
+        #expect(suspended?["suspended"] as? Bool == true && suspended?["reason"] as? String == "test")
+        let resume = try await Self.run([
+            "resume", "--state-dir", dir, "--listen", "127.0.0.1:9", "--output", "json",
+        ])
+        let resumed = try JSONSerialization.jsonObject(with: resume.stdout) as? [String: Any]
+        #expect(resumed?["suspended"] as? Bool == false && resumed?["resyncing"] as? Bool == false)
+
+        // No agent: say how to start one.
+        let status = try await Self.run(["status", "--listen", "127.0.0.1:9"])
+        #expect(status.status == 1)
+        #expect(status.stderrText.contains("no agent answers on 127.0.0.1:9"))
+        #expect(status.stderrText.contains("mailroom agent --config"))
     }
 
     @Test func validateReportsEveryProblemAndExitsOne() async throws {
@@ -34,7 +167,7 @@ struct CLITests {
         )
         .appending("containers:\n  mailu-smtp:\n    imagee: x\n")
         .write(toFile: dir + "/mailroom.yaml", atomically: true, encoding: .utf8)
-        let result = try await Self.run(["validate", dir, "--secrets-file", "/dev/null"])
+        let result = try await Self.run(["validate", dir])
         #expect(result.status == 1)
         #expect(result.stderrText.contains("2 problems"))
         #expect(
@@ -44,7 +177,7 @@ struct CLITests {
             result.stderrText.contains(
                 "\(dir)/mailroom.yaml:13:5: containers.mailu-smtp.imagee: unknown key 'imagee' (did you mean 'image'?)")
         )
-        let json = try await Self.run(["validate", dir, "--output", "json", "--secrets-file", "/dev/null"])
+        let json = try await Self.run(["validate", dir, "--output", "json"])
         #expect(json.status == 1)
         let report = try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any]
         #expect(report?["valid"] as? Bool == false)
@@ -64,13 +197,15 @@ struct CLITests {
         let pending = try await Self.run(["plan", dir + "/spec"] + host)
         #expect(pending.status == 2, "\(pending.stderrText)")
         #expect(pending.stdoutText.contains("+ container mailu-front"))
-        #expect(pending.stdoutText.contains("Plan: containers: network to create, 13 to create"))
+        #expect(pending.stdoutText.contains("Plan: network to create; containers: 13 to create, 0 to recreate"))
         #expect(!pending.stdoutText.contains("\u{1B}["))
 
-        // Without podman on PATH: one line says so and the plan is against an empty host.
+        // Without podman on PATH: one warning says so and the plan is against an empty host (the
+        // objects section says why it has no objects to show).
         let noPodman = try await Self.run(["plan", dir + "/spec"] + host, environment: ["PATH": "/nonexistent"])
         #expect(noPodman.status == 2)
-        #expect(noPodman.stdoutText.split(separator: "\n").filter { $0.contains("podman is not installed") }.count == 1)
+        let warnings = noPodman.stdoutText.split(separator: "\n").filter { $0.hasPrefix("warning: ") }
+        #expect(warnings.filter { $0.contains("podman is not installed") }.count == 1, "\(noPodman.stdoutText)")
 
         // JSON for machines.
         let json = try await Self.run(["plan", dir + "/spec", "--output", "json"] + host)
@@ -104,6 +239,11 @@ struct CLITests {
         let explain = try await Self.run(["render", Fixtures.seedGuide, "--explain", "--secrets-file", "/dev/null"])
         #expect(explain.succeeded)
         #expect(explain.stdoutText.contains("- name: mailu-admin"))
+        // It says what it is: the expansion, for reading, which validate refuses.
+        #expect(explain.stdoutText.hasPrefix("# What the profile expanded the spec into"))
+        #expect(explain.stdoutText.contains("validate refuses this text"))
+        let help = try await Self.run(["render", "--help"])
+        #expect(help.stdoutText.contains("it is not a spec"))
         #expect(
             explain.stdoutText.contains("I_KNOW_MY_SETUP_DOESNT_FIT_REQUIREMENTS_AND_WONT_FILE_ISSUES_WITHOUT_PATCHES"))
 
@@ -136,29 +276,52 @@ struct CLITests {
             .write(toFile: dir + "/work/mail/mailroom.yaml", atomically: true, encoding: .utf8)
         try await git(["commit", "-qam", "second"], in: dir + "/work")
         try await git(["tag", "v2"], in: dir + "/work")
-        try await git(["push", "-q", dir + "/origin.git", "main", "v2"], in: dir + "/work")
+        try spec.replacingOccurrences(of: "    webdav: true", with: "    webdav: false")
+            .replacingOccurrences(of: "  timezone: Asia/Shanghai", with: "  timezone: Europe/Paris")
+            .write(toFile: dir + "/work/mail/mailroom.yaml", atomically: true, encoding: .utf8)
+        try await git(["commit", "-qam", "third"], in: dir + "/work")
+        try await git(["tag", "v3"], in: dir + "/work")
+        try await git(["push", "-q", dir + "/origin.git", "main", "v2", "v3"], in: dir + "/work")
         let host = [
             "--state-dir", dir + "/state", "--units-dir", dir + "/units", "--secrets-file", dir + "/secrets.env",
         ]
 
+        // diff reads no secrets, so it takes no --secrets-file.
+        let state = ["--state-dir", dir + "/state", "--units-dir", dir + "/units"]
         let plan = try await Self.run(
-            ["plan", "--repo", dir + "/origin.git", "--path", "mail", "--revision", "main~1", "--output", "json"] + host
+            ["plan", "--repo", dir + "/origin.git", "--path", "mail", "--revision", "main~2", "--output", "json"] + host
         )
         #expect(plan.status == 2, "\(plan.stderrText)")
         #expect(try JSONDecoder().decode(Plan.self, from: plan.stdout).summary.create == 13)
 
-        let diff = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "main~1", "v2"] + host)
+        let diff = try await Self.run(
+            ["diff", "--repo", dir + "/origin.git", "--path", "mail", "main~2", "v2"] + state)
         #expect(diff.status == 2, "\(diff.stderrText)")
         #expect(diff.stdoutText.contains("- container mailu-webdav"))
         // The timezone is in mailu.env: exactly its readers would be recreated.
         let readers = diff.stdoutText.split(separator: "\n").filter { $0.contains("(reads changed mailu.env)") }
         #expect(readers.count == 9)
-        #expect(diff.stdoutText.contains("-TZ=Asia/Shanghai"))
-        #expect(diff.stdoutText.contains("+TZ=Europe/Berlin"))
+        // A changed line reads -old, then +new, as in diff -u.
+        let lines = diff.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let old = try #require(lines.firstIndex(of: "-TZ=Asia/Shanghai"))
+        let new = try #require(lines.firstIndex(of: "+TZ=Europe/Berlin"))
+        #expect(old < new)
 
-        let same = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "v2", "main"] + host)
+        // One file: "1 file", not "1 files".
+        let one = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "v2", "v3"] + state)
+        #expect(one.stdoutText.contains("Diff: 9 containers, 1 file differ."), "\(one.stdoutText)")
+
+        let same = try await Self.run(["diff", "--repo", dir + "/origin.git", "--path", "mail", "v3", "main"] + state)
         #expect(same.status == 0)
         #expect(same.stdoutText.contains("No differences"))
+
+        // A revision the mirror lacks: the hint names what it has, not a flag diff does not take.
+        let head = try await Self.run(
+            ["diff", "--repo", dir + "/origin.git", "--path", "mail", "HEAD~1", "v3"] + state)
+        #expect(head.status == 1)
+        #expect(head.stderrText.contains("the revision 'HEAD~1' is not a commit, tag or branch"))
+        #expect(!head.stderrText.contains("--revision"))
+        #expect(head.stderrText.contains("such as main~1"))
 
         let missing = try await Self.run(["plan", "--repo", dir + "/origin.git", "--path", "nope"] + host)
         #expect(missing.status == 1)

@@ -28,7 +28,12 @@ struct CompilePathTests {
         try deployment.writeSpec(Self.broken)
         let file = deployment.specDirectory + "/mailroom.yaml"
         for command in [["validate"], ["render"], ["plan"], ["apply", "--dry-run"]] {
-            let result = try await MailroomBinary.run(command + [deployment.specDirectory], host: deployment.host)
+            // validate takes only the state directory: it checks the spec, not the host.
+            let result =
+                command == ["validate"]
+                ? try await MailroomBinary.run(
+                    command + [deployment.specDirectory], state: deployment.host.stateDirectory)
+                : try await MailroomBinary.run(command + [deployment.specDirectory], host: deployment.host)
             let name = command.joined(separator: " ")
             // `apply` prints its refusal as its report (stdout); the others print the error (stderr).
             let output = result.stdoutText + result.stderrText

@@ -26,19 +26,17 @@ struct RenderCommandTests {
 struct SpecArgumentTests {
     @Test("the spec argument may name the file itself; a missing directory is said to be missing")
     func fileOrDirectory() async throws {
-        let host = HostPaths(
-            stateDirectory: NSTemporaryDirectory() + "mailroom-arg-\(getpid())", unitsDirectory: "/u",
-            secretsFile: "/nonexistent")
-        let file = try await MailroomBinary.run(["validate", Fixtures.minimal + "/mailroom.yaml"], host: host)
+        let state = NSTemporaryDirectory() + "mailroom-arg-\(getpid())"
+        let file = try await MailroomBinary.run(["validate", Fixtures.minimal + "/mailroom.yaml"], state: state)
         #expect(file.status == 0, "\(file.stderrText)")
         #expect(file.stdoutText.contains("mailroom.yaml: valid"))
-        let missing = try await MailroomBinary.run(["validate", "/nonexistent-spec-directory"], host: host)
+        let missing = try await MailroomBinary.run(["validate", "/nonexistent-spec-directory"], state: state)
         #expect(missing.status == 1)
         #expect(
             missing.stderrText
                 == "mailroom: there is no directory /nonexistent-spec-directory (pass the directory that holds mailroom.yaml)"
         )
-        let empty = try await MailroomBinary.run(["validate", Fixtures.repositoryRoot + "/contrib"], host: host)
+        let empty = try await MailroomBinary.run(["validate", Fixtures.repositoryRoot + "/contrib"], state: state)
         #expect(empty.status == 1)
         #expect(empty.stderrText.contains("there is no mailroom.yaml in \(Fixtures.repositoryRoot)/contrib"))
     }

@@ -62,7 +62,7 @@ extension PureTests {
             #expect(UnifiedDiff.make(old: Self.numbers(1...10), new: new, context: 0) == "@@ -5,0 +6,1 @@\n+new5")
         }
 
-        /// A changed line counts once on each side; the order of its two lines is a known issue below.
+        /// A changed line counts once on each side.
         @Test func replacedLines() {
             let diff = UnifiedDiff.make(old: "a\nb\nc\nd\n", new: "a\nB\nC\nd\n")
             let lines = diff.split(separator: "\n").map(String.init)
@@ -79,9 +79,7 @@ extension PureTests {
                 diff: "@@ -1,4 +1,4 @@\n a\n-b\n-c\n+B\n+C\n d"),
         ])
         func replacedLinesReadOldThenNew(_ row: Row) {
-            withKnownIssue("a changed line is printed +new before -old, the reverse of diff -u") {
-                #expect(UnifiedDiff.make(old: row.old, new: row.new) == row.diff)
-            }
+            #expect(UnifiedDiff.make(old: row.old, new: row.new) == row.diff)
         }
 
         /// Lines are compared without their final newline: a text with and one without it

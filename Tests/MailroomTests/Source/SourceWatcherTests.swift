@@ -49,7 +49,7 @@ struct SourceWatcherTests {
         await task.value
     }
 
-    @Test("inotify sees a push to the local origin within milliseconds")
+    @Test("inotify sees a push to the local origin, reported as a refs change with its spec")
     func inotifySeesPush() async throws {
         let f = try SourceFixture()
         defer { f.remove() }
