@@ -12,8 +12,9 @@ struct PlanCommand: AsyncParsableCommand {
         discussion: """
             Reads the host (one `podman ps`, one `podman network ls`, one batched
             inspect only for containers Mailroom has no record of, and `podman image
-            exists` for the images of containers to create or recreate) and prints
-            the difference, terraform-style, with the images apply would pull first.
+            exists` for the images of containers to create or recreate) and Mailu's
+            objects (`flask mailu config-export` in mailu-admin), and prints the
+            difference, terraform-style, with the images apply would pull first.
             Exit status: 0 in sync, 2 changes pending, 1 error.
             Example:
               mailroom plan examples/seed-guide
