@@ -84,6 +84,17 @@ struct ApplyPullTests {
             #expect(first.plan?.missingImages == [])
             #expect(!h.recorder.podmanCalls.contains { $0.first == "pull" })
             #expect(h.recorder.podmanCalls.contains { $0.prefix(2) == ["image", "exists"] })
+
+            // Over podman's REST socket the check is a request, with the same answers.
+            let started = try await TestPodman.startService(
+                socket: h.deployment.root + "/podman.sock", cli: try h.podman)
+            defer {
+                started?.service.stop()
+                unsetenv("MAILROOM_PODMAN_SOCKET")
+            }
+            let rest = try #require(started?.socket, "podman system service did not answer")
+            #expect(try await rest.imageExists(StandInImages.registry + "/nginx:2.0"))
+            #expect(try await !rest.imageExists(Self.missingImage))
         }
     }
 
