@@ -61,6 +61,15 @@ struct CLITests {
         #expect(bash.succeeded, "\(bash.stderrText)")
 
         let man = try String(contentsOfFile: contrib + "/mailroom.1", encoding: .utf8)
+        // Every line of every discussion, as mdoc keeps it (a backslash is written `\e`).
+        let sources = Fixtures.repositoryRoot + "/Sources/mailroom"
+        for file in try FileManager.default.contentsOfDirectory(atPath: sources) where file.hasSuffix(".swift") {
+            let source = try String(contentsOfFile: sources + "/" + file, encoding: .utf8)
+            for line in Self.discussionLines(source) where !line.isEmpty {
+                let written = line.replacingOccurrences(of: "\\\\", with: "\\e")
+                #expect(man.contains(written + "\n"), "mailroom.1 lacks '\(line)' of \(file): \(regenerate)")
+            }
+        }
         for command in Self.commands {
             #expect(man.contains(".It Em \(command)\n"), "mailroom.1 lacks \(command): \(regenerate)")
             let help = try await Self.run([command, "--help"]).stdoutText
@@ -110,18 +119,28 @@ struct CLITests {
         let directory = Fixtures.repositoryRoot + "/Sources/mailroom"
         for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".swift") {
             let source = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
-            var inDiscussion = false
-            for (index, line) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                if line.hasSuffix("discussion: \"\"\"") {
-                    inDiscussion = true
-                } else if line.trimmingCharacters(in: .whitespaces).hasPrefix("\"\"\"") {
-                    inDiscussion = false
-                } else if inDiscussion {
-                    let text = line.dropFirst(12).replacingOccurrences(of: "\\\\", with: "\\")
-                    #expect(text.count <= 80, "\(file):\(index + 1) is \(text.count) columns: '\(text)'")
-                }
+            for line in Self.discussionLines(source) {
+                let text = line.replacingOccurrences(of: "\\\\", with: "\\")
+                #expect(text.count <= 80, "\(file): a line of \(text.count) columns: '\(text)'")
             }
         }
+    }
+
+    /// The lines of a command file's `discussion: \"\"\"` blocks, without the literal's indentation
+    /// (as written in the source: `\\` is still two characters).
+    static func discussionLines(_ source: String) -> [String] {
+        var lines: [String] = []
+        var inDiscussion = false
+        for line in source.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasSuffix("discussion: \"\"\"") {
+                inDiscussion = true
+            } else if line.trimmingCharacters(in: .whitespaces).hasPrefix("\"\"\"") {
+                inDiscussion = false
+            } else if inDiscussion {
+                lines.append(String(line.dropFirst(12)))
+            }
+        }
+        return lines
     }
 
     /// The options a command lists are the ones it uses; --output json works everywhere but
