@@ -122,12 +122,7 @@ extension RolloutExecution {
 
     /// `2 created, 1 updated, 1 deleted`.
     static func summary(_ changes: [ObjectChange]) -> String {
-        let counts = [ObjectChange.Action.create, .update, .delete, .adopt].compactMap { action -> String? in
-            let n = changes.filter { $0.action == action }.count
-            guard n > 0 else { return nil }
-            let word = [.create: "created", .update: "updated", .delete: "deleted", .adopt: "adopted"][action]!
-            return "\(n) \(word)"
-        }
+        let counts = changes.counts { $0 == .adopt ? "adopted" : "\($0.rawValue)d" }
         return counts.isEmpty ? "compared after the container started" : counts.joined(separator: ", ")
     }
 }

@@ -40,6 +40,17 @@ public struct ObjectChange: Sendable, Equatable, Codable {
     public var id: String { "\(kind) \(key)" }
 }
 
+extension [ObjectChange] {
+    /// One count per action that occurs, in the order create, update, delete, adopt:
+    /// `["2 to create", "1 to update"]` with `{ "to \($0.rawValue)" }`.
+    public func counts(_ word: (ObjectChange.Action) -> String) -> [String] {
+        [ObjectChange.Action.create, .update, .delete, .adopt].compactMap { action in
+            let n = filter { $0.action == action }.count
+            return n == 0 ? nil : "\(n) \(word(action))"
+        }
+    }
+}
+
 public struct ObjectFieldChange: Sendable, Equatable, Codable {
     public var field: String
     /// `nil` when the application does not have the field yet (or for a new object).

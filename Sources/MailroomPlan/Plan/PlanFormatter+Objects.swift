@@ -39,10 +39,7 @@ extension PlanFormatter {
     /// `Objects in mailu-admin: 2 to create, 1 to update.`, or nil when there is nothing to do.
     func objectSummary(_ objects: ObjectPlan?) -> String? {
         guard let objects, objects.hasChanges else { return nil }
-        let counts = [ObjectChange.Action.create, .update, .delete, .adopt].compactMap { action -> String? in
-            let n = objects.changes.filter { $0.action == action }.count
-            return n == 0 ? nil : "\(n) to \(action.rawValue)"
-        }
+        let counts = objects.changes.counts { "to \($0.rawValue)" }
         let pending = objects.pending == nil ? "" : " (read again once \(objects.container) is healthy)"
         return "Objects in \(objects.container): \(counts.isEmpty ? "none known yet" : counts.joined(separator: ", "))"
             + pending + "."
