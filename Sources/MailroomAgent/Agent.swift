@@ -49,6 +49,7 @@ public struct Agent: Sendable {
                 interval: configuration.pollInterval,
                 maxBackoff: max(.seconds(15 * 60), configuration.pollInterval)))
         var options = ApplyOptions(healthTimeout: configuration.healthTimeout)
+        options.settleTime = configuration.settleTime
         options.dryRun = configuration.dryRun
         let applier = Applier(
             host: configuration.host, engine: engine, profile: profile, serviceManager: serviceManager, options: options
@@ -113,10 +114,17 @@ struct AgentTriggers: Service {
                     directories: directories, files: watchedFiles, excluding: [configuration.stateDirectory],
                     debounce: configuration.debounce
                 ) { paths in
+                    // The agent's own writes come back through this watch: only others' wake it.
+                    let outside = reconciler.outsideFileChanges(paths)
+                    guard !outside.isEmpty else {
+                        logger.debug("Own writes seen", metadata: ["files.count": "\(paths.count)"])
+                        return
+                    }
                     logger.info(
                         "Files changed",
                         metadata: [
-                            "files.paths": "\(paths.prefix(5).joined(separator: ","))", "files.count": "\(paths.count)",
+                            "files.paths": "\(outside.prefix(5).joined(separator: ","))",
+                            "files.count": "\(outside.count)",
                         ])
                     reconciler.request(.files)
                 }
@@ -130,10 +138,8 @@ struct AgentTriggers: Service {
         let events = try podmanExecutable.map { podman in
             try PodmanEvents(podman: podman) { event in
                 guard managed.current.contains(event.name) else { return }
-                logger.info(
-                    "Managed container changed by hand",
-                    metadata: ["container.name": "\(event.name)", "container.event": "\(event.status)"])
-                reconciler.request(.container(event.name))
+                // Logged by the reconciler, which tells a rollout's own changes from others'.
+                reconciler.containerChanged(event)
             }
         }
         defer {

@@ -42,6 +42,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var selfHealRestarts = 5
     public var selfHealWindow: Duration = .seconds(300)
     public var healthTimeout: Duration = .seconds(300)
+    /// How long a container without a health check must stay up after a start (see ``ApplyOptions/settleTime``).
+    public var settleTime: Duration = .seconds(3)
     public var dryRun = false
     /// Deprecated spellings read from the file, `file:line: warning: …` each; the agent logs them.
     public var warnings: [String] = []
@@ -118,6 +120,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             case "secrets_file": config.secretsFile = try string()
             case "webhook_secret_file": config.webhookSecretFile = try string()
             case "health_timeout": config.healthTimeout = try duration()
+            case "settle_time": config.settleTime = try duration()
             case "dry_run":
                 guard let b = value.bool else { throw fail("expected true or false") }
                 config.dryRun = b
@@ -174,7 +177,8 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     static let knownKeys = [
         "repository", "branch", "path", "poll_interval", "resync_interval", "debounce", "override_dirs", "state_dir",
-        "units_dir", "secrets_file", "listen", "webhook_secret_file", "self_heal", "health_timeout", "dry_run",
+        "units_dir", "secrets_file", "listen", "webhook_secret_file", "self_heal", "health_timeout", "settle_time",
+        "dry_run",
     ]
 
     /// The key as the switch knows it: a known key's kebab-case spelling (0.1's) is read as its

@@ -1,4 +1,5 @@
 import Foundation
+import MailroomApply
 
 /// What the agent reports on `/status`; `mailroom status` decodes and prints the same value.
 public struct AgentStatus: Sendable, Equatable, Codable {
@@ -12,6 +13,29 @@ public struct AgentStatus: Sendable, Equatable, Codable {
         public var finished: Date
         /// Where an automatic rollback went, after a failure.
         public var rolledBackTo: String?
+
+        public init(
+            rollout: String?, commit: String, trigger: String, status: String, error: String?, durationMs: Int?,
+            finished: Date, rolledBackTo: String?
+        ) {
+            self.rollout = rollout
+            self.commit = commit
+            self.trigger = trigger
+            self.status = status
+            self.error = error
+            self.durationMs = durationMs
+            self.finished = finished
+            self.rolledBackTo = rolledBackTo
+        }
+
+        /// A rollout as the journal tells it (one this agent did not run, or ran before a restart).
+        init(_ journal: RolloutSummary) {
+            self.init(
+                rollout: journal.id, commit: journal.commit ?? "-", trigger: journal.trigger?.rawValue ?? "-",
+                status: journal.status?.rawValue ?? "interrupted", error: journal.error,
+                durationMs: journal.durationMs, finished: journal.ended ?? journal.started,
+                rolledBackTo: nil)
+        }
     }
 
     public struct Problem: Sendable, Equatable, Codable {
@@ -32,7 +56,8 @@ public struct AgentStatus: Sendable, Equatable, Codable {
     /// Whether a reconcile is running now.
     public var reconciling = false
     public var lastRollout: Rollout?
-    /// Containers that differed from the spec at the last reconcile, before it corrected them.
+    /// Containers the last drift correction put back (a container removed or stopped by hand),
+    /// kept until the next correction or a new commit: reconciles that change nothing keep it.
     public var drift: [String] = []
     public var degraded: [String] = []
     public var lastErrors: [Problem] = []

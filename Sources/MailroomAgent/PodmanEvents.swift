@@ -15,6 +15,17 @@ public final class PodmanEvents: Sendable {
         public var name: String
         /// `died`, `remove`, `create`, ...
         public var status: String
+        /// When podman says it happened (it reports events late, from its event log).
+        public var time: Date?
+        /// The container's id: a `died` and a `remove` of one container share it.
+        public var id: String?
+
+        public init(name: String, status: String, time: Date? = nil, id: String? = nil) {
+            self.name = name
+            self.status = status
+            self.time = time
+            self.id = id
+        }
     }
 
     private let process: BackgroundProcess
@@ -62,7 +73,9 @@ public final class PodmanEvents: Sendable {
             let status = object["Status"] as? String,
             ["died", "remove"].contains(status)
         else { return nil }
-        return Event(name: name, status: status)
+        return Event(
+            name: name, status: status, time: (object["Time"] as? String).flatMap(InternetTime.date(from:)),
+            id: object["ID"] as? String)
     }
 
     /// Ends the child; the reader thread ends at end of file.

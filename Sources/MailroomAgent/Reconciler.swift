@@ -49,6 +49,10 @@ public actor Reconciler: Service {
     private let applier: Applier
     private let logger: Logger
     private let pending = LockedValue(Set<ReconcileReason>())
+    /// podman events not yet told apart as a rollout's own or an outside change.
+    private let containerEvents = LockedValue<[PodmanEvents.Event]>([])
+    /// What rollouts write into each generated file: this spec's content and earlier ones'.
+    private let ownContents = LockedValue<[String: Set<String>]>([:])
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     /// The newest fetched commit, readable while a rollout runs (a newer one supersedes it).
@@ -58,6 +62,8 @@ public actor Reconciler: Service {
     /// Containers held by their self-heal backoff, and the wake-up scheduled for each: they are
     /// left alone until then, so the wait never holds up other reconciles.
     private var wakeUpScheduled: [String: ContinuousClock.Instant] = [:]
+    /// Containers (ids) whose outside change was reported: their later events are the same change.
+    private var reportedContainers: [String] = []
     /// Another process holds the apply lock; retried every second, logged once.
     private var waitingForLock = false
 
@@ -68,7 +74,8 @@ public actor Reconciler: Service {
     private var onDesiredChange: (@Sendable (DesiredState) -> Void)?
     private var desiredCommit: String?
     private var onRolloutStart: (@Sendable (_ commit: String, _ reasons: Set<ReconcileReason>) -> Void)?
-    public private(set) var status = AgentStatus()
+    /// What this agent decided and saw; ``status`` adds what the journal knows besides.
+    private var current = AgentStatus()
     public private(set) var metrics = AgentMetrics()
 
     public init(configuration: AgentConfiguration, source: GitSource, applier: Applier, logger: Logger) {
@@ -81,8 +88,27 @@ public actor Reconciler: Service {
         self.logger = logger
         budget = SelfHealBudget(restarts: configuration.selfHealRestarts, window: configuration.selfHealWindow)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        status.dryRun = configuration.dryRun
-        status.appliedCommit = Self.lastGood(in: configuration.stateDirectory)?.commit
+        current.dryRun = configuration.dryRun
+        // A restarted agent continues where it stopped: what it decided is in the journal.
+        let history = RolloutHistory.load(stateDirectory: configuration.stateDirectory)
+        current.appliedCommit = history.lastSucceeded()?.commit
+        current.badCommit = history.badCommit()
+        current.lastRollout = history.rollouts.last { $0.status != nil }.map(AgentStatus.Rollout.init)
+    }
+
+    /// What `/status` reports: the agent's own view, with the last rollout taken from the
+    /// journal when a newer one ended there (`mailroom rollback` or `apply` while the agent ran).
+    public var status: AgentStatus {
+        var status = current
+        guard !configuration.dryRun,
+            let newest = RolloutHistory.load(stateDirectory: configuration.stateDirectory).rollouts.last(where: {
+                $0.status != nil
+            }),
+            let ended = newest.ended, ended > (current.lastRollout?.finished ?? .distantPast),
+            newest.id != current.lastRollout?.rollout
+        else { return status }
+        status.lastRollout = AgentStatus.Rollout(newest)
+        return status
     }
 
     /// The last successful rollout's spec and commit, from the journal: whatever made it (this
@@ -108,6 +134,12 @@ public actor Reconciler: Service {
         onRolloutStart = observer
     }
 
+    /// Takes a podman event about a managed container (from the events reader thread).
+    public nonisolated func containerChanged(_ event: PodmanEvents.Event) {
+        containerEvents.withLock { $0.append(event) }
+        request(.container(event.name))
+    }
+
     /// Asks for a reconcile; merged with any pending one. Callable from any thread.
     public nonisolated func request(_ reason: ReconcileReason) {
         pending.withLock { _ = $0.insert(reason) }
@@ -118,7 +150,7 @@ public actor Reconciler: Service {
     public func sourceUpdated(_ update: SourceWatcher.Update) {
         switch update.result {
         case .success(let result):
-            status.currentCommit = result.commit.description
+            current.currentCommit = result.commit.description
             newestCommit.withLock { $0 = result.commit.description }
             if latest?.commit != result.commit {
                 latest = result.snapshot
@@ -149,10 +181,64 @@ public actor Reconciler: Service {
                         })
                 }
                 guard !stopping.current else { return }
+                reasons = withoutOwnContainerChanges(reasons)
+                guard !reasons.isEmpty else { continue }
                 await reconcile(reasons)
             }
         } onGracefulShutdown: { [stopping] in
             stopping.withLock { $0 = true }
+        }
+    }
+
+    /// Drops the container reasons that only a rollout's own steps caused (this agent's, or
+    /// `mailroom rollback`'s), and logs the others as outside changes. Runs between rollouts,
+    /// when the journal holds every step of the ones that ended; while another process holds
+    /// the apply lock its steps are still being written, so its events wait until it is done.
+    /// A container reason without an event is a self-heal wake-up, and stays.
+    private func withoutOwnContainerChanges(_ reasons: Set<ReconcileReason>) -> Set<ReconcileReason> {
+        guard reasons.contains(where: \.isContainer), !containerEvents.current.isEmpty else { return reasons }
+        let containers = reasons.filter(\.isContainer)
+        if ApplyLock.isHeld(stateDirectory: configuration.stateDirectory) {
+            Task { [weak self] in
+                try await Task.sleep(for: .seconds(1))
+                for reason in containers { self?.request(reason) }
+            }
+            return reasons.subtracting(containers)
+        }
+        let events = containerEvents.withLock { events in
+            defer { events = [] }
+            return events
+        }
+        let history = RolloutHistory.load(stateDirectory: configuration.stateDirectory)
+        var own = Set<String>()
+        var outside: [String: Set<String>] = [:]
+        for event in events {
+            if OwnChanges.rolloutExplains(event, history: history) {
+                own.insert(event.name)
+            } else if let id = event.id, reportedContainers.contains(id) {
+                // The second event of one change (a `remove` after its `died`): already handled.
+                own.insert(event.name)
+            } else {
+                outside[event.name, default: []].insert(event.status)
+                if let id = event.id { reportedContainers.append(id) }
+            }
+        }
+        if reportedContainers.count > 64 { reportedContainers.removeFirst(reportedContainers.count - 64) }
+        // One line a container: `podman rm -f` of a running one is a `died` and a `remove`.
+        for (name, statuses) in outside.sorted(by: { $0.key < $1.key }) {
+            logger.info(
+                statuses.contains("remove") ? "Managed container removed by hand" : "Managed container exited",
+                metadata: [
+                    "container.name": "\(name)", "container.event": "\(statuses.sorted().joined(separator: ","))",
+                ])
+        }
+        let onlyOwn = own.subtracting(outside.keys)
+        if !onlyOwn.isEmpty {
+            logger.debug("Own container changes seen", metadata: ["container.names": "\(onlyOwn.sorted())"])
+        }
+        return reasons.filter { reason in
+            guard case .container(let name) = reason else { return true }
+            return !onlyOwn.contains(name)
         }
     }
 
@@ -178,13 +264,14 @@ public actor Reconciler: Service {
 
         let spent = budget.spent(at: now)
         let applier = configuredApplier(leavingAlone: spent.union(held.keys), supersededAfter: tip)
-        status.reconciling = true
+        current.reconciling = true
         defer {
-            status.reconciling = false
-            status.lastReconcile = Date()
+            current.reconciling = false
+            current.lastReconcile = Date()
         }
         let began = ContinuousClock.now
-        let appliedBefore = status.appliedCommit
+        let appliedBefore = current.appliedCommit
+        let desired = expectWrites(of: spec)
         onRolloutStart?(target, reasons)
         guard let result = await apply(spec, commit: target, with: applier, reasons: reasons) else { return }
         record(
@@ -193,7 +280,7 @@ public actor Reconciler: Service {
         if target == appliedBefore { spendBudgetOnPutBacks(result) }
         markDegraded(leftAlone: result, spent: spent)
         // After the rollout, so that the directories it made exist to be watched.
-        updateDesired(spec: spec, commit: target)
+        updateDesired(desired, commit: target)
     }
 
     /// Calls the first-reconcile hook once, after the first reconcile with a fetched commit.
@@ -215,17 +302,17 @@ public actor Reconciler: Service {
             control = AgentControl()
             try? control.save(stateDirectory: configuration.stateDirectory)
         }
-        status.sync = control.summary
-        status.suspended = control.suspended || control.pinnedCommit != nil
-        status.pinnedCommit = control.pinnedCommit
+        current.sync = control.summary
+        current.suspended = control.suspended || control.pinnedCommit != nil
+        current.pinnedCommit = control.pinnedCommit
         // `mailroom rollback` made the host match the pinned commit, outside this process.
-        if let pinned = control.pinnedCommit { status.appliedCommit = pinned }
-        if status.suspended {
+        if let pinned = control.pinnedCommit { current.appliedCommit = pinned }
+        if current.suspended {
             logger.debug(
                 "Sync suspended; not reconciling",
                 metadata: ["agent.reasons": "\(reasons.map(\.description).sorted())"])
         }
-        return status.suspended
+        return current.suspended
     }
 
     /// A new commit gives degraded containers a fresh budget. File events do not: the agent's
@@ -233,7 +320,7 @@ public actor Reconciler: Service {
     /// by podman events are only checked here; a restart is counted against the budget when the
     /// plan really puts one back (the agent's own recreations are events too).
     private func refreshBudget(_ reasons: Set<ReconcileReason>, tip: String) {
-        if reasons.contains(.git) && tip != status.badCommit {
+        if reasons.contains(.git) && tip != current.badCommit {
             budget.reset()
             wakeUpScheduled = [:]
         }
@@ -242,7 +329,7 @@ public actor Reconciler: Service {
                 "Self-heal budget spent; container left alone until the next commit",
                 metadata: ["container.name": "\(name)"])
         }
-        status.degraded = budget.degraded.sorted()
+        current.degraded = budget.degraded.sorted()
     }
 
     /// The containers held by their self-heal backoff, with the instant each may be put back.
@@ -280,7 +367,7 @@ public actor Reconciler: Service {
 
     /// The commit to apply: the tip, unless it failed before; then the last good rollout.
     private func commitToApply(_ latest: SpecSnapshot, tip: String) -> (spec: SpecText, commit: String)? {
-        if tip == status.badCommit { return Self.lastGood(in: configuration.stateDirectory) }
+        if tip == current.badCommit { return Self.lastGood(in: configuration.stateDirectory) }
         return (SpecText(latest.specText, file: latest.location(of: SpecText.fileName)), tip)
     }
 
@@ -338,7 +425,7 @@ public actor Reconciler: Service {
     /// A container the plan needed to put back while its budget was spent is degraded.
     private func markDegraded(leftAlone result: ApplyResult, spent: Set<String>) {
         for name in result.plan?.leftAlone ?? [] where spent.contains(name) { budget.markDegraded(name) }
-        status.degraded = budget.degraded.sorted()
+        current.degraded = budget.degraded.sorted()
     }
 
     private func record(_ result: ApplyResult, target: String, tip: String, snapshot: SpecSnapshot?, seconds: Double) {
@@ -347,8 +434,13 @@ public actor Reconciler: Service {
             changed = plan.containers.filter { [.create, .recreate, .start].contains($0.action) }.map(\.name)
         }
         switch result.status {
+        case .noChanges where result.rollout != nil:
+            // A new commit that changes nothing (a revert, a README edit) is applied all the same.
+            metrics.rollouts["no-changes", default: 0] += 1
+            markApplied(target, tip: tip, snapshot: snapshot)
+            current.drift = []
         case .noChanges, .declined:
-            status.drift = []
+            // Nothing changed: the last drift correction stays reported until a new commit.
             return
         case .dryRun:
             metrics.rollouts["dry-run", default: 0] += 1
@@ -357,19 +449,14 @@ public actor Reconciler: Service {
             metrics.rollouts["succeeded", default: 0] += 1
             metrics.observeDuration(seconds: seconds)
             metrics.lastSuccessfulApply = Date()
-            if status.appliedCommit == target {
+            if current.appliedCommit == target {
                 // Same commit as applied: something drifted and was put back.
                 metrics.driftCorrections += 1
-                status.drift = changed
+                current.drift = changed
             } else {
-                status.drift = []
+                current.drift = []
             }
-            status.appliedCommit = target
-            if target == tip, let snapshot {
-                // A newer commit is live: the failed one is no longer what the host waits past.
-                status.badCommit = nil
-                try? source.markApplied(snapshot)
-            }
+            markApplied(target, tip: tip, snapshot: snapshot)
         case .interrupted:
             // Not a bad commit: the next reconcile (a newer commit, or the next start) re-plans.
             metrics.rollouts["interrupted", default: 0] += 1
@@ -381,13 +468,13 @@ public actor Reconciler: Service {
             if result.status == .failed { metrics.observeDuration(seconds: seconds) }
             // Only a new commit's own rollout makes it bad; a failed put-back of the applied
             // commit (a container removed while being restarted) is retried at the next trigger.
-            if target == tip && status.appliedCommit != tip { status.badCommit = tip }
+            if target == tip && current.appliedCommit != tip { current.badCommit = tip }
             note("rollout \(result.status.rawValue) for \(target.prefix(12)): \(result.error ?? "")")
             if let back = result.autoRollback {
                 metrics.rollouts["auto-rollback-" + (back.status?.rawValue ?? "error"), default: 0] += 1
             }
         }
-        status.lastRollout = AgentStatus.Rollout(
+        current.lastRollout = AgentStatus.Rollout(
             rollout: result.rollout, commit: target, trigger: result.trigger.rawValue, status: result.status.rawValue,
             error: result.error,
             durationMs: result.durationMs, finished: Date(), rolledBackTo: result.autoRollback?.to)
@@ -398,6 +485,15 @@ public actor Reconciler: Service {
                 "spec.commit": "\(target)",
                 "rollout.changed": "\(changed.joined(separator: ","))",
             ])
+    }
+
+    private func markApplied(_ target: String, tip: String, snapshot: SpecSnapshot?) {
+        current.appliedCommit = target
+        if target == tip, let snapshot {
+            // A newer commit is live: the failed one is no longer what the host waits past.
+            current.badCommit = nil
+            try? source.markApplied(snapshot)
+        }
     }
 
     /// Dry run: the plan the agent would apply, one JSON line in `<state-dir>/dry-run.jsonl`.
@@ -427,18 +523,36 @@ public actor Reconciler: Service {
     }
 
     /// Tells the file watcher what to watch when the spec (and so its files) changed.
-    private func updateDesired(spec: SpecText, commit: String) {
-        guard desiredCommit != commit, let onDesiredChange else { return }
+    private func updateDesired(_ desired: DesiredState?, commit: String) {
+        guard desiredCommit != commit, let onDesiredChange, let desired else { return }
         desiredCommit = commit
-        if let compiled = try? Pipeline(host: configuration.host, engine: nil, profile: applier.profile).compile(spec) {
-            onDesiredChange(compiled.desired)
+        onDesiredChange(desired)
+    }
+
+    /// The spec's desired state, and what its rollout will write into the generated files: from
+    /// now on, a file event that finds that content (or the previous spec's, which a rollback
+    /// writes back) is the agent's own write. Nil for a spec that does not compile.
+    private func expectWrites(of spec: SpecText) -> DesiredState? {
+        guard
+            let compiled = try? Pipeline(host: configuration.host, engine: nil, profile: applier.profile).compile(spec)
+        else { return nil }
+        let contents = OwnChanges.generatedContents(compiled.desired)
+        ownContents.withLock { own in
+            own = contents.mapValues { [$0] }.merging(own.filter { contents[$0.key] == nil }) { new, _ in new }
+            for (path, content) in contents { own[path]?.insert(content) }
         }
+        return compiled.desired
+    }
+
+    /// Of the paths a file event reported, the ones someone else changed. Callable from any thread.
+    public nonisolated func outsideFileChanges(_ paths: [String]) -> [String] {
+        OwnChanges.outsideFileChanges(paths, ownContents: ownContents.current)
     }
 
     private func note(_ message: String) {
         logger.error("Agent problem", metadata: ["agent.error": "\(message)"])
-        status.lastErrors.append(AgentStatus.Problem(at: Date(), message: message))
-        if status.lastErrors.count > 20 { status.lastErrors.removeFirst(status.lastErrors.count - 20) }
+        current.lastErrors.append(AgentStatus.Problem(at: Date(), message: message))
+        if current.lastErrors.count > 20 { current.lastErrors.removeFirst(current.lastErrors.count - 20) }
     }
 
 }

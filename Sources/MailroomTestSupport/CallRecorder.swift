@@ -38,7 +38,7 @@ package final class CallRecorder: @unchecked Sendable {
     }
 
     static let readOnly: [[String]] = [
-        ["ps"], ["network", "ls"], ["container", "inspect"], ["inspect"], ["healthcheck", "run"],
+        ["ps"], ["network", "ls"], ["container", "inspect"], ["inspect"], ["healthcheck", "run"], ["events"],
         ["container", "logs"], ["image", "exists"],
     ]
 }

@@ -41,6 +41,8 @@ extension TestDeployment {
                 "units_dir: \(host.unitsDirectory)",
                 "secrets_file: \(host.secretsFile)",
                 "listen: 127.0.0.1:\(port)",
+                // The stand-ins have no health checks: a short settle keeps rollouts quick.
+                "settle_time: 500ms",
             ] + lines
         try (text.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path

@@ -14,8 +14,13 @@ struct ApplyCommand: AsyncParsableCommand {
             pass their health checks; Caddy reloads last. Every rollout is recorded in
             <state-dir>/journal.jsonl (see `mailroom history`). A spec not read from git
             is recorded as commit local:<first 12 hex digits of sha256(mailroom.yaml)>.
+            Ctrl-C (SIGINT) or SIGTERM stops the rollout after the step in flight: the
+            journal records it as interrupted and the next apply completes it. A second
+            signal stops at once, as a kill would. Containers without a health check must
+            stay running for --settle-time seconds before their wave counts as done.
             Exit status: 0 applied or nothing to do, 1 failed, refused or cancelled,
-            2 dry run with changes pending, 64 bad flags, 75 another apply is running.
+            2 dry run with changes pending, 64 bad flags, 75 another apply is running,
+            130 or 143 stopped by SIGINT or SIGTERM.
             Example:
               mailroom apply examples/seed-guide --dry-run
               mailroom apply examples/seed-guide --yes --rollback-on-failure

@@ -12,12 +12,16 @@ struct RolloutOptions: ParsableArguments {
     @Flag(help: "Print the plan and the steps it would run; change nothing.") var dryRun = false
     @Option(help: "Seconds each started container may take to run and pass its health check.") var healthTimeout:
         Double = 300
+    @Option(
+        help: "Seconds a started container without a health check must stay running before its wave counts as done."
+    ) var settleTime: Double = 3
     @Flag(help: "Allow lowering the Mailu version of a running deployment (Mailu upgrades cannot be undone).")
     var force = false
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func validate() throws {
         if healthTimeout <= 0 { throw ValidationError("--health-timeout must be a positive number of seconds") }
+        if settleTime < 0 { throw ValidationError("--settle-time must be 0 or more seconds") }
         if yes && dryRun { throw ValidationError("--dry-run changes nothing, so it needs no --yes; drop one of them") }
         if !yes && !dryRun {
             if output == .json {
@@ -33,8 +37,11 @@ struct RolloutOptions: ParsableArguments {
         var options = ApplyOptions(
             dryRun: dryRun, rollbackOnFailure: rollbackOnFailure,
             healthTimeout: .milliseconds(Int64(healthTimeout * 1000)), force: force)
+        options.settleTime = .milliseconds(Int64(settleTime * 1000))
         // Pulls can take minutes: say what is happening, on a terminal only (stdout may be JSON).
         if isatty(STDERR_FILENO) == 1 { options.pullProgress = printPullProgress }
+        let signals = StopSignals.installed
+        options.interruption = { signals.interruption }
         return options
     }
 
@@ -47,7 +54,7 @@ struct RolloutOptions: ParsableArguments {
             print("")
             print("Apply these changes? Only 'yes' is accepted: ", terminator: "")
             fflush(nil)
-            return readLine()?.trimmingCharacters(in: .whitespaces) == "yes"
+            return StopSignals.installed.atPrompt { readLine()?.trimmingCharacters(in: .whitespaces) == "yes" }
         }
     }
 
@@ -66,7 +73,8 @@ struct RolloutOptions: ParsableArguments {
         switch result.status {
         case .succeeded, .noChanges: return
         case .dryRun: throw ExitCode(2)
-        case .failed, .refused, .declined, .interrupted: throw ExitCode(1)
+        case .interrupted: throw ExitCode(StopSignals.installed.received.map { 128 + $0 } ?? 1)
+        case .failed, .refused, .declined: throw ExitCode(1)
         }
     }
 }
@@ -113,3 +121,49 @@ let rolloutLogger: Logger = {
     logger.logLevel = .error
     return logger
 }()
+
+/// SIGINT (Ctrl-C) and SIGTERM during `apply` or `rollback` stop the rollout as the agent's
+/// SIGTERM does: the step in flight finishes, nothing new starts, the journal ends the rollout
+/// `interrupted`, and the exit status is 128 + the signal; the next run re-plans and completes
+/// it. A second signal ends the process at once, as a kill would (the next run completes the
+/// rollout too). At the confirmation prompt nothing has changed yet, so one signal ends it there.
+final class StopSignals: Sendable {
+    static let installed = StopSignals()
+
+    private let first = LockedValue<Int32?>(nil)
+    private let prompting = LockedValue(false)
+    // Kept for the life of the process: a signal source stops delivering when released.
+    private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
+
+    private init() {
+        let first = first
+        let prompting = prompting
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let again = first.withLock { seen in
+                    defer { seen = seen ?? number }
+                    return seen != nil
+                }
+                if again || prompting.current { _exit(128 + number) }
+                FileHandle.standardError.write(
+                    Data("\nmailroom: stopping after the current step (send the signal again to stop at once)\n".utf8))
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    /// The first signal received, if any.
+    var received: Int32? { first.current }
+
+    var interruption: RolloutInterruption? { first.current == nil ? nil : .shutdown }
+
+    /// Runs `body` (a blocking read of the answer) with signals ending the process at once.
+    func atPrompt<T>(_ body: () -> T) -> T {
+        prompting.withLock { $0 = true }
+        defer { prompting.withLock { $0 = false } }
+        return body()
+    }
+}

@@ -112,7 +112,9 @@ public struct Applier: Sendable {
         var run = beginRollout(commit: commit, trigger: trigger, rollbackTo: rollbackTo, logger: logger)
         guard let compiled = try compile(spec, &run) else { return run.finish(.refused) }
         guard let (actual, plan) = try await observeAndPlan(compiled.desired, &run) else { return run.finish(.refused) }
-        guard plan.hasChanges || run.incomplete != nil else { return run.finish(.noChanges) }
+        guard plan.hasChanges || run.incomplete != nil else {
+            return try await recordUnchanged(spec, plan: plan, desired: compiled.desired, actual: actual, &run)
+        }
         if let confirm, !(await confirm(plan)) { return run.finish(.declined) }
         if let end = try await pullImages(plan, &run) { return run.finish(end) }
 
@@ -186,6 +188,22 @@ public struct Applier: Sendable {
         }
         try refuse(&run)
         return nil
+    }
+
+    /// A plan without changes. When the commit is not the one recorded as applied (a revert, a
+    /// commit that only touched a README), it is recorded as a rollout without steps: the
+    /// history shows it and it becomes the applied commit, so the agent stops waiting past the
+    /// commit before it. The same commit again records nothing.
+    func recordUnchanged(
+        _ spec: SpecText, plan: Plan, desired: DesiredState, actual: ActualState, _ run: inout RolloutRun
+    ) async throws -> ApplyResult {
+        guard !options.dryRun, actual.applied.commit != run.result.commit else { return run.finish(.noChanges) }
+        let id = RolloutID.make()
+        run.logger[metadataKey: "rollout.id"] = "\(id)"
+        try journalStart(id, spec: spec, plan: plan, desired: desired, &run)
+        let recorder = AppliedStateRecorder(state: actual.applied, stateDirectory: host.stateDirectory, persist: true)
+        let status = try await journalEnd(id, failure: nil, stop: nil, recorder: recorder, &run)
+        return run.finish(status == .succeeded ? .noChanges : .failed)
     }
 
     /// Pulls the images the plan needs that podman lacks, before anything on the host changes
@@ -370,8 +388,10 @@ public struct Applier: Sendable {
                 "Mailroom stopped before this rollout ended (crash or kill); "
                 + (completer.map { "rollout \($0) completes it by re-planning" }
                     ?? "no rollout completed it: the next run had nothing to do or was refused")
-            if let started = history.rollout(id)?.started {
-                end.durationMs = Int(end.time.timeIntervalSince(started) * 1000)
+            // Its duration runs to the last thing it was seen doing, not to when the crash was noticed.
+            if let killed = history.rollout(id) {
+                let lastSeen = killed.steps.map(\.ended).max() ?? killed.started
+                end.durationMs = max(0, Int(lastSeen.timeIntervalSince(killed.started) * 1000))
             }
             try journal.append(end)
         }

@@ -11,6 +11,10 @@ public struct ApplyOptions: Sendable {
     public var rollbackOnFailure = true
     /// How long each started container may take to be running and, with a health check, healthy.
     public var healthTimeout: Duration = .seconds(300)
+    /// How long a started container without a health check must stay running before its wave
+    /// counts as done (Kubernetes' `minReadySeconds`): a crash a few seconds after the start
+    /// fails the rollout instead of passing it.
+    public var settleTime: Duration = .seconds(3)
     /// Containers of one wave started at once.
     public var concurrency = 4
     /// Allow lowering the Mailu version of a running deployment (Mailu upgrades cannot be undone).
@@ -48,14 +52,16 @@ public struct ApplyOptions: Sendable {
 public enum RolloutInterruption: String, Sendable {
     /// A newer commit arrived; its own rollout re-plans from where this one stopped.
     case superseded
-    /// The agent is stopping (SIGTERM); its next run re-plans and completes the rollout.
+    /// Mailroom is stopping (the agent on SIGTERM, `apply` on SIGINT or SIGTERM); its next run
+    /// re-plans and completes the rollout.
     case shutdown
 
     /// For the journal and the result's error.
     public var explanation: String {
         switch self {
         case .superseded: "a newer commit supersedes this rollout; its rollout continues from here"
-        case .shutdown: "Mailroom was asked to stop (SIGTERM); its next run re-plans and completes this rollout"
+        case .shutdown:
+            "Mailroom was asked to stop (SIGTERM or SIGINT); its next run re-plans and completes this rollout"
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import MailroomHost
 import MailroomPlan
 import MailroomRender
+import MailroomSupport
 
 /// When a container counts as up: running, not crash-looping, and healthy within the health
 /// timeout. Kept apart from ``RolloutExecution`` because how long to wait, and what to say
@@ -40,37 +41,118 @@ struct HealthGate: Sendable {
                     since: began, .failed, "\(error)", stderr: (error as? CommandError)?.stderr))
             return
         }
+        // Containers without a health check, with their restart count at this inspect.
+        let settling = LockedValue<[String: Int]>([:])
         await forEachConcurrently(changes, limit: options.concurrency) { change in
-            await verify(change, inspection: inspections[change.name], since: began)
+            if await verify(change, inspection: inspections[change.name], since: began) {
+                settling.withLock {
+                    $0[change.name] = change.action == .start ? inspections[change.name]?.restartCount : 0
+                }
+            }
         }
+        await settle(settling.current, since: began)
     }
 
-    /// One container of a wave, from the wave's inspect.
-    private func verify(_ change: ContainerChange, inspection: ContainerInspection?, since began: Date) async {
+    /// One container of a wave, from the wave's inspect. True when it runs without a health
+    /// check, so only staying up for the settle time tells that it works.
+    private func verify(_ change: ContainerChange, inspection: ContainerInspection?, since began: Date) async -> Bool {
         let name = change.name
         guard let inspection else {
             await log.add(waited(name, since: began, .failed, "the container is gone right after it was started"))
-            return
+            return false
         }
         await inspected?(name, inspection.id)
         // A fresh container that podman already restarted is crash-looping.
         let looping = inspection.restartCount > 0 && change.action != .start
         guard inspection.state.running, !looping else {
-            let restarts = "\(inspection.restartCount) time\(inspection.restartCount == 1 ? "" : "s")"
             await failed(
-                name, since: began,
-                inspection.state.running
-                    ? "exited right after it started and its restart policy restarted it \(restarts) (a crash loop)"
-                    : "exited with status \(inspection.state.exitCode) right after it started")
-            return
+                name, since: began, await exited(inspection, restartsBefore: 0, "right after it started", since: began))
+            return false
         }
         let spec = desired.container(named: name)?.hasHealthcheck ?? false
         let image = !inspection.config.healthcheck.isEmpty && inspection.config.healthcheck.first != "NONE"
-        if spec || image {
-            await waitHealthy(name, since: began)
-        } else {
-            await log.add(waited(name, since: began, .ok, "running"))
+        guard spec || image else { return true }
+        await waitHealthy(name, since: began)
+        return false
+    }
+
+    /// Containers without a health check count as up once they stayed running for the settle
+    /// time (as Kubernetes' `minReadySeconds`): one that exits, or that its restart policy
+    /// restarts, a few seconds after it started fails its wave. One batched inspect every half
+    /// second; a container that fails ends its wait at once.
+    private func settle(_ restartsAtStart: [String: Int], since began: Date) async {
+        guard !restartsAtStart.isEmpty else { return }
+        let clock = ContinuousClock()
+        let end = clock.now + options.settleTime
+        let seconds = formatSeconds(options.settleTime.seconds)
+        var watching = restartsAtStart
+        while !watching.isEmpty, clock.now < end {
+            try? await Task.sleep(for: min(.milliseconds(500), end - clock.now))
+            if let why = options.currentInterruption() {
+                for name in watching.keys.sorted() {
+                    await log.add(waited(name, since: began, .cancelled, "settle wait ended: \(why.explanation)"))
+                }
+                await log.interrupt(why)
+                return
+            }
+            let names = watching.keys.sorted()
+            guard let inspections = try? await engine.inspectContainers(names) else { continue }
+            let found = Dictionary(
+                inspections.map { (Self.bare($0.name), $0) }, uniquingKeysWith: { first, _ in first })
+            for name in names {
+                let before = watching[name] ?? 0
+                guard let inspection = found[name] else {
+                    await log.add(
+                        waited(name, since: began, .failed, "the container is gone within \(seconds) of starting"))
+                    watching[name] = nil
+                    continue
+                }
+                if !inspection.state.running || inspection.restartCount > before {
+                    let why = await exited(
+                        inspection, restartsBefore: before, "within \(seconds) of starting (the settle time)",
+                        since: began)
+                    await failed(name, since: began, why)
+                    watching[name] = nil
+                }
+            }
         }
+        for name in watching.keys.sorted() {
+            await log.add(waited(name, since: began, .ok, "running; stayed up for \(seconds)"))
+        }
+    }
+
+    /// Why a container does not count as up: always its exit status, and the restarts its
+    /// restart policy made, when it made any. A restarted container's inspect says 0 again, so
+    /// its last exit status comes from podman's `died` event (read-only).
+    func exited(_ inspection: ContainerInspection, restartsBefore: Int, _ when: String, since began: Date) async
+        -> String
+    {
+        let restarts = inspection.restartCount - restartsBefore
+        var status = inspection.state.exitCode
+        if inspection.state.running || restarts > 0, let died = await lastExitStatus(inspection.id, since: began) {
+            status = died
+        }
+        var text = "exited with status \(status) \(when)"
+        if restarts > 0 {
+            text += "; its restart policy restarted it \(restarts) time\(restarts == 1 ? "" : "s") (a crash loop)"
+        }
+        return text
+    }
+
+    /// The exit status of the container's last `died` event since `began`.
+    private func lastExitStatus(_ id: String, since began: Date) async -> Int? {
+        let since = InternetTime.string(from: began.addingTimeInterval(-1))
+        guard
+            let result = try? await engine.execute([
+                "events", "--stream=false", "--since", since, "--filter", "container=\(id)", "--filter", "event=died",
+                "--format", "json",
+            ])
+        else { return nil }
+        let lines = result.stdoutText.split(separator: "\n")
+        return lines.reversed().lazy.compactMap { line -> Int? in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return (object?["ContainerExitCode"] as? NSNumber)?.intValue
+        }.first
     }
 
     /// A dependency this rollout did not start: it must be running, and healthy if it has a health check.

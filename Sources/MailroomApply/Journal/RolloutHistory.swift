@@ -87,6 +87,29 @@ public struct RolloutHistory: Sendable {
         return matches.last { $0.status == .succeeded } ?? matches.last
     }
 
+    /// The commit an agent must not try again after a restart: the newest commit whose own
+    /// rollout failed or was refused, until a rollout of another commit than the one the host
+    /// returned to succeeds (a newer commit, or a revert recorded without changes). Rollbacks
+    /// and automatic rollbacks never make a commit bad; put-backs of the applied commit neither.
+    public func badCommit() -> String? {
+        var applied: String?
+        var bad: (commit: String, returnedTo: String?)?
+        for rollout in rollouts {
+            guard let commit = rollout.commit, let status = rollout.status else { continue }
+            let ownRollout = rollout.trigger != .rollback && rollout.trigger != .autoRollback
+            switch status {
+            case .succeeded:
+                if let current = bad, commit != current.returnedTo { bad = nil }
+                applied = commit
+            case .failed, .refused:
+                if ownRollout && commit != applied { bad = (commit, applied) }
+            case .interrupted:
+                break
+            }
+        }
+        return bad?.commit
+    }
+
     /// The latest rollout that succeeded, other than `excluding`.
     public func lastSucceeded(excluding: String? = nil) -> RolloutSummary? {
         rollouts.last { $0.status == .succeeded && $0.id != excluding }

@@ -48,6 +48,8 @@ public struct ObservedContainer: Sendable, Equatable {
 
     public var name: String { summary.name }
     public var isRunning: Bool { summary.state == "running" }
+    /// Made but never started: podman's states before the first start.
+    public var neverStarted: Bool { ["created", "configured", "initialized"].contains(summary.state) }
 }
 
 public struct ObservedFile: Sendable, Equatable {

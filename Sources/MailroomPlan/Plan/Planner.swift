@@ -161,7 +161,15 @@ public enum Planner {
     ) -> ContainerChange {
         var change = inSync(c, actual: actual)
         if observed.configHash == change.configHash {
-            if !observed.isRunning {
+            if observed.neverStarted {
+                // Mailroom only makes containers with `podman container run`: one that never
+                // started is what a `run` cut short left, and podman cannot be trusted to start
+                // it (its IP or ports may still be held): it is made again.
+                change.action = .recreate
+                change.reasons = [
+                    "half-created (\(observed.summary.state), never started: an interrupted podman run); made again"
+                ]
+            } else if !observed.isRunning {
                 change.action = .start
                 change.reasons = ["\(observed.summary.state)"]
             }

@@ -191,9 +191,12 @@ public enum ApplyBenchmark {
         ApplyResult, Double
     ) {
         let logger = Logger(label: "mailroom.bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        // No settle wait: the guide's commands it is measured against do not wait either, and
+        // the stand-ins have no health checks (Mailu's images do, so the settle rarely applies).
+        var options = ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(30))
+        options.settleTime = .zero
         let applier = Applier(
-            host: mine.host, engine: engine, profile: MailuProfile(), serviceManager: nil,
-            options: ApplyOptions(rollbackOnFailure: false, healthTimeout: .seconds(30)))
+            host: mine.host, engine: engine, profile: MailuProfile(), serviceManager: nil, options: options)
         var result: ApplyResult?
         let time = try await ContinuousClock().measure {
             result = try await applier.apply(SpecText(text, file: "mailroom.yaml"), logger: logger)

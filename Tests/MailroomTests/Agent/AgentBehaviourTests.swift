@@ -145,6 +145,11 @@ struct AgentBehaviourTests {
             #expect(status.suspended && status.pinnedCommit == first)
             #expect(status.sync.hasPrefix("pinned at \(first.prefix(12))"))
             #expect(status.appliedCommit == first)
+            // The last rollout is the rollback, which the agent did not run itself.
+            #expect(
+                status.lastRollout?.trigger == "rollback" && status.lastRollout?.commit == first
+                    && status.lastRollout?.rollout == a.history.rollouts.last?.id,
+                "\(String(describing: status.lastRollout))")
             let text = try await MailroomBinary.run(["status", "--listen", "127.0.0.1:\(a.port)"])
             #expect(text.stdoutText.contains("sync:       pinned at \(first.prefix(12))"), "\(text.stdoutText)")
             #expect(text.stdoutText.contains("applied:    \(first.prefix(12))"), "\(text.stdoutText)")
@@ -347,11 +352,29 @@ struct AgentBehaviourTests {
             #expect(a.history.rollouts.count == settled)
             #expect(try await a.status().badCommit == bad)
 
-            // Step 3: a newer, good commit applies; the bad one is history.
+            // Step 3: a restarted agent remembers the bad commit (from the journal) and does not
+            // recreate webdav with the failing settings again.
+            a.task.cancel()
+            _ = try? await a.task.value
+            let ids = try await a.containers().mapValues(\.id)
+            let restarted = try await AgentHarness.start(repo: a.repo, deployment: a.deployment) {
+                $0.healthTimeout = .seconds(3)
+            }
+            defer { restarted.task.cancel() }
+            try await waitFor("the restarted agent's first reconcile") {
+                let s = try await restarted.status()
+                return s.lastReconcile != nil && !s.reconciling
+            }
+            status = try await restarted.status()
+            #expect(status.badCommit == bad && status.appliedCommit == first)
+            #expect(a.history.rollouts.count == settled)
+            #expect(try await a.containers().mapValues(\.id) == ids)
+
+            // Step 4: a newer, good commit applies; the bad one is history.
             let fixed = try a.repo.commitAndPush(
                 ["mailroom.yaml": a.deployment.standInSpec(overrides: Self.webdavHealthy)], message: "healthy")
-            try await a.waitApplied(fixed)
-            status = try await a.status()
+            try await restarted.waitApplied(fixed)
+            status = try await restarted.status()
             #expect(status.badCommit == nil)
             #expect(status.lastRollout?.status == "succeeded" && status.lastRollout?.commit == fixed)
             containers = try await a.containers()

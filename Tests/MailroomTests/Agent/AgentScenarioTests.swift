@@ -26,6 +26,8 @@ struct AgentScenarioTests {
             let reverted = try await Self.pushThenRevert(a, webdavHash: webdavHash)
             let broken = try await Self.badCommitRefused(a, lastGood: reverted)
             try await Self.suspendThenResume(a, refused: broken)
+            try await Self.revertOfBadCommitIsApplied(a, broken: broken)
+            try await Self.ownWritesAreNotOutsideChanges(a)
         }
     }
 
@@ -199,6 +201,8 @@ extension AgentScenarioTests {
         try await waitFor("idle") { !(try await a.status().reconciling) }
         let recreated = try await a.containers().filter { ids[$0.key] != $0.value.id }.map(\.key)
         #expect(recreated == [smtp])
+        // podman reports the recreation's removal as events; step 4 checks they were not taken
+        // for a change by hand (they come before its own, in podman's order).
     }
 
     /// Step 4: `podman rm -f` of a managed container: the agent puts it back and counts the
@@ -213,6 +217,21 @@ extension AgentScenarioTests {
         }
         let hash = try await a.containers()[webdav]?.labels["mailroom.config-hash"]
         #expect(hash != nil)
+        // One removal by hand, one line: not one per event, and none for step 3's own
+        // recreation of mailu-smtp or for this put-back.
+        // (podman may report the `died` and the `remove` far enough apart that the first one is
+        // all the agent has seen when it logs: either wording, but one line.)
+        func byHand() -> [String] {
+            (a.logs.lines("Managed container removed by hand") + a.logs.lines("Managed container exited")).map {
+                "\($0["container.name"] ?? "-")"
+            }
+        }
+        try await waitFor("the removal logged") { !byHand().isEmpty }
+        #expect(byHand() == [webdav])
+        // The drift stays reported through a reconcile that changes nothing.
+        #expect(try await a.status().drift == [webdav])
+        try await a.resync()
+        #expect(try await a.status().drift == [webdav])
         return hash
     }
 
@@ -296,5 +315,57 @@ extension AgentScenarioTests {
         #expect(
             resume.status == 0 && resume.stdoutText.contains("resyncing"), "\(resume.stdoutText)\(resume.stderrText)")
         try await waitFor("mailu-imap back after resume") { try await a.containers()[imap]?.state == "running" }
+    }
+
+    /// Step 9: reverting the refused commit ends green: the revert changes nothing on the host,
+    /// and is recorded as applied (history, `status`), so the agent no longer waits past the
+    /// refused commit.
+    static func revertOfBadCommitIsApplied(_ a: Running, broken: String) async throws {
+        #expect(try await a.status().badCommit == broken)
+        let ids = try await a.containers().mapValues(\.id)
+        try a.repo.git("revert", "--no-edit", "HEAD")
+        try a.repo.git("push", "--quiet", "origin", "main")
+        let revert = try a.repo.head()
+        try await a.waitApplied(revert)
+        let status = try await a.status()
+        #expect(status.badCommit == nil && status.appliedCommit == revert)
+        #expect(status.lastRollout?.commit == revert && status.lastRollout?.status == "no-changes")
+        let last = try #require(a.history.rollouts.last)
+        #expect(
+            last.commit == revert && last.status == .succeeded && last.steps.isEmpty,
+            "\(last.steps.map { "\($0.action) \($0.target) \($0.detail ?? "")" })")
+        #expect(try await a.containers().mapValues(\.id) == ids)
+        let listed = try await MailroomBinary.run(["history"], state: a.deployment.host.stateDirectory)
+        let row = listed.stdoutText.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(row.contains(last.id) && row.contains("succeeded") && row.hasSuffix("no changes"), "\(row)")
+        let shown = try await MailroomBinary.run(["status", "--listen", "127.0.0.1:\(a.port)"])
+        #expect(!shown.stdoutText.contains("refused:"), "\(shown.stdoutText)")
+    }
+
+    /// Step 10: the agent's own writes of generated files (a new domain's site file and
+    /// `mailu.env`) come back through its inotify watch, but are not "Files changed"; a hand
+    /// edit of a generated file still is, and is put back.
+    static func ownWritesAreNotOutsideChanges(_ a: Running) async throws {
+        let seen = a.logs.lines("Files changed").count
+        let added = try a.repo.commitAndPush(
+            ["mailroom.yaml": a.deployment.standInSpec(domains: ["example.com", "example.org"])], message: "a domain")
+        try await a.waitApplied(added)
+        let site = try #require(Self.generatedFile(under: a.deployment.root, containing: "example.org"))
+        let original = try String(contentsOfFile: site, encoding: .utf8)
+        // The hand edit is the barrier: inotify reports in order, so once it is logged every
+        // event of the rollout's own writes before it has been judged too.
+        try (original + "# by hand\n").write(toFile: site, atomically: false, encoding: .utf8)
+        try await waitFor("the hand edit noticed and put back") {
+            a.logs.lines("Files changed").count > seen
+                && (try? String(contentsOfFile: site, encoding: .utf8)) == original
+        }
+        let changed = a.logs.lines("Files changed").dropFirst(seen).map { "\($0["files.paths"] ?? "")" }
+        #expect(changed == [site], "\(changed)")
+    }
+
+    /// The first generated site file whose name contains `text`.
+    static func generatedFile(under root: String, containing text: String) -> String? {
+        let files = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
+        return files.filter { $0.hasSuffix(".Caddyfile") && $0.contains(text) }.sorted().first.map { root + "/" + $0 }
     }
 }

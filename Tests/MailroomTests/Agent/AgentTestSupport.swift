@@ -18,6 +18,8 @@ enum AgentHarness {
         let agent: Agent
         let task: Task<Void, any Error>
         let port: UInt16
+        /// Every line the agent logged at info and above.
+        let logs: LogCapture
         let secret = "webhook-test-secret"
 
         func name(_ profileName: String) -> String { deployment.prefix + profileName }
@@ -66,12 +68,15 @@ enum AgentHarness {
         var config = deployment.agentConfiguration(repository: repo.origin)
         config.debounce = .milliseconds(200)
         config.healthTimeout = .seconds(5)
+        // The stand-ins have no health checks: a short settle keeps rollouts quick.
+        config.settleTime = .milliseconds(500)
         config.selfHealRestarts = 2
         let secretFile = deployment.root + "/webhook.secret"
         try "webhook-test-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
         config.webhookSecretFile = secretFile
         configure(&config)
-        let agent = try TestAgent.make(config, logger: testLogger("mailroom.agent.test"))
+        let logs = LogCapture()
+        let agent = try TestAgent.make(config, logger: testLogger("mailroom.agent.test", capture: logs))
         let ended = LockedValue(false)
         let task = Task {
             defer { ended.withLock { $0 = true } }
@@ -89,7 +94,7 @@ enum AgentHarness {
             _ = try? await task.value
             throw TestSetupError("the agent's listener did not come up")
         }
-        return Running(deployment: deployment, repo: repo, agent: agent, task: task, port: port)
+        return Running(deployment: deployment, repo: repo, agent: agent, task: task, port: port, logs: logs)
     }
 
     /// Runs `body` with a started agent; stops it and removes everything, also on failure.
@@ -120,14 +125,17 @@ enum AgentHarness {
         await deployment.cleanup()
     }
 
-    /// The agent's log on stderr with MAILROOM_TEST_LOG set, else nothing.
-    static func testLogger(_ label: String) -> Logger {
+    /// The agent's log on stderr with MAILROOM_TEST_LOG set, else nothing; and into `capture`.
+    static func testLogger(_ label: String, capture: LogCapture? = nil) -> Logger {
         Logger(
             label: label,
             factory: { label in
-                ProcessInfo.processInfo.environment["MAILROOM_TEST_LOG"] != nil
-                    ? StreamLogHandler.standardError(label: label) as any LogHandler
-                    : SwiftLogNoOpLogHandler()
+                var handlers: [any LogHandler] = []
+                if ProcessInfo.processInfo.environment["MAILROOM_TEST_LOG"] != nil {
+                    handlers.append(StreamLogHandler.standardError(label: label))
+                }
+                if let capture { handlers.append(CapturingLogHandler(capture: capture, logLevel: .info)) }
+                return MultiplexLogHandler(handlers)
             })
     }
 }

@@ -36,6 +36,11 @@ struct ApplyCrashTests {
         #expect(history.rollout(killed.id)?.status == .interrupted)
         #expect(history.rollout(killed.id)?.error?.contains(try #require(next.rollout)) == true)
         #expect(history.rollouts.last?.resumes == killed.id)
+        // Its duration runs to the last step it was seen doing, not to when the crash was noticed.
+        let record = try #require(history.rollout(killed.id))
+        let lastStep = try #require(record.steps.map(\.ended).max())
+        let seen = Int(lastStep.timeIntervalSince(record.started) * 1000)
+        #expect(abs((record.durationMs ?? -1) - seen) <= 1, "\(record.durationMs ?? -1) ms, last step at \(seen) ms")
 
         // Step 3: the CLI shows it too.
         let host = h.deployment.host

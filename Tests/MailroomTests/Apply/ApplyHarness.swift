@@ -12,6 +12,12 @@ import Logging
 struct ApplyHarness {
     let deployment: TestDeployment
     let recorder = CallRecorder()
+    /// The stand-ins have no health checks: a short settle time keeps rollouts quick.
+    static let options: ApplyOptions = {
+        var options = ApplyOptions(healthTimeout: .seconds(5))
+        options.settleTime = .milliseconds(500)
+        return options
+    }()
     static let logger = Logger(label: "mailroom.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     static func make() async throws -> ApplyHarness {
@@ -34,7 +40,7 @@ struct ApplyHarness {
     }
 
     func applier(
-        _ options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)), serviceManager: (any ServiceManager)? = nil,
+        _ options: ApplyOptions = ApplyHarness.options, serviceManager: (any ServiceManager)? = nil,
         engine: (any ContainerEngine)? = nil
     ) throws -> Applier {
         Applier(
@@ -44,7 +50,7 @@ struct ApplyHarness {
 
     /// Applies spec text (also written to the spec directory, as a user would).
     func apply(
-        _ text: String, commit: String? = nil, options: ApplyOptions = ApplyOptions(healthTimeout: .seconds(5)),
+        _ text: String, commit: String? = nil, options: ApplyOptions = ApplyHarness.options,
         serviceManager: (any ServiceManager)? = nil, engine: (any ContainerEngine)? = nil
     ) async throws -> ApplyResult {
         try deployment.writeSpec(text)

@@ -20,6 +20,13 @@ final class LogCapture: @unchecked Sendable {
         entries.append((level, message, metadata))
     }
 
+    /// The metadata of each line logged with this message, oldest first.
+    func lines(_ message: String) -> [Logger.Metadata] {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.filter { $0.message == message }.map(\.metadata)
+    }
+
     func messages(at level: Logger.Level) -> [String] {
         lock.lock()
         defer { lock.unlock() }
