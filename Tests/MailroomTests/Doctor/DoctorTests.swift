@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import MailroomAgent
 @testable import MailroomHost
 @testable import MailroomMailu
 @testable import MailroomSupport
@@ -173,6 +174,37 @@ extension PureTests {
             #expect(results[2].detail == "free")
         }
 
+        @Test("agent configuration: check_interval (default 1h, off), check_outside; a zero interval refused")
+        func agentConfiguration() throws {
+            let defaults = try AgentConfiguration.parse("repository: /r\n", file: "agent.yaml")
+            #expect(defaults.checkInterval == .seconds(3600) && defaults.checkOutside)
+            let set = try AgentConfiguration.parse(
+                "repository: /r\ncheck_interval: 10m\ncheck_outside: false\n", file: "agent.yaml")
+            #expect(set.checkInterval == .seconds(600) && !set.checkOutside)
+            #expect(
+                try AgentConfiguration.parse("repository: /r\ncheck_interval: off\n", file: "a").checkInterval == nil)
+            #expect(throws: AgentConfigurationError.self) {
+                try AgentConfiguration.parse("repository: /r\ncheck_interval: 0s\n", file: "a")
+            }
+        }
+
+        @Test("metrics: one mailroom_check_ok gauge per check, labels escaped, and the last run's time")
+        func metrics() {
+            var metrics = AgentMetrics()
+            #expect(!metrics.prometheusText.contains("mailroom_check"))
+            metrics.checks = [
+                LiveCheckResult(group: "host", name: "memory", verdict: .ok, detail: ""),
+                LiveCheckResult(group: "dns", name: "TXT \"x\"", verdict: .missing, detail: ""),
+                LiveCheckResult(group: "outside", name: "outbound port 25", verdict: .skipped, detail: ""),
+            ]
+            metrics.checksRanAt = Date(timeIntervalSince1970: 1_800_000_000.5)
+            let text = metrics.prometheusText
+            #expect(text.contains("mailroom_check_ok{group=\"host\",name=\"memory\"} 1\n"))
+            #expect(text.contains("mailroom_check_ok{group=\"dns\",name=\"TXT \\\"x\\\"\"} 0\n"))
+            #expect(text.contains("mailroom_check_ok{group=\"outside\",name=\"outbound port 25\"} -1\n"))
+            #expect(text.contains("mailroom_checks_last_run_timestamp_seconds 1800000000\n"))
+        }
+
         @Test("conmon's arguments name the container whose port it holds")
         func conmon() {
             #expect(
@@ -258,30 +290,40 @@ extension PureTests {
 
 @Suite("Doctor on this machine", .tags(.os))
 struct DoctorHostTests {
-    /// A TCP listener on 127.0.0.1 with a port the kernel picks; closed by `close()`.
-    struct Listener {
-        let fd: Int32
+    /// A TCP listener on 127.0.0.1 with a port the kernel picks; `close()` closes it (once).
+    final class Listener: Sendable {
+        private let descriptor: LockedValue<Int32>
         let port: Int
 
         init() throws {
             // Close-on-exec: a child another test starts meanwhile must not keep it open.
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw TestSetupError("socket failed") }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let fd = fd
             let bound = withUnsafeMutablePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
                 }
             }
-            guard bound else { throw TestSetupError("bind/listen failed") }
+            guard bound else {
+                _ = Glibc.close(fd)
+                throw TestSetupError("bind/listen failed")
+            }
+            descriptor = LockedValue(fd)
             port = Int(UInt16(bigEndian: address.sin_port))
         }
 
-        func close() { _ = Glibc.close(fd) }
+        func close() {
+            descriptor.withLock { fd in
+                if fd >= 0 { _ = Glibc.close(fd) }
+                fd = -1
+            }
+        }
+
+        deinit { close() }
     }
 
     @Test("a port this test listens on is taken, by this process; closed, it is free")
