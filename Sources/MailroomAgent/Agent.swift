@@ -23,6 +23,8 @@ public struct Agent: Sendable {
     public let configuration: AgentConfiguration
     public let reconciler: Reconciler
     public let http: AgentHTTPService
+    /// The host checks, when the CLI passed them and `check_interval` is not off.
+    package let checks: PeriodicChecks?
     let triggers: AgentTriggers
     let logger: Logger
 
@@ -31,10 +33,11 @@ public struct Agent: Sendable {
     ///   - profile: the application profile specs are compiled with (the CLI passes Mailu's).
     ///   - serviceManager: the service manager for units, or nil to run containers directly.
     ///   - notify: from ``SystemdNotify/takeFromEnvironment()``, before any child is started.
-    public init(
+    ///   - checks: the host checks to run every `check_interval` (the CLI passes `mailroom doctor`'s).
+    package init(
         configuration: AgentConfiguration, engine: any ContainerEngine, profile: any Profile, podmanExecutable: String?,
         serviceManager: (any ServiceManager)? = nil, logger: Logger,
-        notify: SystemdNotify
+        notify: SystemdNotify, checks: PeriodicChecks.Checks? = nil
     ) throws {
         self.configuration = configuration
         self.logger = logger
@@ -57,10 +60,15 @@ public struct Agent: Sendable {
         reconciler = Reconciler(configuration: configuration, source: source, applier: applier, logger: logger)
         let signature = try configuration.webhookSecretFile.map { try WebhookSignature(secretFile: $0) }
         if signature == nil { logger.warning("No webhook_secret_file: /webhook refuses every request") }
+        if let interval = configuration.checkInterval, let checks {
+            self.checks = PeriodicChecks(interval: interval, logger: logger, checks: checks)
+        } else {
+            self.checks = nil
+        }
         http = try AgentHTTPService(
             address: ListenAddress(host: configuration.listenHost, port: configuration.listenPort),
             reconciler: reconciler,
-            signature: signature, logger: logger, onPush: { watcher.trigger() })
+            signature: signature, checks: self.checks, logger: logger, onPush: { watcher.trigger() })
         triggers = AgentTriggers(
             configuration: configuration, watcher: watcher, reconciler: reconciler,
             podmanExecutable: podmanExecutable, notify: notify, logger: logger)
@@ -70,7 +78,8 @@ public struct Agent: Sendable {
     public func run() async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: [triggers, reconciler, http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [triggers, reconciler] + (checks.map { [$0 as any Service] } ?? []) + [http],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("Agent stopped")
     }

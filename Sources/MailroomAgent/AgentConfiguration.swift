@@ -45,6 +45,10 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// How long a container without a health check must stay up after a start (see ``ApplyOptions/settleTime``).
     public var settleTime: Duration = .seconds(3)
     public var dryRun = false
+    /// How often the host checks (`mailroom doctor`'s) run; nil (`check_interval: off`) never.
+    public var checkInterval: Duration? = .seconds(3600)
+    /// Whether those checks include the ones that reach outside the host (outbound port 25).
+    public var checkOutside = true
     /// Deprecated spellings read from the file, `file:line: warning: …` each; the agent logs them.
     public var warnings: [String] = []
 
@@ -124,6 +128,16 @@ public struct AgentConfiguration: Sendable, Equatable {
             case "dry_run":
                 guard let b = value.bool else { throw fail("expected true or false") }
                 config.dryRun = b
+            case "check_interval":
+                if value.string == "off" {
+                    config.checkInterval = nil
+                } else {
+                    config.checkInterval = try duration()
+                    guard config.checkInterval! > .zero else { throw fail("expected a duration above 0, or off") }
+                }
+            case "check_outside":
+                guard let b = value.bool else { throw fail("expected true or false") }
+                config.checkOutside = b
             case "override_dirs":
                 guard case .sequence(let items) = value else { throw fail("expected a list of directories") }
                 config.overrideDirectories = try items.map {
@@ -178,7 +192,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     static let knownKeys = [
         "repository", "branch", "path", "poll_interval", "resync_interval", "debounce", "override_dirs", "state_dir",
         "units_dir", "secrets_file", "listen", "webhook_secret_file", "self_heal", "health_timeout", "settle_time",
-        "dry_run",
+        "dry_run", "check_interval", "check_outside",
     ]
 
     /// The key as the switch knows it: a known key's kebab-case spelling (0.1's) is read as its

@@ -14,11 +14,22 @@ public struct AgentHTTPService: Service {
     private let signature: WebhookSignature?
     private let onPush: @Sendable () -> Void
     private let logger: Logger
+    private let checks: PeriodicChecks?
 
     public init(
         address: ListenAddress, reconciler: Reconciler, signature: WebhookSignature?, logger: Logger,
         onPush: @escaping @Sendable () -> Void
     ) throws {
+        try self.init(
+            address: address, reconciler: reconciler, signature: signature, checks: nil, logger: logger, onPush: onPush)
+    }
+
+    /// With `checks`, `/status` and `/metrics` include the host checks' last results.
+    package init(
+        address: ListenAddress, reconciler: Reconciler, signature: WebhookSignature?, checks: PeriodicChecks?,
+        logger: Logger, onPush: @escaping @Sendable () -> Void
+    ) throws {
+        self.checks = checks
         let socket: any SocketAddress
         do {
             socket = try address.socketAddress()
@@ -49,17 +60,25 @@ public struct AgentHTTPService: Service {
         let signature = signature
         let onPush = onPush
         let logger = logger
+        let checks = checks
+        /// The reconciler's status and metrics, with the checks' results.
+        @Sendable func current() async -> (AgentStatus, AgentMetrics) {
+            var status = await reconciler.status
+            var metrics = await reconciler.metrics
+            await checks?.annotate(&status, &metrics)
+            return (status, metrics)
+        }
         await server.appendRoute("GET /healthz") { _ in
             HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain"], body: Data("ok\n".utf8))
         }
         await server.appendRoute("GET /status") { _ in
             HTTPResponse(
-                statusCode: .ok, headers: [.contentType: "application/json"], body: await reconciler.status.encoded())
+                statusCode: .ok, headers: [.contentType: "application/json"], body: await current().0.encoded())
         }
         await server.appendRoute("GET /metrics") { _ in
             HTTPResponse(
                 statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: Data(await reconciler.metrics.prometheusText.utf8))
+                body: Data(await current().1.prometheusText.utf8))
         }
         await server.appendRoute("POST /resync") { _ in
             // Harmless to anyone who can reach the listener: a resync applies the spec from git.

@@ -1,5 +1,6 @@
 import Foundation
 import MailroomApply
+import MailroomSupport
 
 /// What the agent reports on `/status`; `mailroom status` decodes and prints the same value.
 public struct AgentStatus: Sendable, Equatable, Codable {
@@ -63,6 +64,9 @@ public struct AgentStatus: Sendable, Equatable, Codable {
     public var lastErrors: [Problem] = []
     public var startedAt: Date = Date()
     public var lastReconcile: Date?
+    /// The host checks' last results (``PeriodicChecks``), and when they ran.
+    package var checks: [LiveCheckResult] = []
+    public var checksRanAt: Date?
 
     public init() {}
 
@@ -100,6 +104,16 @@ public struct AgentStatus: Sendable, Equatable, Codable {
         }
         lines.append("drift:      " + (drift.isEmpty ? "none" : drift.joined(separator: ", ")))
         lines.append("degraded:   " + (degraded.isEmpty ? "none" : degraded.joined(separator: ", ")))
+        if let ran = checksRanAt {
+            let failing = checks.filter { !$0.verdict.passes }
+            lines.append(
+                "checks:     \(checks.count - failing.count) of \(checks.count) pass (\(ISO8601DateFormatter().string(from: ran)))"
+            )
+            for check in failing {
+                lines.append("  \(check.verdict.rawValue) \(check.name): \(check.detail)")
+                if let fix = check.fix { lines.append("    fix: \(fix)") }
+            }
+        }
         if !lastErrors.isEmpty {
             lines.append("errors:")
             let formatter = ISO8601DateFormatter()
@@ -124,6 +138,9 @@ public struct AgentMetrics: Sendable, Equatable, Codable {
     public var durationCounts: [Int] = Array(repeating: 0, count: AgentMetrics.buckets.count)
     public var durationSum = 0.0
     public var durationCount = 0
+    /// The host checks' last results, one gauge each, and when they ran.
+    package var checks: [LiveCheckResult] = []
+    public var checksRanAt: Date?
 
     public init() {}
 
@@ -158,7 +175,25 @@ public struct AgentMetrics: Sendable, Equatable, Codable {
         out += "# TYPE mailroom_last_successful_apply_timestamp_seconds gauge\n"
         out +=
             "mailroom_last_successful_apply_timestamp_seconds \(Self.format(lastSuccessfulApply?.timeIntervalSince1970 ?? 0))\n"
+        if let ran = checksRanAt {
+            out += "# HELP mailroom_check_ok Host checks: 1 passes, 0 fails, -1 unknown or skipped.\n"
+            out += "# TYPE mailroom_check_ok gauge\n"
+            for check in checks {
+                out +=
+                    "mailroom_check_ok{group=\"\(Self.label(check.group))\",name=\"\(Self.label(check.name))\"} \(check.verdict.gauge)\n"
+            }
+            out += "# HELP mailroom_checks_last_run_timestamp_seconds Unix time the host checks last ran.\n"
+            out += "# TYPE mailroom_checks_last_run_timestamp_seconds gauge\n"
+            out +=
+                "mailroom_checks_last_run_timestamp_seconds \(Self.format(ran.timeIntervalSince1970.rounded(.down)))\n"
+        }
         return out
+    }
+
+    /// A label value in Prometheus' text format: backslash, quote and newline escaped.
+    static func label(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 
     static func format(_ value: Double) -> String {

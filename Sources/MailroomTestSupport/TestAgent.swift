@@ -6,11 +6,14 @@ import MailroomMailu
 /// An in-process agent as tests and the benchmark run it: real podman (``TestPodman``), the
 /// Mailu profile, no systemd units, no sd_notify.
 package enum TestAgent {
-    package static func make(_ configuration: AgentConfiguration, logger: Logger) throws -> Agent {
+    /// `checks`: the host checks the agent runs every `check_interval` (none by default).
+    package static func make(
+        _ configuration: AgentConfiguration, logger: Logger, checks: PeriodicChecks.Checks? = nil
+    ) throws -> Agent {
         let podman = try TestPodman.podman()
         return try Agent(
             configuration: configuration, engine: podman, profile: MailuProfile(), podmanExecutable: podman.executable,
-            serviceManager: nil, logger: logger, notify: SystemdNotify(environment: [:]))
+            serviceManager: nil, logger: logger, notify: SystemdNotify(environment: [:]), checks: checks)
     }
 }
 

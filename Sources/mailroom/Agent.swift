@@ -55,7 +55,9 @@ struct AgentCommand: AsyncParsableCommand {
             let agent = try Agent(
                 configuration: configuration, engine: engine, profile: mailroomProfile,
                 podmanExecutable: podman.executable,
-                serviceManager: Systemctl.detect(), logger: logger, notify: notify)
+                serviceManager: Systemctl.detect(), logger: logger, notify: notify,
+                checks: agentLiveChecks(
+                    stateDirectory: configuration.stateDirectory, skipOutside: !configuration.checkOutside))
             try await agent.run()
         } catch let error as AgentError {
             FileHandle.standardError.write(Data("mailroom agent: \(error)\n".utf8))

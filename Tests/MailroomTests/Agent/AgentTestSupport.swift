@@ -63,7 +63,7 @@ enum AgentHarness {
     /// Starts an agent on `repo`; `configure` adjusts the test defaults.
     static func start(
         repo: ScratchRepository, deployment: TestDeployment,
-        configure: (inout AgentConfiguration) -> Void = { _ in }
+        configure: (inout AgentConfiguration) -> Void = { _ in }, checks: PeriodicChecks.Checks? = nil
     ) async throws -> Running {
         var config = deployment.agentConfiguration(repository: repo.origin)
         config.debounce = .milliseconds(200)
@@ -76,7 +76,8 @@ enum AgentHarness {
         config.webhookSecretFile = secretFile
         configure(&config)
         let logs = LogCapture()
-        let agent = try TestAgent.make(config, logger: testLogger("mailroom.agent.test", capture: logs))
+        let agent = try TestAgent.make(
+            config, logger: testLogger("mailroom.agent.test", capture: logs), checks: checks)
         let ended = LockedValue(false)
         let task = Task {
             defer { ended.withLock { $0 = true } }
@@ -100,7 +101,7 @@ enum AgentHarness {
     /// Runs `body` with a started agent; stops it and removes everything, also on failure.
     static func with(
         spec: (TestDeployment) -> String, label: String = "agent",
-        configure: (inout AgentConfiguration) -> Void = { _ in },
+        configure: (inout AgentConfiguration) -> Void = { _ in }, checks: PeriodicChecks.Checks? = nil,
         _ body: (Running) async throws -> Void
     ) async throws {
         try await TestPodman.ensureImages()
@@ -109,7 +110,7 @@ enum AgentHarness {
         var running: Running?
         do {
             repo = try ScratchRepository(files: ["mailroom.yaml": spec(deployment)])
-            running = try await start(repo: repo!, deployment: deployment, configure: configure)
+            running = try await start(repo: repo!, deployment: deployment, configure: configure, checks: checks)
             try await body(running!)
         } catch {
             await stop(running, repo: repo, deployment: deployment)

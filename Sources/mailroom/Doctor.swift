@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import MailroomApply
+import MailroomHost
+import MailroomMailu
+import MailroomPlan
+import MailroomRender
+import MailroomSupport
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check this host before (and after) deploying: memory, podman, ports, firewall, TLS.",
+        discussion: """
+            The guide's pre-flight, each check with a verdict and a fix: memory and
+            memory + swap against the enabled components (2 GiB, 1 GiB more with the
+            antivirus, 5 GiB with swap); SELinux; podman's version, network backend
+            (netavark) and podman.socket; every port the spec publishes free or held by
+            its own container; the firewall (firewalld, else nftables) letting them
+            in; the certificate the website serves on this host's port 443 and its
+            days to expiry (a warning under 14). Checks that reach outside this host
+            (outbound port 25 to a public mail server) are skipped with
+            --skip-outside. Verdicts: ok, warning, wrong, missing, error, skipped.
+            Exit status: 0 every verdict is ok, warning or skipped; 1 otherwise.
+            Example:
+              mailroom doctor examples/seed-guide
+              mailroom doctor examples/seed-guide --skip-outside --output json
+            """)
+
+    @OptionGroup var spec: SpecOptions
+    @OptionGroup var state: StateOptions
+    @Flag(help: "Skip the checks that reach outside this host; they are listed as skipped.") var skipOutside = false
+    @Option(help: "Output format: text or json.") var output: OutputFormat = .text
+
+    func run() async throws {
+        let (source, loaded) = try await spec.load(state: state)
+        let compiled: CompiledSpec
+        do { compiled = try state.pipeline.compileWithoutHost(loaded.text) } catch let error as SpecError {
+            throw reportSpecError(error)
+        }
+        var results: [LiveCheckResult] = []
+        for provider in liveCheckProviders(compiled, skipOutside: skipOutside) { results += await provider() }
+        if output == .json {
+            try printJSON(results)
+        } else {
+            print(LiveCheckFormatter(color: useColor).format(results, title: "Mailroom doctor for \(source.name)"))
+        }
+        if !results.allSatisfy(\.verdict.passes) { throw ExitCode(1) }
+    }
+}
+
+/// One source of live checks; `doctor` and the agent run every provider and list all results.
+typealias LiveCheckProvider = @Sendable () async -> [LiveCheckResult]
+
+/// The live checks of a compiled spec, in order. The host's DNS checks (the public IP's PTR,
+/// the hostname's A/AAAA, DNS blacklists) join this list as one more provider.
+func liveCheckProviders(_ compiled: CompiledSpec, skipOutside: Bool) -> [LiveCheckProvider] {
+    var doctor = HostDoctor()
+    doctor.skipOutside = skipOutside
+    let needs = hostRequirements(compiled)
+    return [{ [doctor] in await doctor.run(needs) }]
+}
+
+/// What the spec asks of the host, from its profile.
+func hostRequirements(_ compiled: CompiledSpec) -> HostRequirements {
+    if let settings = compiled.spec.settings as? MailuSettings { return settings.hostRequirements(compiled.explicit) }
+    // Only the Mailu profile exists; another would say what it needs here.
+    return HostRequirements(
+        memoryBytes: 2 * HostRequirements.gibibyte, memoryReason: "2 GiB",
+        memoryPlusSwapBytes: 5 * HostRequirements.gibibyte)
+}
+
+/// The agent's periodic checks: those of the spec the host was last made to match (from the
+/// journal), so the checks follow each rollout.
+func agentLiveChecks(stateDirectory: String, skipOutside: Bool) -> LiveCheckProvider {
+    let pipeline = Pipeline(host: HostPaths(stateDirectory: stateDirectory), engine: nil, profile: mailroomProfile)
+    return {
+        guard let good = RolloutHistory.load(stateDirectory: stateDirectory).lastSucceeded(),
+            let text = SpecArchive.load(rollout: good.id, in: stateDirectory)
+        else {
+            return [
+                LiveCheckResult(
+                    group: "host", name: "spec", verdict: .skipped,
+                    detail: "nothing applied yet: the checks follow the first successful rollout")
+            ]
+        }
+        guard
+            let compiled = try? pipeline.compileWithoutHost(SpecText(text, file: "mailroom.yaml@\(good.id)"))
+        else {
+            return [
+                LiveCheckResult(
+                    group: "host", name: "spec", verdict: .error,
+                    detail: "the applied spec of rollout \(good.id) does not compile any more")
+            ]
+        }
+        var results: [LiveCheckResult] = []
+        for provider in liveCheckProviders(compiled, skipOutside: skipOutside) { results += await provider() }
+        return results
+    }
+}
+
+/// Check results as a table: verdict, group, name, detail, and the fix under a failing one.
+struct LiveCheckFormatter {
+    var color: Bool
+
+    func format(_ results: [LiveCheckResult], title: String) -> String {
+        var lines = [title, ""]
+        let width = min(28, results.map(\.name.count).max() ?? 0)
+        for result in results {
+            let verdict = result.verdict.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+            let name = result.name.padding(toLength: max(width, result.name.count), withPad: " ", startingAt: 0)
+            lines.append("  \(paint(verdict, result.verdict))  \(name)  \(result.detail)")
+            if !result.verdict.passes || result.verdict == .warning, let fix = result.fix {
+                lines.append(
+                    "  \(String(repeating: " ", count: 8))  \(String(repeating: " ", count: width))  fix: \(fix)")
+            }
+        }
+        var counts: [String] = []
+        for verdict in LiveCheckResult.Verdict.allCases {
+            let n = results.filter { $0.verdict == verdict }.count
+            if n > 0 { counts.append("\(n) \(verdict.rawValue)") }
+        }
+        lines += ["", "\(results.count) checks: \(counts.joined(separator: ", "))"]
+        return lines.joined(separator: "\n")
+    }
+
+    private func paint(_ text: String, _ verdict: LiveCheckResult.Verdict) -> String {
+        guard color else { return text }
+        let code =
+            switch verdict {
+            case .ok: "32"
+            case .warning: "33"
+            case .missing, .wrong: "31"
+            case .error: "35"
+            case .skipped: "2"
+            }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
+}
