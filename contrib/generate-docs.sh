@@ -7,8 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .build/debug/mailroom ] || swift build --product mailroom
-# The generator behind `swift package generate-manual`, built without the plugin's release build.
-[ -x .build/debug/generate-manual-tool ] || swift build --product generate-manual
+# The generator behind `swift package generate-manual`, built without the plugin's release build
+# (the product is `generate-manual`; the plugin builds it as `generate-manual-tool`).
+generator=.build/debug/generate-manual
+[ -x "$generator" ] || { [ -x .build/debug/generate-manual-tool ] && generator=.build/debug/generate-manual-tool; }
+[ -x "$generator" ] || swift build --product generate-manual
 mkdir -p contrib/completions
 .build/debug/mailroom --generate-completion-script bash >contrib/completions/mailroom.bash
 .build/debug/mailroom --generate-completion-script zsh >contrib/completions/_mailroom
@@ -18,6 +21,6 @@ mkdir -p contrib/completions
 date=$(git log -1 --format=%as -- Sources/mailroom 2>/dev/null || date +%F)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-.build/debug/generate-manual-tool .build/debug/mailroom --date "$date" --output-directory "$out"
+"$generator" .build/debug/mailroom --date "$date" --output-directory "$out"
 cp "$out/mailroom.1" contrib/mailroom.1
 echo "generate-docs.sh: contrib/completions/{mailroom.bash,_mailroom,mailroom.fish} and contrib/mailroom.1"

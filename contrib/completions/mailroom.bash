@@ -399,7 +399,7 @@ _mailroom_apply() {
     repeating_flags=()
     non_repeating_flags=(--yes -y --dry-run --force --rollback-on-failure --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --health-timeout --output --commit)
+    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --health-timeout --settle-time --output --commit)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -435,6 +435,9 @@ _mailroom_apply() {
         return
         ;;
     '--health-timeout')
+        return
+        ;;
+    '--settle-time')
         return
         ;;
     '--output')
@@ -500,7 +503,7 @@ _mailroom_rollback() {
     repeating_flags=()
     non_repeating_flags=(--yes -y --dry-run --force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state-dir --units-dir --secrets-file --to --health-timeout --output --listen)
+    non_repeating_options=(--state-dir --units-dir --secrets-file --to --health-timeout --settle-time --output --listen)
     __mailroom_offer_flags_options 0
 
     # Offer option value completions
@@ -518,6 +521,9 @@ _mailroom_rollback() {
         return
         ;;
     '--health-timeout')
+        return
+        ;;
+    '--settle-time')
         return
         ;;
     '--output')
