@@ -27,7 +27,7 @@ struct ApplyScenarioTests {
         let dropped = try await droppedContainerRemovedUnmanagedKept(h)
         try await newCaddySiteReloadsCaddy(h, dropped)
         // History: every rollout, in order.
-        #expect(h.history.rollouts.map(\.status) == Array(repeating: .succeeded, count: 5))
+        #expect(h.history.rollouts.map(\.status) == Array(repeating: .succeeded, count: 6))
         #expect(h.history.problems.isEmpty)
     }
 
@@ -104,11 +104,18 @@ struct ApplyScenarioTests {
             })
     }
 
-    /// Step 5: a new commit that changes nothing recreates nothing.
+    /// Step 5: a new commit that changes nothing recreates nothing, and is recorded as applied.
     func newCommitWithoutChangesRecreatesNothing(_ h: ApplyHarness, _ base: String) async throws {
         h.recorder.reset()
-        #expect(try await h.apply(base, commit: "0123456789abcdef").status == .noChanges)
+        let unchanged = try await h.apply(base, commit: "0123456789abcdef")
+        #expect(unchanged.status == .noChanges)
         #expect(h.recorder.mutatingPodmanCalls.isEmpty)
+        // Recorded all the same, as a rollout without steps: it is the applied commit now.
+        let recorded = try #require(h.history.rollouts.last)
+        #expect(recorded.id == unchanged.rollout && recorded.commit == "0123456789abcdef" && recorded.steps.isEmpty)
+        #expect(try h.applied.commit == "0123456789abcdef")
+        // The same commit again records nothing.
+        #expect(try await h.apply(base, commit: "0123456789abcdef").rollout == nil)
     }
 
     /// Step 6: one container's env changes: only it is recreated.
