@@ -12,6 +12,8 @@ public struct MailuSettings: Sendable, Equatable, Codable {
     public var postmaster = "postmaster"
     public var hostnames: [String] = []
     public var publicIPv4 = ""
+    /// Optional: the AAAA record of the hostnames and the IPv6 PTR (`mailroom dns`).
+    public var publicIPv6 = ""
     public var tlsFlavor = "mail-letsencrypt"
     public var authRateLimitPerIP = 5
     public var authRateLimitPerUser = 50
@@ -94,6 +96,7 @@ public struct MailuSettings: Sendable, Equatable, Codable {
 extension MailuSettings {
     static let keys = [
         "version", "image_registry", "root", "filter_dir", "domain", "postmaster", "hostnames", "public_ipv4",
+        "public_ipv6",
         "tls_flavor", "rate_limits", "statistics", "site_name", "website", "components", "webmail_type", "ipv6",
         "message_size_limit", "welcome", "timezone", "session", "roundcube_plugins", "logo", "env",
     ]
@@ -162,6 +165,10 @@ extension MailuSettings {
                 let v = n.string(&d)
             {
                 s.publicIPv4 = v
+                note(n)
+            }
+            if let n = m["public_ipv6"], let v = n.string(&d) {
+                s.publicIPv6 = v
                 note(n)
             }
             if let n = m["tls_flavor"], let v = n.string(&d) {
