@@ -1,3 +1,4 @@
+import Crypto
 import MailroomSpec
 import MailroomSupport
 
@@ -56,6 +57,17 @@ public enum MailuDNS {
                         rdata: "\(service.priority) 1 \(service.port) \(host)"))
             }
             add("autoconfig", DNSRecord(name: "autoconfig.\(domain)", type: "CNAME", ttl: ttl, rdata: host))
+            if let policy = mtaSTSPolicy(settings) {
+                // The policy's id changes with its text, which tells senders to fetch it again.
+                let id = hex(SHA256.hash(data: Array(policy.utf8))).prefix(20)
+                add("MTA-STS", .txt(name: "_mta-sts.\(domain)", ttl: ttl, text: "v=STSv1; id=\(id)"))
+                add("MTA-STS site", DNSRecord(name: "mta-sts.\(domain)", type: "CNAME", ttl: ttl, rdata: host))
+                add(
+                    "TLS-RPT",
+                    .txt(
+                        name: "_smtp._tls.\(domain)", ttl: ttl,
+                        text: "v=TLSRPTv1; rua=mailto:\(settings.postmaster)@\(settings.mainDomain)"))
+            }
         }
         result += hostRecords(settings)
         return result
@@ -84,6 +96,14 @@ public enum MailuDNS {
             }
         }
         return result
+    }
+
+    /// The MTA-STS policy file (`/.well-known/mta-sts.txt`, RFC 8461) when `mailu.mta_sts` is
+    /// set: the hostnames are the MX hosts senders may deliver to.
+    public static func mtaSTSPolicy(_ settings: MailuSettings) -> String? {
+        guard let sts = settings.mtaSTS else { return nil }
+        let mx = settings.hostnames.map { "mx: \($0)\n" }.joined()
+        return "version: STSv1\nmode: \(sts.mode)\n\(mx)max_age: \(sts.maxAge)\n"
     }
 
     /// `v=DMARC1; p=reject; rua=…; ruf=…; adkim=s; aspf=s`; reports go to the postmaster of the main domain.

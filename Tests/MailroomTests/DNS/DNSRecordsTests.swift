@@ -117,3 +117,48 @@ extension PureTests {
         }
     }
 }
+
+extension PureTests {
+    /// `mailu.mta_sts`: the policy, its records, and the Caddy site that serves it.
+    @Suite(.tags(.pure)) struct MTASTSRecordsTests {
+        static func spec(_ mtaSTS: String) throws -> String {
+            try String(contentsOfFile: Fixtures.seedGuide + "/mailroom.yaml", encoding: .utf8).replacingOccurrences(
+                of: "  tls_flavor: mail-letsencrypt\n", with: "  tls_flavor: mail-letsencrypt\n" + mtaSTS)
+        }
+
+        @Test func policyRecordsAndSite() throws {
+            let compiled = try Fixtures.compile(try Self.spec("  mta_sts: {mode: enforce, max_age: 86400}\n"))
+            let settings = try #require(compiled.spec.settings as? MailuSettings)
+            let policy = try #require(MailuDNS.mtaSTSPolicy(settings))
+            #expect(policy == "version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 86400\n")
+            let records = MailuDNS.records(settings, dkimPublicKeys: [:]).compactMap(\.record)
+            let sts = try #require(records.first { $0.name == "_mta-sts.example.com." })
+            #expect(sts.value.hasPrefix("v=STSv1; id=") && sts.value.count == "v=STSv1; id=".count + 20)
+            #expect(
+                records.contains(
+                    DNSRecord(name: "mta-sts.example.com", type: "CNAME", ttl: 600, rdata: "mail.example.com.")))
+            #expect(
+                records.contains(
+                    .txt(
+                        name: "_smtp._tls.example.com", ttl: 600, text: "v=TLSRPTv1; rua=mailto:postmaster@example.com")
+                ))
+            let site = try #require(
+                compiled.desired.files.first { $0.path.hasSuffix("/site/mta-sts.example.com.Caddyfile") })
+            #expect(site.content.contains("respond \"\(policy)\" 200"))
+
+            // Another policy text, another id: senders fetch the policy again.
+            let testing = try Fixtures.compile(try Self.spec("  mta_sts: {mode: testing}\n"))
+            let other = MailuDNS.records(try #require(testing.spec.settings as? MailuSettings), dkimPublicKeys: [:])
+                .compactMap(\.record).first { $0.name == "_mta-sts.example.com." }
+            #expect(other != nil && other?.value != sts.value)
+        }
+
+        @Test func offByDefaultAndBadValuesNamed() throws {
+            let settings = try #require(try Fixtures.compileSeedGuide().spec.settings as? MailuSettings)
+            #expect(MailuDNS.mtaSTSPolicy(settings) == nil)
+            #expect(!MailuDNS.records(settings, dkimPublicKeys: [:]).contains { $0.purpose.hasPrefix("MTA-STS") })
+            let problems = Fixtures.diagnostics(try Self.spec("  mta_sts: {mode: strict, max_age: 0}\n"))
+            #expect(problems.map(\.field) == ["mailu.mta_sts.mode", "mailu.mta_sts.max_age"])
+        }
+    }
+}
