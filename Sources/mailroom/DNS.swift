@@ -23,7 +23,8 @@ struct DNSCommand: AsyncParsableCommand {
             --update applies the records to an authoritative server (--server) by RFC 2136
             dynamic update signed with the TSIG key in the secrets file (--tsig-secret names
             the key; its value is [algorithm:]name:base64-secret, as knsupdate -y takes it).
-            It prints the changes first (+ added, - deleted, ~ replaced); --dry-run stops there.
+            It prints the changes first (+ added, - deleted, ~ replaced); --dry-run stops
+            there.
             Exit status: 0; 1 when a record cannot be computed yet, a check does not pass,
             or the update fails.
             Example:
