@@ -247,6 +247,16 @@ struct DNSLiveTests {
         defer { deployment.remove() }
         let listing = try await deployment.dns([])
         #expect(listing.status == 1)
+        // Flags that belong together, or do not: usage errors (64) that name them.
+        for (flags, message) in [
+            (["--update"], "--update needs --server"), (["--check", "--update"], "--check and --update"),
+            (["--resolver", "127.0.0.1"], "--resolver is for --check"),
+            (["--check", "--resolver", "ns.example.com"], "not ADDRESS[:PORT]"),
+            (["--check", "--output", "zone"], "--output zone"),
+        ] {
+            let misuse = try await deployment.dns(flags)
+            #expect(misuse.status == 64 && misuse.stderrText.contains(message), "\(flags): \(misuse.stderrText)")
+        }
         #expect(listing.stdoutText.contains("key not created yet: apply creates it"))
         let servers = try await DNSTestServers(
             [DNSTestServers.Zone(name: "unsigned.test.", body: try await deployment.zone("unsigned.test", status: 1))],
