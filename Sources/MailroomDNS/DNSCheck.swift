@@ -1,3 +1,4 @@
+import Foundation
 import MailroomSupport
 
 /// Live checks of required records through a resolver: each record right, missing or wrong
@@ -23,6 +24,11 @@ public enum DNSCheck {
                 "; zone \(DNSName.relaxed(zone)) is not validated: TLSA protects nothing without DNSSEC"
         }
         return results + dnssec.map(\.1)
+    }
+
+    /// `run` on a thread of its own, for async callers (the agent): ldns blocks while it waits.
+    package static func run(_ required: [RequiredRecord], client: DNSClient) async -> [LiveCheckResult] {
+        await offThePool { run(required, client: client) }
     }
 
     /// One record: ok when the server holds exactly it. For TXT only the records of the same
@@ -124,5 +130,12 @@ public enum DNSCheck {
         } catch {
             return result(.error, "\(error)")
         }
+    }
+}
+
+/// Runs blocking `work` on a new thread and resumes the caller with its result.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import MailroomSupport
 
 /// The host's own DNS, for `mailroom doctor` and the agent: the public addresses' PTR is the
@@ -33,6 +34,14 @@ public enum HostDNSChecks {
             for list in blacklists { results.append(blacklist(address, list: list, client: client)) }
         }
         return results
+    }
+
+    /// The same checks on a thread of their own: ldns blocks while it waits for answers, which
+    /// must not hold one of the cooperative pool's few threads (the agent's listener runs there).
+    package static func run(
+        hostname: String, addresses: [IPAddress], client: DNSClient, blacklists: [String] = commonBlacklists
+    ) async -> [LiveCheckResult] {
+        await offThePool { run(hostname: hostname, addresses: addresses, client: client, blacklists: blacklists) }
     }
 
     /// Whether `address` is listed on the DNSBL `list`: an A record at its reversed name

@@ -96,7 +96,7 @@ struct DNSLiveTests {
 
         // The host checks doctor runs: PTR, A, and the (local) blacklist.
         let client = DNSClient(servers: [servers.resolver])
-        let host = HostDNSChecks.run(
+        let host = await HostDNSChecks.run(
             hostname: "mail.signed.test", addresses: [IPAddress("203.0.113.10")!], client: client,
             blacklists: ["dnsbl.test"])
         #expect(host.map(\.verdict) == [.ok, .ok, .ok], "\(host)")
