@@ -72,7 +72,7 @@ struct DNSCommand: AsyncParsableCommand {
         let settings = try await mailuSettings(spec: spec, state: state)
         var records = MailuDNS.records(settings, dkimPublicKeys: dkimPublicKeys(settings))
         if let zone { records = records.filter { DNSName.isWithin($0.name, zone: zone) } }
-        if check { return try runCheck(records) }
+        if check { return try await runCheck(records) }
         if update { return try runUpdate(records) }
         switch output {
         case .json: try printJSON(records)
@@ -84,9 +84,9 @@ struct DNSCommand: AsyncParsableCommand {
 }
 
 extension DNSCommand {
-    func runCheck(_ records: [RequiredRecord]) throws {
+    func runCheck(_ records: [RequiredRecord]) async throws {
         let client = DNSClient(servers: resolver.flatMap(DNSServer.init).map { [$0] } ?? [])
-        let results = DNSCheck.run(records, client: client)
+        let results = await DNSCheck.run(records, client: client)
         if output == .json {
             try printJSON(results)
         } else {
