@@ -14,10 +14,11 @@ let swiftSettings: [SwiftSetting] = [
 //   MailroomMailu     → Spec           the Mailu profile: everything Mailu-specific
 //   MailroomSource    → Support        git (libgit2) and the refs watch
 //   MailroomHost      → Support        the only code that starts processes: podman, systemctl
+//   MailroomDNS       → Support        DNS queries, checks and RFC 2136 updates (ldns)
 //   MailroomPlan      → Render, Host   observe the host, diff, the pipeline
 //   MailroomApply     → Plan           apply, journal, history, rollback
 //   MailroomAgent     → Apply, Source  triggers, reconciler, HTTP listener
-//   mailroom (CLI)    → Agent, Mailu   one file per command
+//   mailroom (CLI)    → Agent, Mailu, DNS   one file per command
 //   MailroomTestSupport, mailroom-bench: stand-in images, scratch repositories; never in `mailroom`
 //   mailu-admin-fake                   a fake `flask mailu` for the stand-in admin image; tests only
 let package = Package(
@@ -41,6 +42,8 @@ let package = Package(
     targets: [
         // libgit2 from Debian's libgit2-dev; the Swift wrapper lives in MailroomSource.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        // NLnet Labs' ldns from Debian's libldns-dev: the DNS client of MailroomDNS.
+        .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         // posix_spawn close-from, which the Glibc module does not import (see ProcessRunner).
         .target(name: "CSpawn"),
         .target(
@@ -75,6 +78,8 @@ let package = Package(
             dependencies: ["MailroomSupport", "CSpawn", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
+            name: "MailroomDNS", dependencies: ["MailroomSupport", "CLDNS"], swiftSettings: swiftSettings),
+        .target(
             name: "MailroomPlan",
             dependencies: ["MailroomRender", "MailroomHost", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
@@ -104,6 +109,7 @@ let package = Package(
             dependencies: [
                 "MailroomAgent",
                 "MailroomMailu",
+                "MailroomDNS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -114,7 +120,7 @@ let package = Package(
         .target(
             name: "MailroomTestSupport",
             dependencies: [
-                "MailroomAgent", "MailroomMailu", .product(name: "Logging", package: "swift-log"),
+                "MailroomAgent", "MailroomMailu", "MailroomDNS", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

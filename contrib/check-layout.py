@@ -23,11 +23,13 @@ def closure(name):
 
 rules = {
     # The pure core: text -> desired state.
-    "MailroomSpec": {"CGit2", "CSpawn", "MailroomHost", "FlyingFox", "ServiceLifecycle", "MailroomRender", "MailroomMailu"},
-    "MailroomRender": {"CGit2", "CSpawn", "MailroomHost", "FlyingFox", "ServiceLifecycle", "MailroomMailu"},
-    "MailroomMailu": {"CGit2", "CSpawn", "MailroomHost", "FlyingFox", "ServiceLifecycle", "MailroomRender"},
+    "MailroomSpec": {"CLDNS", "CGit2", "CSpawn", "MailroomHost", "FlyingFox", "ServiceLifecycle", "MailroomRender", "MailroomMailu"},
+    "MailroomRender": {"CLDNS", "CGit2", "CSpawn", "MailroomHost", "FlyingFox", "ServiceLifecycle", "MailroomMailu"},
+    "MailroomMailu": {"CLDNS", "CGit2", "CSpawn", "MailroomHost", "FlyingFox", "ServiceLifecycle", "MailroomRender"},
     "MailroomSource": {"CSpawn", "MailroomHost", "MailroomSpec", "FlyingFox", "ServiceLifecycle"},
     "MailroomHost": {"CGit2", "MailroomSpec", "MailroomRender", "FlyingFox", "ServiceLifecycle"},
+    # A DNS client over ldns: no processes, no git, no spec, no Mailu.
+    "MailroomDNS": {"CGit2", "CSpawn", "MailroomHost", "MailroomSpec", "MailroomMailu", "FlyingFox", "ServiceLifecycle"},
     "MailroomPlan": {"CGit2", "MailroomMailu", "MailroomSource", "FlyingFox", "ServiceLifecycle"},
     "MailroomApply": {"CGit2", "MailroomMailu", "MailroomSource", "FlyingFox", "ServiceLifecycle"},
     "MailroomAgent": {"MailroomMailu", "MailroomTestSupport"},

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Mailroom needs, and only those missing (one apt-get update at most).
-#   contrib/install-deps.sh build   libgit2 to build Mailroom
-#   contrib/install-deps.sh test    everything the tests drive for real: podman, caddy, sshd, systemd-analyze, …
+#   contrib/install-deps.sh build   libgit2 and ldns to build Mailroom
+#   contrib/install-deps.sh test    everything the tests drive for real: podman, caddy, sshd, systemd-analyze, Knot and Unbound, …
 set -euo pipefail
-build=(libgit2-dev pkg-config git)
-test=("${build[@]}" python3 binutils podman runc catatonit busybox-static caddy openssh-server openssh-client systemd curl tar iproute2)
+build=(libgit2-dev libldns-dev pkg-config git)
+test=("${build[@]}" python3 binutils podman runc catatonit busybox-static caddy openssh-server openssh-client systemd curl tar iproute2 knot unbound)
 case "${1:-test}" in
   build) wanted=("${build[@]}") ;;
   test) wanted=("${test[@]}") ;;

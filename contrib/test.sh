@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against real podman, git, inotify, caddy, sshd and systemd-analyze.
+# Runs the whole test suite against real podman, git, inotify, caddy, sshd, systemd-analyze, Knot and Unbound.
 # Needs root (rootful podman, as the guide). Installs what is missing first.
 #   contrib/test.sh                                   everything
 #   contrib/test.sh --filter MailroomTests.PureTests  only the in-memory tests (seconds)

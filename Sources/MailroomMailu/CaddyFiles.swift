@@ -58,6 +58,20 @@ enum CaddyFiles {
                         "\t\trespond \"\(autoconfigRefusal)\" 403", "\t}",
                     ]))
         }
+        if let policy = MailuDNS.mtaSTSPolicy(s) {
+            for domain in s.domains where hosts.insert("mta-sts.\(domain)").inserted {
+                // The policy as one quoted Caddyfile string: it may span lines and holds no quote.
+                let lines = [
+                    "mta-sts.\(domain) {", "\t\(tls)", "", "\thandle /.well-known/mta-sts.txt {",
+                    "\t\theader Content-Type \"text/plain; charset=utf-8\"", "\t\trespond \"\(policy)\" 200", "\t}",
+                    "\thandle {", "\t\trespond 404", "\t}", "}", "",
+                ]
+                files.append(
+                    FileDefinition(
+                        path: "\(paths.caddySites)/\(siteFileName("mta-sts.\(domain)"))",
+                        content: lines.joined(separator: "\n"), reload: reload))
+            }
+        }
         for extra in s.caddy.sites where hosts.insert(extra.host).inserted {
             files.append(site(extra.host, upstream: extra.upstream ?? front))
         }

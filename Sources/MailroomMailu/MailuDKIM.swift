@@ -1,4 +1,5 @@
 import MailroomSpec
+import MailroomSupport
 
 /// Mailu's DKIM keys: one per domain, at `<mailu.root>/dkim/<domain>.<selector>.key` (the admin
 /// container's `/dkim`), one selector for every domain, and the TXT record its public half needs.
@@ -33,15 +34,7 @@ public struct TXTRecord: Sendable, Equatable, Codable {
 
     /// The value in quoted strings of at most 250 characters, as Mailu splits it: what a zone
     /// file or a provider that takes the split form needs.
-    public var chunks: [String] {
-        var chunks: [String] = []
-        var rest = Substring(value)
-        while !rest.isEmpty {
-            chunks.append(String(rest.prefix(250)))
-            rest = rest.dropFirst(250)
-        }
-        return chunks
-    }
+    public var chunks: [String] { value.isEmpty ? [] : TXTStrings.split(value) }
 
     /// One zone-file line: `name ttl IN TXT "chunk" "chunk"`.
     public var zoneLine: String {

@@ -12,6 +12,8 @@ public struct MailuSettings: Sendable, Equatable, Codable {
     public var postmaster = "postmaster"
     public var hostnames: [String] = []
     public var publicIPv4 = ""
+    /// Optional: the AAAA record of the hostnames and the IPv6 PTR (`mailroom dns`).
+    public var publicIPv6 = ""
     public var tlsFlavor = "mail-letsencrypt"
     public var authRateLimitPerIP = 5
     public var authRateLimitPerUser = 50
@@ -33,6 +35,8 @@ public struct MailuSettings: Sendable, Equatable, Codable {
     public var logoURL = ""
     public var logoBackground = ""
     public var extraEnv: [KeyValue] = []
+    /// MTA-STS (RFC 8461) and TLS reporting (RFC 8460); nil: off.
+    public var mtaSTS: MTASTS?
     public var caddy = Caddy()
     /// Mailu's own objects: the first admin, domain settings, users, aliases, relays.
     public var mail = MailSettings()
@@ -52,6 +56,15 @@ public struct MailuSettings: Sendable, Equatable, Codable {
         public var fetchmail = true
         public var oletools = true
         public var resolver = true
+        public init() {}
+    }
+
+    /// `mailu.mta_sts`: an `mta-sts.<domain>` Caddy site serving the policy, and its DNS records.
+    public struct MTASTS: Sendable, Equatable, Codable {
+        /// `testing` (report only), `enforce`, or `none` (withdraw a policy).
+        public var mode = "testing"
+        /// Seconds senders cache the policy; RFC 8461 allows up to 31557600 (a year).
+        public var maxAge = 604_800
         public init() {}
     }
 
@@ -94,6 +107,7 @@ public struct MailuSettings: Sendable, Equatable, Codable {
 extension MailuSettings {
     static let keys = [
         "version", "image_registry", "root", "filter_dir", "domain", "postmaster", "hostnames", "public_ipv4",
+        "public_ipv6", "mta_sts",
         "tls_flavor", "rate_limits", "statistics", "site_name", "website", "components", "webmail_type", "ipv6",
         "message_size_limit", "welcome", "timezone", "session", "roundcube_plugins", "logo", "env",
     ]
@@ -163,6 +177,33 @@ extension MailuSettings {
             {
                 s.publicIPv4 = v
                 note(n)
+            }
+            if let n = m["public_ipv6"], let v = n.string(&d) {
+                s.publicIPv6 = v
+                note(n)
+            }
+            if let n = m["mta_sts"], let w = n.mapping(allowed: ["mode", "max_age"], &d) {
+                note(n)
+                var policy = MTASTS()
+                if let n = w["mode"], let v = n.string(&d) {
+                    if ["testing", "enforce", "none"].contains(v) {
+                        policy.mode = v
+                    } else {
+                        d.report(
+                            .invalidValue, at: n.location, field: n.path, "unknown MTA-STS mode '\(v)'",
+                            hint: "testing (start here), enforce, or none (to withdraw a policy)")
+                    }
+                }
+                if let n = w["max_age"], let v = n.int(&d) {
+                    if (1...31_557_600).contains(v) {
+                        policy.maxAge = v
+                    } else {
+                        d.report(
+                            .invalidValue, at: n.location, field: n.path, "max_age \(v) is out of range",
+                            hint: "seconds from 1 to 31557600 (RFC 8461); 604800 is a week")
+                    }
+                }
+                s.mtaSTS = policy
             }
             if let n = m["tls_flavor"], let v = n.string(&d) {
                 note(n)

@@ -44,6 +44,12 @@ extension MailuSettings {
                 "'\(publicIPv4)' is not an IPv4 address",
                 hint: "the server's public address, not 0.0.0.0")
         }
+        if !publicIPv6.isEmpty, IPAddress(publicIPv6)?.isV6 != true {
+            d.report(
+                .invalidValue, at: at("mailu.public_ipv6"), field: "mailu.public_ipv6",
+                "'\(publicIPv6)' is not an IPv6 address",
+                hint: "the server's public IPv6 address (its hostnames' AAAA record), or leave it out")
+        }
         if publicIPv4 == "0.0.0.0" {
             d.report(
                 .invalidValue, at: at("mailu.public_ipv4"), field: "mailu.public_ipv4",

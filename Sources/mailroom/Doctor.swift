@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MailroomApply
+import MailroomDNS
 import MailroomHost
 import MailroomMailu
 import MailroomPlan
@@ -19,8 +20,10 @@ struct DoctorCommand: AsyncParsableCommand {
             its own container; the firewall (firewalld, else nftables) letting them
             in; the certificate the website serves on this host's port 443 and its
             days to expiry (a warning under 14). Checks that reach outside this host
-            (outbound port 25 to a public mail server) are skipped with
-            --skip-outside. Verdicts: ok, warning, wrong, missing, error, skipped.
+            (outbound port 25 to a public mail server; the public IP's PTR against the
+            first hostname, the hostname's A/AAAA against the public IP, and the public
+            IP on DNS blacklists, through --resolver or /etc/resolv.conf) are skipped
+            with --skip-outside. Verdicts: ok, warning, wrong, missing, error, skipped.
             Exit status: 0 every verdict is ok, warning or skipped; 1 otherwise.
             Example:
               mailroom doctor examples/seed-guide
@@ -30,6 +33,16 @@ struct DoctorCommand: AsyncParsableCommand {
     @OptionGroup var spec: SpecOptions
     @OptionGroup var state: StateOptions
     @Flag(help: "Skip the checks that reach outside this host; they are listed as skipped.") var skipOutside = false
+    @Option(help: "The resolver for the host's DNS checks, ADDRESS[:PORT]; named, they run also with --skip-outside.")
+    var resolver: String?
+    @Option(name: .customLong("dnsbl"), help: "A DNS blacklist zone to look the public IP up in (repeatable).")
+    var blacklists: [String] = []
+
+    func validate() throws {
+        if let resolver, DNSServer(resolver) == nil {
+            throw ValidationError("--resolver \(resolver) is not ADDRESS[:PORT] (an IP address, not a name)")
+        }
+    }
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func run() async throws {
@@ -39,7 +52,12 @@ struct DoctorCommand: AsyncParsableCommand {
             throw reportSpecError(error)
         }
         var results: [LiveCheckResult] = []
-        for provider in liveCheckProviders(compiled, skipOutside: skipOutside) { results += await provider() }
+        var dns = HostDNSOptions()
+        if let server = resolver.flatMap(DNSServer.init) { dns = HostDNSOptions(resolver: server) }
+        if !blacklists.isEmpty { dns.blacklists = blacklists }
+        for provider in liveCheckProviders(compiled, skipOutside: skipOutside, dns: dns) {
+            results += await provider()
+        }
         if output == .json {
             try printJSON(results)
         } else {
@@ -52,13 +70,50 @@ struct DoctorCommand: AsyncParsableCommand {
 /// One source of live checks; `doctor` and the agent run every provider and list all results.
 typealias LiveCheckProvider = @Sendable () async -> [LiveCheckResult]
 
-/// The live checks of a compiled spec, in order. The host's DNS checks (the public IP's PTR,
-/// the hostname's A/AAAA, DNS blacklists) join this list as one more provider.
-func liveCheckProviders(_ compiled: CompiledSpec, skipOutside: Bool) -> [LiveCheckProvider] {
+/// The live checks of a compiled spec, in order: the host's facts, then its DNS (the public
+/// IP's PTR, the hostname's A/AAAA, DNS blacklists), which reaches outside the host.
+func liveCheckProviders(_ compiled: CompiledSpec, skipOutside: Bool, dns: HostDNSOptions) -> [LiveCheckProvider] {
     var doctor = HostDoctor()
     doctor.skipOutside = skipOutside
     let needs = hostRequirements(compiled)
-    return [{ [doctor] in await doctor.run(needs) }]
+    var providers: [LiveCheckProvider] = [{ [doctor] in await doctor.run(needs) }]
+    if let settings = compiled.spec.settings as? MailuSettings, let hostname = settings.hostnames.first {
+        let addresses = [settings.publicIPv4, settings.publicIPv6].compactMap(IPAddress.init)
+        providers.append {
+            guard !skipOutside || dns.explicitResolver else {
+                return [
+                    LiveCheckResult(
+                        group: "outside", name: "host DNS", verdict: .skipped,
+                        detail: "PTR, A/AAAA and blacklists query public DNS; skipped (--skip-outside)")
+                ]
+            }
+            return await HostDNSChecks.run(
+                hostname: hostname, addresses: addresses, client: dns.client, blacklists: dns.blacklists)
+        }
+    }
+    return providers
+}
+
+/// Where the host's DNS checks ask, and which blacklists they look the public IP up in.
+struct HostDNSOptions {
+    var client = DNSClient()
+    /// A resolver the operator named (a local one is not "outside").
+    var explicitResolver = false
+    var blacklists = HostDNSChecks.commonBlacklists
+
+    init() {}
+
+    init(resolver: DNSServer) {
+        client = DNSClient(servers: [resolver])
+        explicitResolver = true
+    }
+}
+
+/// The agent's DNS record check: every record `mailroom dns --check` checks, for the spec
+/// applied last (public DNS: outside the host).
+func dnsRecordChecks(_ compiled: CompiledSpec, dns: DNSClient) -> LiveCheckProvider? {
+    guard let settings = compiled.spec.settings as? MailuSettings else { return nil }
+    return { await DNSCheck.run(MailuDNS.records(settings, dkimPublicKeys: dkimPublicKeys(settings)), client: dns) }
 }
 
 /// What the spec asks of the host, from its profile.
@@ -93,8 +148,10 @@ func agentLiveChecks(stateDirectory: String, skipOutside: Bool) -> LiveCheckProv
                     detail: "the applied spec of rollout \(good.id) does not compile any more")
             ]
         }
+        var providers = liveCheckProviders(compiled, skipOutside: skipOutside, dns: HostDNSOptions())
+        if !skipOutside, let records = dnsRecordChecks(compiled, dns: DNSClient()) { providers.append(records) }
         var results: [LiveCheckResult] = []
-        for provider in liveCheckProviders(compiled, skipOutside: skipOutside) { results += await provider() }
+        for provider in providers { results += await provider() }
         return results
     }
 }

@@ -17,7 +17,7 @@ struct MailroomCommand: AsyncParsableCommand {
         version: MailroomVersion.current,
         subcommands: [
             Validate.self, Render.self, PlanCommand.self, DiffCommand.self, ApplyCommand.self, HistoryCommand.self,
-            ShowCommand.self, RollbackCommand.self, DKIMCommand.self, DoctorCommand.self,
+            ShowCommand.self, RollbackCommand.self, DKIMCommand.self, DNSCommand.self, DoctorCommand.self,
             AgentCommand.self, StatusCommand.self, SuspendCommand.self, ResumeCommand.self,
         ]
     )

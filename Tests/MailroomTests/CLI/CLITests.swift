@@ -18,7 +18,7 @@ struct CLITests {
 
     static let commands = [
         "validate", "render", "plan", "diff", "apply", "history", "show", "rollback", "agent", "status", "suspend",
-        "resume", "dkim",
+        "resume", "dkim", "dns",
     ]
 
     /// Help texts are wrapped at 80 columns: an example broken by the wrap cannot be pasted, so

@@ -25,3 +25,8 @@ extension Tag {
 /// runs exactly the pure tests, and `--skip MailroomTests.PureTests` everything else.
 /// The suite carries `.pure` itself, so nested suites inherit it even if one forgets it.
 @Suite(.tags(.pure)) enum PureTests {}
+
+extension Tag {
+    /// Starts Knot and Unbound on loopback (see Tests/MailroomTests/DNS/DNSTestServers.swift).
+    @Tag static var dns: Self
+}
