@@ -101,7 +101,7 @@ public actor Reconciler: Service {
     public var status: AgentStatus {
         var status = current
         guard !configuration.dryRun,
-            let newest = RolloutHistory.load(stateDirectory: configuration.stateDirectory).rollouts.last(where: {
+            let newest = RolloutHistory.loadRecent(stateDirectory: configuration.stateDirectory).rollouts.last(where: {
                 $0.status != nil
             }),
             let ended = newest.ended, ended > (current.lastRollout?.finished ?? .distantPast),
@@ -209,7 +209,7 @@ public actor Reconciler: Service {
             defer { events = [] }
             return events
         }
-        let history = RolloutHistory.load(stateDirectory: configuration.stateDirectory)
+        let history = RolloutHistory.loadRecent(stateDirectory: configuration.stateDirectory)
         var own = Set<String>()
         var outside: [String: Set<String>] = [:]
         for event in events {

@@ -37,6 +37,13 @@ public struct RolloutHistory: Sendable {
         return RolloutHistory(records: contents.records, problems: contents.problems)
     }
 
+    /// The rollouts of the current journal file only: the newest ones, cheap to read often
+    /// (the journal rotates before a rollout starts, so the latest rollout is always there).
+    public static func loadRecent(stateDirectory: String) -> RolloutHistory {
+        let contents = Journal.read(stateDirectory: stateDirectory, keep: 1)
+        return RolloutHistory(records: contents.records, problems: contents.problems)
+    }
+
     public init(records: [JournalRecord], problems: [JournalProblem] = []) {
         var order: [String] = []
         var byID: [String: RolloutSummary] = [:]
