@@ -17,10 +17,15 @@ public enum AtomicFile {
         try makeDirectory(directory)
         let temporary = temporaryPath(for: path)
         try writeTemporary(data, at: temporary, replacing: path, mode: mode, sync: true)
+        do { try FaultInjection.point("file.rename") } catch {
+            unlink(temporary)
+            throw error
+        }
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
             throw FileWriteError(path: path, operation: "rename")
         }
+        try FaultInjection.point("file.renamed")
         syncDirectory(directory)
     }
 
@@ -106,11 +111,12 @@ public enum AtomicFile {
         /// Renames the `index`-th file into place.
         public func commit(_ index: Int) throws {
             guard let temporary = temporaries[index] else { return }
-            FaultInjection.point("file.rename")
+            try FaultInjection.point("file.rename")
             guard rename(temporary, paths[index]) == 0 else {
                 throw FileWriteError(path: paths[index], operation: "rename")
             }
             temporaries[index] = nil
+            try FaultInjection.point("file.renamed")
         }
 
         /// Makes the renames durable and removes what was not committed.
