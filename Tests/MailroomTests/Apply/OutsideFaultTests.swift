@@ -104,6 +104,31 @@ struct OutsideFaultTests {
         #expect(try await MailroomBinary.run(["plan", d.specDirectory], host: d.host).status == 0)
     }
 
+    @Test(
+        "a container name taken by a container Mailroom did not make: the plan says so and it is replaced by the spec's"
+    )
+    func nameTaken() async throws {
+        try await ApplyHarness.with { h in
+            let webdav = h.name("mailu-webdav")
+            try await TestPodman.run([
+                "container", "run", "--detach", "--init", "--name", webdav, StandInImages.busyboxImage, "sleep",
+                "100000",
+            ])
+            let handmade = try #require(try await h.containers()[webdav]?.id)
+            let result = try await h.apply(h.deployment.standInSpec())
+            #expect(result.status == .succeeded, "\(result.error ?? "")")
+            let change = try #require(result.plan?.containers.first { $0.name == webdav })
+            #expect(change.action == .recreate)
+            #expect(change.reasons.contains { $0.contains("made outside Mailroom") }, "\(change.reasons)")
+            #expect(
+                result.steps.contains { $0.action == .containerRecreate && $0.target == webdav && $0.result == .ok })
+            let now = try #require(try await h.containers()[webdav])
+            #expect(now.id != handmade && now.labels["mailroom.managed"] == "true" && now.state == "running")
+            #expect(
+                try await MailroomBinary.run(["plan", h.deployment.specDirectory], host: h.deployment.host).status == 0)
+        }
+    }
+
     /// A TCP listener on 127.0.0.1:`port`, outside podman.
     static func listen(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
