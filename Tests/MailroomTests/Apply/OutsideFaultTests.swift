@@ -73,13 +73,7 @@ struct OutsideFaultTests {
         let h = ApplyHarness(deployment: d)
         #expect(try await h.apply(d.standInSpec(), commit: "first").status == .succeeded)
         let before = try String(contentsOfFile: mailu + "/mailu.env", encoding: .utf8)
-        // Fill it up: write until the file system refuses.
-        let filler = mailu + "/filler"
-        let fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        try #require(fd >= 0)
-        let block = [UInt8](repeating: 0x61, count: 4096)
-        while write(fd, block, block.count) > 0 {}
-        close(fd)
+        let filler = try fill(mailu)
 
         let changed = d.standInSpec(mailu: ["timezone: Etc/UTC"])
         let failed = try await h.apply(changed, commit: "second")
@@ -127,6 +121,52 @@ struct OutsideFaultTests {
             #expect(
                 try await MailroomBinary.run(["plan", h.deployment.specDirectory], host: h.deployment.host).status == 0)
         }
+    }
+
+    @Test(
+        "a full disk under the state directory (journal, spec archive): apply stops before changing anything, naming it; applies once there is room"
+    )
+    func stateDiskFull() async throws {
+        try await TestPodman.ensureImages()
+        let d = try await TestDeployment.make("state-full")
+        let state = d.host.stateDirectory
+        let mount = try await ProcessRunner().run(["/bin/mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", state])
+        try #require(mount.succeeded, "cannot mount a tmpfs (needs root): \(mount.stderrText)")
+        do {
+            let h = ApplyHarness(deployment: d)
+            #expect(try await h.apply(d.standInSpec(), commit: "first").status == .succeeded)
+            let rollouts = h.history.rollouts.count
+            let filler = try Self.fill(state)
+            let changed = d.standInSpec(mailu: ["timezone: Etc/UTC"])
+            try d.writeSpec(changed)
+            let cli = try await MailroomBinary.run(["apply", d.specDirectory, "--yes"], host: d.host)
+            #expect(cli.status != 0 && cli.stderrText.contains("No space left on device"), "\(cli.stderrText)")
+            // Nothing changed: no container recreated, the record and the journal as they were.
+            #expect(try h.applied.commit == "first")
+            #expect(h.history.rollouts.count == rollouts && h.history.rollouts.allSatisfy { $0.status != nil })
+            #expect(try await h.containers().values.allSatisfy { $0.labels["mailroom.commit"] == "first" })
+            #expect(
+                !(try FileManager.default.subpathsOfDirectory(atPath: state)).contains { $0.contains(".mailroom-") })
+            try FileManager.default.removeItem(atPath: filler)
+            let again = try await h.apply(changed, commit: "second")
+            #expect(again.status == .succeeded, "\(again.error ?? "")")
+        } catch {
+            Issue.record(error)
+        }
+        await TestPodman.cleanup(prefix: d.prefix)
+        _ = try await ProcessRunner().run(["/bin/umount", state])
+        await d.cleanup()
+    }
+
+    /// Fills the file system of `directory` until it refuses a write; returns the filler's path.
+    static func fill(_ directory: String) throws -> String {
+        let filler = directory + "/filler"
+        let fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        try #require(fd >= 0)
+        let block = [UInt8](repeating: 0x61, count: 4096)
+        while write(fd, block, block.count) > 0 {}
+        close(fd)
+        return filler
     }
 
     /// A TCP listener on 127.0.0.1:`port`, outside podman.
