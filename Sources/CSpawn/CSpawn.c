@@ -20,13 +20,14 @@ int mailroom_spawnattr_own_group(posix_spawnattr_t *attributes, short flags) {
     return posix_spawnattr_setflags(attributes, flags | POSIX_SPAWN_SETPGROUP);
 }
 
-// Closes [from, to] (to inclusive); close_range(2) where the kernel has it, else one by one.
-static void close_between(int from, int to) {
-    if (from > to) return;
+// Closes [from, to] (to inclusive, ~0U for "every one above"); close_range(2) where the
+// kernel has it, else one by one up to `highest`.
+static void close_between(int from, unsigned to, int highest) {
+    if ((unsigned)from > to) return;
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)from, (unsigned)to, 0) == 0) return;
+    if (syscall(SYS_close_range, (unsigned)from, to, 0) == 0) return;
 #endif
-    for (int fd = from; fd <= to; fd++) close(fd);
+    for (int fd = from; fd <= highest && (unsigned)fd <= to; fd++) close(fd);
 }
 
 // Makes `fd` the child's `target`; dup2 onto itself would keep close-on-exec, so clear it then.
@@ -39,8 +40,9 @@ pid_t mailroom_spawn_tied(const char *path, char *const argv[], char *const envp
     // Everything the child needs is prepared here: between fork and execve a child of a
     // threaded process may only make async-signal-safe calls (no malloc, no locks).
     struct rlimit limit;
+    // Only for kernels without close_range (before 5.9): the highest descriptor to close.
     int highest = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 1 << 20
-        ? (int)limit.rlim_cur - 1 : 65535;
+        ? (int)limit.rlim_cur - 1 : 1 << 20;
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return -1;
     pid_t parent = getpid();
@@ -75,8 +77,8 @@ pid_t mailroom_spawn_tied(const char *path, char *const argv[], char *const envp
             goto fail;
         }
         report[1] = out;
-        close_between(3, out - 1);
-        close_between(out + 1, highest);
+        close_between(3, (unsigned)out - 1, highest);
+        close_between(out + 1, ~0U, highest);
         execve(path, argv, envp);
     fail:
         failure = errno;
