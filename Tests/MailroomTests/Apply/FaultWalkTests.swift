@@ -7,7 +7,8 @@ import Testing
 @testable import MailroomTestSupport
 
 /// `mailroom apply` crashed (`MAILROOM_FAULT=<point>:<n>`, debug builds) at the named steps of a
-/// 13-container first deploy and of a `mailu.env` change, then run again. After each: the
+/// 13-container first deploy, of a `mailu.env` change and of a new domain with a dropped
+/// container (a Caddy reload, a removal), then run again. After each: the
 /// second run succeeds, a plan finds nothing to do, every journal start has its end (the
 /// crashed rollout's says `interrupted`), no temporary is left and the data directories keep
 /// what they held. How often each point is passed comes from a clean run's trace
@@ -78,6 +79,32 @@ struct FaultWalkTests {
         #expect(figures.walked > 0 && figures.converged == figures.walked && figures.leftovers == 0, "\(figures)")
     }
 
+    @Test(
+        "a new domain and a dropped container (a Caddy reload, a removal): a crash at any named step, and the next apply converges"
+    )
+    func reloadAndRemoval() async throws {
+        try await TestPodman.ensureImages()
+        var figures = Figures(scenario: "new domain + dropped container")
+        try await TestDeployment.with("fault-reload") { d in
+            try Self.plantData(d)
+            // Going back removes the domain again, which Mailu would do by deleting its account.
+            let mail = "mail:\n  delete_mailboxes: true"
+            let before = d.standInSpec(extra: mail)
+            let after = d.standInSpec(
+                overrides: ["mailu-webdav": ["enabled": "false"]], extra: mail, domains: ["example.com", "example.net"])
+            try await Self.applyCleanly(d, spec: before)
+            figures.passes = try await Self.trace(d, spec: after)
+            #expect(figures.passes["container.reload"] == 1 && figures.passes["container.remove"] == 1)
+            // Not symmetric: back to the first spec before each crash.
+            for (point, n) in Self.walk(figures.passes) {
+                try await Self.applyCleanly(d, spec: before)
+                try await Self.crashAndRecover(d, spec: after, point: point, n: n, &figures)
+            }
+        }
+        print(figures)
+        #expect(figures.walked > 0 && figures.converged == figures.walked && figures.leftovers == 0, "\(figures)")
+    }
+
     @Test("an injected failure (`<point>:<n>:fail`) fails the rollout with a clear error; the next apply converges")
     func injectedFailure() async throws {
         try await TestPodman.ensureImages()
@@ -128,7 +155,7 @@ struct FaultWalkTests {
     static func applyCleanly(_ d: TestDeployment, spec: String) async throws {
         try d.writeSpec(spec)
         let result = try await apply(d)
-        try #require(result.status == 0, "\(result.stderrText)")
+        try #require(result.status == 0, "\(result.stdoutText)\n\(result.stderrText)")
     }
 
     /// A clean apply of `spec` with the trace on: each point's number of passes.
@@ -136,7 +163,7 @@ struct FaultWalkTests {
         try d.writeSpec(spec)
         let path = d.root + "/fault-trace"
         let result = try await apply(d, environment: ["MAILROOM_FAULT_TRACE": path])
-        try #require(result.status == 0, "\(result.stderrText)")
+        try #require(result.status == 0, "\(result.stdoutText)\n\(result.stderrText)")
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         try? FileManager.default.removeItem(atPath: path)
         return Dictionary(lines.map { ($0, 1) }, uniquingKeysWith: +)
