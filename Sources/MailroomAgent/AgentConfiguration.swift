@@ -1,5 +1,6 @@
 import Foundation
 import MailroomSource
+import MailroomSpec
 import MailroomSupport
 import Yams
 
@@ -77,10 +78,9 @@ public struct AgentConfiguration: Sendable, Equatable {
             // NSRegularExpressions, which keeps ICU's regex engine resident in the agent.
             root = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
-            var line = 1
-            if case .parser(_, _, let mark, _) = error { line = mark.line }
-            if case .scanner(_, _, let mark, _) = error { line = mark.line }
-            throw AgentConfigurationError(file: file, line: line, "not valid YAML: \(error)")
+            // Where a list, mapping or string left open began, as for the spec.
+            throw AgentConfigurationError(
+                file: file, line: error.location(file: file).line, error.summary)
         }
         guard let root, case .mapping(let mapping) = root else {
             throw AgentConfigurationError(

@@ -102,7 +102,8 @@ public struct ProcessRunner: Sendable {
         sigfillset(&allSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // Its own process group: a Ctrl-C in the terminal must not cut a `podman container run` in half.
+        mailroom_spawnattr_own_group(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -180,34 +181,123 @@ public struct ProcessRunner: Sendable {
 extension ProcessRunner {
     /// Starts a long-running program (stdio on /dev/null) and returns at once; `stop()` ends it.
     /// For helpers such as `podman system service` in benchmarks. `environment` is added to
-    /// this process's environment for the child.
+    /// this process's environment for the child. The program dies with this process (see
+    /// ``TiedSpawner``).
     public func start(_ arguments: [String], environment: [String: String] = [:]) throws -> BackgroundProcess {
         observer?(arguments)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in [0, 1, 2] {
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { if null >= 0 { close(null) } }
+        let pid = try TiedSpawner.spawn(arguments, environment: environment, stdin: null, stdout: null, stderr: null)
+        return BackgroundProcess(pid: pid)
+    }
+
+    /// Starts a long-running program whose stdout the caller reads (stdin and stderr on
+    /// /dev/null), for streams such as `podman events`. The caller owns and closes the
+    /// descriptor. The program dies with this process.
+    public func startReading(_ arguments: [String]) throws -> (process: BackgroundProcess, stdout: Int32) {
+        observer?(arguments)
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            throw CommandError(
+                arguments: arguments, status: nil, stderr: "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
-        closeInheritedDescriptors(&actions)
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer {
+            if null >= 0 { close(null) }
+            close(fds[1])
+        }
+        do {
+            let pid = try TiedSpawner.spawn(arguments, environment: [:], stdin: null, stdout: fds[1], stderr: null)
+            return (BackgroundProcess(pid: pid), fds[0])
+        } catch {
+            close(fds[0])
+            throw error
+        }
+    }
+}
+
+/// Starts children that must not outlive Mailroom (`podman events`, helpers): a SIGKILLed
+/// agent would otherwise leave them running. The kernel's parent-death signal fires when the
+/// *thread* that forked ends, and the cooperative pool's threads come and go, so every such
+/// fork happens on this one thread, which never ends.
+enum TiedSpawner {
+    private struct Request: @unchecked Sendable {
+        // Raw C strings, valid until the caller (blocked on `done`) frees them.
+        var path: UnsafePointer<CChar>
+        var argv: UnsafePointer<UnsafeMutablePointer<CChar>?>
+        var envp: UnsafePointer<UnsafeMutablePointer<CChar>?>
+        var fds: (Int32, Int32, Int32)
+        var result: Reply
+    }
+
+    final class Reply: @unchecked Sendable {
+        var pid: pid_t = -1
+        var error: Int32 = 0
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    private static let queue = Queue()
+
+    private final class Queue: @unchecked Sendable {
+        private let lock = NSLock()
+        private var pending: [Request] = []
+        private let wake = DispatchSemaphore(value: 0)
+
+        init() {
+            let thread = Thread { [self] in
+                while true {
+                    wake.wait()
+                    let request = lock.withLock { pending.removeFirst() }
+                    let pid = mailroom_spawn_tied(
+                        request.path, request.argv, request.envp, request.fds.0, request.fds.1, request.fds.2)
+                    request.result.pid = pid
+                    request.result.error = pid < 0 ? errno : 0
+                    request.result.done.signal()
+                }
+            }
+            thread.name = "mailroom-spawn"
+            thread.start()
+        }
+
+        func submit(_ request: Request) {
+            lock.withLock { pending.append(request) }
+            wake.signal()
+        }
+    }
+
+    static func spawn(
+        _ arguments: [String], environment: [String: String], stdin: Int32, stdout: Int32, stderr: Int32
+    ) throws -> pid_t {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned: Int32
-        if environment.isEmpty {
-            spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
-        } else {
-            let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-            defer { for pointer in envp { free(pointer) } }
-            spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
+        // This process's environment as it is now (tests set variables while they run), plus `environment`.
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        var index = 0
+        while let variable = environ[index] {
+            let name = String(cString: variable).prefix { $0 != "=" }
+            if environment[String(name)] == nil { envp.append(strdup(variable)) }
+            index += 1
         }
-        guard spawned == 0 else {
+        envp += environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
+        let box = Reply()
+        argv.withUnsafeBufferPointer { argvBuffer in
+            envp.withUnsafeBufferPointer { envpBuffer in
+                queue.submit(
+                    Request(
+                        path: UnsafePointer(argv[0]!), argv: argvBuffer.baseAddress!, envp: envpBuffer.baseAddress!,
+                        fds: (stdin, stdout, stderr), result: box))
+                box.done.wait()
+            }
+        }
+        guard box.pid > 0 else {
             throw CommandError(
                 arguments: arguments, status: nil,
-                stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
+                stderr: "cannot start \(arguments[0]): \(String(cString: strerror(box.error)))")
         }
-        return BackgroundProcess(pid: pid)
+        return box.pid
     }
 }
 
@@ -220,39 +310,6 @@ public struct BackgroundProcess: Sendable {
         kill(pid, SIGTERM)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    }
-}
-
-extension ProcessRunner {
-    /// Starts a long-running program whose stdout the caller reads (stdin and stderr on
-    /// /dev/null), for streams such as `podman events`. The caller owns and closes the descriptor.
-    public func startReading(_ arguments: [String]) throws -> (process: BackgroundProcess, stdout: Int32) {
-        observer?(arguments)
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else {
-            throw CommandError(
-                arguments: arguments, status: nil, stderr: "cannot create a pipe: \(String(cString: strerror(errno)))")
-        }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        closeInheritedDescriptors(&actions)
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
-        close(fds[1])
-        guard spawned == 0 else {
-            close(fds[0])
-            throw CommandError(
-                arguments: arguments, status: nil,
-                stderr: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
-        }
-        return (BackgroundProcess(pid: pid), fds[0])
     }
 }
 

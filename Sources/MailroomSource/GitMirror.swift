@@ -26,15 +26,47 @@ final class GitMirror {
     /// Brings the mirror up to date with the remote: a bare clone the first time, a fetch after.
     ///
     /// A failed first clone leaves no mirror behind; a failed fetch leaves the mirror as it was.
+    /// A mirror that cannot be opened or fetched into for a reason that is not the remote's
+    /// (objects or refs damaged on disk) is cloned again beside it and swapped in; if that clone
+    /// fails too, the first error is thrown and the damaged mirror is kept.
     @discardableResult
     func sync() throws -> GitRepositoryHandle {
         try checkLocalRemote()
         let context = try RemoteCallbackContext(remote: remote, credentials: configuration.credentials)
-        if let repository = try openExisting() {
-            try fetch(into: repository, context: context)
-            return repository
+        let existing: GitRepositoryHandle?
+        do { existing = try openExisting() } catch let damage as GitError {
+            return try reclone(after: damage, context: context)
         }
-        return try clone(context: context)
+        guard let repository = existing else { return try clone(context: context) }
+        do {
+            try fetch(into: repository, context: context)
+        } catch let damage as MirrorDamage {
+            return try reclone(after: damage.error, context: context)
+        }
+        return repository
+    }
+
+    /// Why the mirror was last cloned again, once: the caller logs it.
+    func takeRepair() -> GitError? {
+        defer { repair = nil }
+        return repair
+    }
+    private var repair: GitError?
+
+    /// A fetch that failed in the mirror itself, not at the remote.
+    private struct MirrorDamage: Error {
+        var error: GitError
+    }
+
+    private func reclone(after damage: GitError, context: RemoteCallbackContext) throws -> GitRepositoryHandle {
+        cached = nil
+        do {
+            let repository = try clone(context: context, replacing: true)
+            repair = damage
+            return repository
+        } catch {
+            throw damage
+        }
     }
 
     /// The mirror as it is, without contacting the remote; nil when it was never cloned.
@@ -93,7 +125,7 @@ final class GitMirror {
         git_repository_free(out)
     }
 
-    private func clone(context: RemoteCallbackContext) throws -> GitRepositoryHandle {
+    private func clone(context: RemoteCallbackContext, replacing: Bool = false) throws -> GitRepositoryHandle {
         let fileManager = FileManager.default
         do {
             try fileManager.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
@@ -123,8 +155,13 @@ final class GitMirror {
                     GitError(.libgit2, "cannot configure the mirror \(temp)", detail: $0.message)
                 }
             }
-            try fetch(into: repository, context: context)
+            // A new mirror cannot be damaged yet: whatever failed, failed at the remote.
+            do { try fetch(into: repository, context: context) } catch let damage as MirrorDamage { throw damage.error }
         }
+        // A damaged mirror goes aside under a name removeStaleClones knows (a crash here leaves
+        // no mirror, which the next fetch clones), then the new one takes its place.
+        let aside = "\(path).tmp-damaged-\(getpid())"
+        if replacing, rename(path, aside) == 0 { try? fileManager.removeItem(atPath: aside) }
         guard rename(temp, path) == 0 else {
             let reason = String(cString: strerror(errno))
             // Another process cloned at the same time: use its mirror.
@@ -150,7 +187,13 @@ final class GitMirror {
             git_remote_fetch(remoteHandle.pointer, nil, options, "mailroom: fetch")
         }
         guard rc < 0 else { return }
-        throw fetchError(LibGit2Failure.last(rc), context: context)
+        let failure = LibGit2Failure.last(rc)
+        let error = fetchError(failure, context: context)
+        // Not the network, not the credentials: perhaps the mirror's own files.
+        let remoteSide =
+            context.failure != nil || failure.is(GIT_EAUTH) || failure.is(GIT_ECERTIFICATE)
+            || failure.in(GIT_ERROR_NET, GIT_ERROR_SSH, GIT_ERROR_HTTP, GIT_ERROR_CALLBACK)
+        throw remoteSide ? error : MirrorDamage(error: error)
     }
 
     /// The mirror's remote, pointed at the configured URL (which may have changed since the clone).

@@ -49,6 +49,11 @@ public final class GitSource: @unchecked Sendable {
         try locked {
             let previousState = try store.load()
             let repository = try mirror.sync()
+            if let damage = mirror.takeRepair() {
+                logger.warning(
+                    "The git mirror was damaged; cloned it again",
+                    metadata: ["source.mirror": "\(configuration.mirrorPath)", "source.error": "\(damage)"])
+            }
             let commit = try resolveTracked(in: repository)
             let snapshot = try mirror.snapshot(at: commit)
 

@@ -1,4 +1,5 @@
 import Foundation
+import MailroomSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -77,43 +78,12 @@ public struct SourceStateStore: Sendable {
     }
 
     static func writeAtomically(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        func failure(_ what: String) -> GitError {
-            GitError(
-                .stateFile, "cannot \(what) \(temp) for \(path)",
-                hint: "check the state directory's permissions and free space",
-                detail: String(cString: strerror(errno)))
-        }
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("create") }
-        var closed = false
-        defer {
-            if !closed { close(fd) }
-        }
         do {
-            try data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0, errno == EINTR { continue }
-                    guard n > 0 else { throw failure("write") }
-                    offset += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw failure("fsync") }
-            closed = true
-            guard close(fd) == 0 else { throw failure("close") }
-            guard rename(temp, path) == 0 else { throw failure("rename") }
+            try AtomicFile.write(data, to: path, mode: 0o600)
         } catch {
-            unlink(temp)
-            throw error
-        }
-        // Make the rename itself durable.
-        let dirFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            fsync(dirFD)
-            close(dirFD)
+            throw GitError(
+                .stateFile, "cannot write \(path)", hint: "check the state directory's permissions and free space",
+                detail: "\(error)")
         }
     }
 

@@ -208,28 +208,46 @@ public struct MappingReader {
 }
 
 extension YamlError {
-    /// Where to look: for a list or mapping left open (`[a, b` without `]`), where it opened,
-    /// since the parser only notices at the next line; otherwise where the parser stopped.
-    func location(file: String) -> SourceLocation {
+    /// Where to look: for a list, mapping or quoted string left open (`[a, b` without `]`),
+    /// where it opened, since the parser only notices lines later (or at the end of the file);
+    /// otherwise where the parser stopped.
+    package func location(file: String) -> SourceLocation {
         switch self {
-        case .scanner(let context, _, let mark, _), .parser(let context, _, let mark, _),
-            .composer(let context, _, let mark, _):
-            let at = context.flatMap { $0.text.contains("flow") ? $0.mark : nil } ?? mark
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            let at = opened?.mark ?? mark
             return SourceLocation(file: file, line: at.line, column: at.column)
         default:
             return SourceLocation(file: file, line: 1, column: 1)
         }
     }
 
-    var summary: String {
+    package var summary: String {
         switch self {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            guard let context, context.text.contains("flow") else { return "invalid YAML: \(problem)" }
-            let opened = context.text.contains("mapping") ? "a '{' mapping" : "a '[' list"
-            return "invalid YAML: \(opened) that opens here is not closed (at \(mark.line):\(mark.column): \(problem))"
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            guard let opened else { return "invalid YAML: \(problem)" }
+            return "invalid YAML: \(opened.what) (at \(mark.line):\(mark.column): \(problem))"
         default:
             return "invalid YAML: \(self)"
         }
+    }
+
+    /// The construct left open that the parser was inside when it gave up, from its context
+    /// ("while parsing a flow sequence", "while scanning a quoted scalar", ...), and where it began.
+    private var opened: (what: String, mark: Mark)? {
+        let context: Context?
+        switch self {
+        case .scanner(let c, _, _, _), .parser(let c, _, _, _), .composer(let c, _, _, _): context = c
+        default: context = nil
+        }
+        guard let context else { return nil }
+        let text = context.text
+        if text.contains("flow") {
+            let kind = text.contains("mapping") ? "a '{' mapping" : "a '[' list"
+            return ("\(kind) that opens here is not closed", context.mark)
+        }
+        if text.contains("quoted scalar") { return ("a quoted string that opens here is not closed", context.mark) }
+        if text.contains("simple key") { return ("the key that starts here has no ':' after it", context.mark) }
+        return nil
     }
 }

@@ -17,10 +17,15 @@ public enum AtomicFile {
         try makeDirectory(directory)
         let temporary = temporaryPath(for: path)
         try writeTemporary(data, at: temporary, replacing: path, mode: mode, sync: true)
+        do { try FaultInjection.point("file.rename") } catch {
+            unlink(temporary)
+            throw error
+        }
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
             throw FileWriteError(path: path, operation: "rename")
         }
+        try FaultInjection.point("file.renamed")
         syncDirectory(directory)
     }
 
@@ -106,11 +111,12 @@ public enum AtomicFile {
         /// Renames the `index`-th file into place.
         public func commit(_ index: Int) throws {
             guard let temporary = temporaries[index] else { return }
-            FaultInjection.point("file.rename")
+            try FaultInjection.point("file.rename")
             guard rename(temporary, paths[index]) == 0 else {
                 throw FileWriteError(path: paths[index], operation: "rename")
             }
             temporaries[index] = nil
+            try FaultInjection.point("file.renamed")
         }
 
         /// Makes the renames durable and removes what was not committed.
@@ -158,6 +164,45 @@ public enum AtomicFile {
         let suffix = "mailroom-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let temporary = name.utf8.count + suffix.utf8.count + 2 <= 255 ? ".\(name).\(suffix)" : ".\(suffix)"
         return "\(directory)/\(temporary)"
+    }
+
+    /// Removes the temporaries that a process killed mid-write left in `directories`: regular
+    /// files named as ``temporaryPath(for:)`` names them whose pid is no longer running (a live
+    /// process, this one included, may be writing them). Nothing else is touched: not other
+    /// names, not directories, not symbolic links, not subdirectories. Returns the paths removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in directories: some Sequence<String>) -> [String] {
+        var removed: [String] = []
+        for directory in Set(directories) {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
+            for name in names {
+                guard let pid = temporaryOwner(name), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else {
+                    continue
+                }
+                let path = "\(directory.trimmingTrailingSlash)/\(name)"
+                var info = stat()
+                guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, unlink(path) == 0 else { continue }
+                removed.append(path)
+            }
+            if removed.contains(where: { $0.hasPrefix(directory.trimmingTrailingSlash + "/") }) {
+                syncDirectory(directory)
+            }
+        }
+        return removed.sorted()
+    }
+
+    /// The pid in a temporary's name (`.<name>.mailroom-<pid>-<n>` or `.mailroom-<pid>-<n>`),
+    /// or nil for any other name.
+    static func temporaryOwner(_ name: String) -> pid_t? {
+        guard name.hasPrefix("."), let range = name.range(of: "mailroom-", options: .backwards) else { return nil }
+        let before = name[..<range.lowerBound]
+        guard before == "." || (before.count > 2 && before.hasSuffix(".")) else { return nil }
+        let numbers = name[range.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+        guard numbers.count == 2,
+            numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            UInt32(numbers[1]) != nil, let pid = pid_t(numbers[0]), pid > 0
+        else { return nil }
+        return pid
     }
 
     /// Writes `data` to a new temporary file with the mode (and the owner of `path`, if it exists).

@@ -71,6 +71,9 @@ struct Render: AsyncParsableCommand {
     }
 
     func write(_ desired: DesiredState, under root: String) throws {
+        let paths = (desired.files + desired.units).map { root + $0.path }
+        // What an earlier render killed mid-write left: its temporaries, never other files.
+        AtomicFile.removeStaleTemporaries(in: paths.map { ($0 as NSString).deletingLastPathComponent })
         // One batch: every file is its old content or its new one after a crash, with one sync in all.
         try AtomicFile.write(
             (desired.files + desired.units).map {

@@ -57,6 +57,7 @@ actor AppliedStateRecorder {
 
     private func save() throws {
         guard persist else { return }
+        try FaultInjection.point("state.write")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try AtomicFile.write(try encoder.encode(state), to: AppliedState.path(in: stateDirectory), mode: 0o600)

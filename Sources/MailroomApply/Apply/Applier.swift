@@ -111,6 +111,7 @@ public struct Applier: Sendable {
     ) async throws -> ApplyResult {
         var run = beginRollout(commit: commit, trigger: trigger, rollbackTo: rollbackTo, logger: logger)
         guard let compiled = try compile(spec, &run) else { return run.finish(.refused) }
+        if !options.dryRun { removeStaleTemporaries(compiled.desired, logger: run.logger) }
         guard let (actual, plan) = try await observeAndPlan(compiled.desired, &run) else { return run.finish(.refused) }
         guard plan.hasChanges || run.incomplete != nil else {
             return try await recordUnchanged(spec, plan: plan, desired: compiled.desired, actual: actual, &run)

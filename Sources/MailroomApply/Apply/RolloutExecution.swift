@@ -65,7 +65,10 @@ struct RolloutExecution: Sendable {
 
     func network() async {
         guard plan.network.action == .create else { return }
-        await podmanStep(.networkCreate, plan.network.name, plan.network.arguments) { _ in "created" }
+        await podmanStep(.networkCreate, plan.network.name, plan.network.arguments) { _ in
+            try FaultInjection.point("network.create")
+            return "created"
+        }
     }
 
     func directoriesAndFiles() async {
@@ -103,6 +106,7 @@ struct RolloutExecution: Sendable {
         for (index, write) in writes.enumerated() {
             let action: StepAction = write.change.kind == .unit ? .unitWrite : .fileWrite
             let written = await step(action, write.change.path, command: nil) {
+                if action == .unitWrite { try FaultInjection.point("unit.write") }
                 try batch?.commit(index)
                 return "mode \(String(write.file.mode, radix: 8))"
             }
@@ -142,6 +146,7 @@ struct RolloutExecution: Sendable {
             }
             let arguments = ["container", "rm", "--force", "--ignore", "--time", "10", change.name]
             await podmanStep(.containerRemove, change.name, arguments) { _ in
+                try FaultInjection.point("container.remove")
                 try await recorder.container(change.name, nil)
                 return "removed (volumes and data kept)"
             }
@@ -225,6 +230,7 @@ struct RolloutExecution: Sendable {
             ]
             let run = PodmanArguments.run(c.definition, extraLabels: labels)
             await podmanStep(action, change.name, run) { result in
+                try FaultInjection.point("container.create")
                 // `--replace` prints the old container's name first; the new id is the last line.
                 let id = result.stdoutText.split(separator: "\n").last.map {
                     String($0).trimmingCharacters(in: .whitespaces)
@@ -291,6 +297,7 @@ struct RolloutExecution: Sendable {
             }
             let began = Date()
             do {
+                try FaultInjection.point("container.reload")
                 try await engine.execute(command)
                 await log.add(
                     StepRecord(
@@ -390,6 +397,7 @@ struct RolloutExecution: Sendable {
         return await step(
             name, target, command: ["systemctl"] + service.arguments, evenIfInterrupted: evenIfInterrupted
         ) {
+            if service == .daemonReload { try FaultInjection.point("systemd.daemon-reload") }
             try await serviceManager.perform(service)
             return nil
         }

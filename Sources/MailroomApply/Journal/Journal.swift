@@ -40,6 +40,7 @@ public final class Journal: @unchecked Sendable {
         var line = try JournalCoding.encoder().encode(record)
         line.append(UInt8(ascii: "\n"))
         try lock.withLock {
+            try FaultInjection.point("journal.append")
             try openForAppend()
             guard writeAll(fd, line), fsync(fd) == 0 else { throw FileWriteError(path: path, operation: "append") }
         }

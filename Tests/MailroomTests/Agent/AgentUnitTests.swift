@@ -57,6 +57,12 @@ extension PureTests {
                 try AgentConfiguration.parse("branch: main\n", file: "agent.yaml")
             }
             #expect(missing?.message.contains("repository") == true)
+            // A list left open is reported where it opens, not at the next key the parser reached.
+            let open = #expect(throws: AgentConfigurationError.self) {
+                try AgentConfiguration.parse(
+                    "repository: /r.git\noverride_dirs: [/srv/a,\n  /srv/b\npoll_interval: 5s\n", file: "agent.yaml")
+            }
+            #expect(open?.line == 2 && open?.message.contains("'[' list that opens here is not closed") == true)
             #expect(throws: AgentConfigurationError.self) {
                 try AgentConfiguration.parse("repository: /r.git\nlisten: nowhere\n", file: "x")
             }

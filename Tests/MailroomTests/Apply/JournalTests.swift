@@ -126,6 +126,31 @@ struct JournalTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/sub/dir") == ["file.env"])
     }
 
+    @Test("stale temporaries: only our names, of a process that is gone, regular files; nothing else")
+    func staleTemporaries() throws {
+        let state = try temporaryStateDirectory()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        // pid_max itself is never a process id: a writer that is surely gone.
+        let maximum = try String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8)
+        let gone = try #require(Int32(maximum.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let stale = [".mailu.env.mailroom-\(gone)-17", ".mailroom-\(gone)-4"]
+        let kept = [
+            "mailu.env", ".mailu.env.mailroom-\(getpid())-3", ".mailu.env.mailroom-1-3", "mailu.env.mailroom-\(gone)-1",
+            ".mailu.env.mailroom-\(gone)-x", ".mailu.env.mailroom-\(gone)", ".mailu.env.tmp-\(gone)-1",
+        ]
+        for name in stale + kept {
+            try "SECRET_KEY=x\n".write(toFile: "\(state)/\(name)", atomically: false, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(
+            atPath: "\(state)/.dir.mailroom-\(gone)-5", withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(
+            atPath: "\(state)/.link.mailroom-\(gone)-6", withDestinationPath: "\(state)/mailu.env")
+        let removed = AtomicFile.removeStaleTemporaries(in: [state, state + "/", state + "/missing"])
+        #expect(removed == stale.map { "\(state)/\($0)" }.sorted())
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: state))
+        #expect(left == Set(kept + [".dir.mailroom-\(gone)-5", ".link.mailroom-\(gone)-6"]))
+    }
+
     @Test("the lock admits one apply per state directory, and names the holder")
     func lock() throws {
         let state = try temporaryStateDirectory()

@@ -10,7 +10,7 @@ import Testing
 /// file holds its old content or its new one. The crash is injected (`MAILROOM_FAULT`, debug
 /// builds only) before the first, a middle and the last rename, so the verdict does not depend
 /// on when a signal would land.
-@Suite("render --out survives a crash at any rename")
+@Suite("render --out survives a crash at any rename; the next render removes its temporaries")
 struct RenderOutCrashTests {
     static func spec(email: String, version: String, domains: Int) -> String {
         let names = (0..<domains).map { "d\($0).example.org" }.joined(separator: ", ")
@@ -68,6 +68,20 @@ struct RenderOutCrashTests {
             #expect(
                 leftovers.count == newContent.count - (crashAt - 1),
                 "temporaries of the files not yet renamed stay behind")
+
+            // The next render removes them (and only them): every file new, no temporary left.
+            let foreign = out + "/root/podmandirectory/.notes.mailroom-draft"
+            try "mine".write(toFile: foreign, atomically: false, encoding: .utf8)
+            let again = try await MailroomBinary.run(
+                ["render", out + "/spec", "--out", out + "/root"], host: Self.host(out))
+            #expect(again.status == 0, "\(again.stderrText)")
+            for (path, newText) in newContent {
+                #expect(try String(contentsOfFile: out + "/root" + path, encoding: .utf8) == newText)
+            }
+            let after = try FileManager.default.subpathsOfDirectory(atPath: out + "/root").filter {
+                $0.contains(".mailroom-")
+            }
+            #expect(after == ["podmandirectory/.notes.mailroom-draft"], "left after the next render: \(after)")
         }
     }
 

@@ -71,6 +71,54 @@ struct GitSourceTests {
         #expect(!again.forced)
     }
 
+    @Test(
+        "a corrupted mirror (objects gone, refs garbled) is reported, then cloned again on its own: the next fetch works",
+        arguments: ["objects", "HEAD"])
+    func corruptedMirrorRecloned(_ damage: String) throws {
+        let f = try SourceFixture()
+        defer { f.remove() }
+        let source = try f.source()
+        let first = try source.fetch(logger: f.logs.logger)
+        let mirror = f.stateDirectory + "/mirror.git"
+        switch damage {
+        case "objects":
+            // Every object and pack gone: the refs point at nothing.
+            for name in try FileManager.default.contentsOfDirectory(atPath: mirror + "/objects") {
+                try FileManager.default.removeItem(atPath: mirror + "/objects/" + name)
+            }
+        default:
+            try "garbage\n".write(toFile: mirror + "/HEAD", atomically: false, encoding: .utf8)
+        }
+        let pushed = try f.repo.commitAndPush(["x.txt": "x\n"], message: "x")
+        let again = try source.fetch(logger: f.logs.logger)
+        #expect(again.commit.hex == pushed)
+        #expect(again.previous == first.commit)
+        #expect(
+            f.logs.messages(at: .warning).contains { $0.contains("mirror") },
+            "\(f.logs.messages(at: .warning))")
+    }
+
+    @Test("a remote gone for a while: each fetch names it, the mirror and state are kept; once back, fetches work")
+    func remoteGoneThenBack() throws {
+        let f = try SourceFixture()
+        defer { f.remove() }
+        let source = try f.source(url: "file://" + f.repo.origin)
+        let first = try source.fetch(logger: f.logs.logger)
+        let state = f.stateDirectory + "/source-state.json"
+        let saved = FileManager.default.contents(atPath: state)
+        let pushed = try f.repo.commitAndPush(["x.txt": "x\n"], message: "x")
+        try FileManager.default.moveItem(atPath: f.repo.origin, toPath: f.repo.origin + ".away")
+        for _ in 0..<3 {
+            let error = gitError { try source.fetch(logger: f.logs.logger) }
+            #expect(error?.code == .unreachable && error?.message.contains(f.repo.origin) == true)
+        }
+        #expect(FileManager.default.contents(atPath: state) == saved)
+        #expect(try source.snapshot(at: first.commit.hex).specText == TestSpecs.minimal)
+        try FileManager.default.moveItem(atPath: f.repo.origin + ".away", toPath: f.repo.origin)
+        let back = try source.fetch(logger: f.logs.logger)
+        #expect(back.commit.hex == pushed && back.previous == first.commit && !back.forced)
+    }
+
     @Test("a pinned commit id and a pinned tag are read from their own trees")
     func pinnedRevision() throws {
         let f = try SourceFixture()

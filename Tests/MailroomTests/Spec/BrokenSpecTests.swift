@@ -136,6 +136,25 @@ extension PureTests {
                 spec: TestSpecs.minimal + "containers: {backup: {image: localhost/backup:1}\n",
                 field: "(document)", at: "containers: {", message: "a '{' mapping that opens here is not closed"),
             Case(
+                name: "a list left open mid-file is reported at its line, not where the next key starts",
+                spec: TestSpecs.minimal.replacingOccurrences(
+                    of: "hostnames: [mail.example.org]", with: "hostnames: [mail.example.org, mx.example.org"),
+                field: "(document)", at: "hostnames: [mail.example.org, mx",
+                message: "a '[' list that opens here is not closed"),
+            Case(
+                name: "a list nested in a mapping, both left open",
+                spec: TestSpecs.minimal + "containers: {backup: {image: localhost/backup:1, depends_on: [mailu-admin\n",
+                field: "(document)", at: "containers: {", message: "that opens here is not closed"),
+            Case(
+                name: "a double-quoted string left open is reported where it opens, not at the end of the file",
+                spec: TestSpecs.minimal.replacingOccurrences(
+                    of: "domains: [example.org]", with: "domains: [\"example.org]"),
+                field: "(document)", at: "domains: [\"example.org", message: "that opens here is not closed"),
+            Case(
+                name: "a single-quoted string left open",
+                spec: TestSpecs.minimal + "containers:\n  backup:\n    image: 'localhost/backup:1\n    memory: 1g\n",
+                field: "(document)", at: "image: 'localhost", message: "a quoted string that opens here is not closed"),
+            Case(
                 name: "a control character in a Roundcube plugin name",
                 spec: mailu("  roundcube_plugins: [\"archive\\x10\"]\n"),
                 field: "mailu.roundcube_plugins", at: "roundcube_plugins", message: "a control character (U+0010)"),
