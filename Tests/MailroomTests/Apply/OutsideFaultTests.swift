@@ -99,6 +99,61 @@ struct OutsideFaultTests {
     }
 
     @Test(
+        "podman itself killed in the middle of a container run: the rollout fails naming it, the journal says so, the next apply converges"
+    )
+    func podmanKilled() async throws {
+        try await ApplyHarness.with { h in
+            let webdav = h.name("mailu-webdav")
+            let host = h.deployment.host
+            #expect(try await h.apply(h.deployment.standInSpec(), commit: "first").status == .succeeded)
+            // A podman in front of the real one that kills the first run of webdav shortly after
+            // it started, wherever it has got to by then: created, half-created or not at all.
+            let bin = h.deployment.root + "/bin"
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            let podman = try #require(ProcessRunner.which("podman"))
+            let mark = h.deployment.root + "/killed-once"
+            try """
+            #!/bin/sh
+            case " $* " in
+              *" container run "*"--name=\(webdav) "*)
+                if [ ! -e \(mark) ]; then
+                  touch \(mark)
+                  \(podman) "$@" & child=$!
+                  sleep 0.3
+                  kill -9 $child
+                  wait $child
+                  exit $?
+                fi ;;
+            esac
+            exec \(podman) "$@"
+            """.write(toFile: bin + "/podman", atomically: true, encoding: .utf8)
+            chmod(bin + "/podman", 0o755)
+            let path = ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+            try h.deployment.writeSpec(
+                h.deployment.standInSpec(overrides: ["mailu-webdav": ["env": "{FEATURE: \"on\"}"]]))
+            let killed = try await MailroomBinary.run(
+                ["apply", h.deployment.specDirectory, "--yes", "--settle-time", "0.5"], host: host, environment: path)
+            #expect(killed.status == 1, "\(killed.stdoutText)\(killed.stderrText)")
+            #expect(FileManager.default.fileExists(atPath: mark))
+            let failed = try #require(h.history.rollouts.last)
+            #expect(failed.status == .failed)
+            #expect(
+                failed.steps.contains { $0.target == webdav && $0.result == .failed && $0.action == .containerRecreate },
+                "\(failed.steps.map { "\($0.action) \($0.target) \($0.result)" })")
+
+            // podman is whole again: the next apply converges, and a plan then finds nothing.
+            let next = try await MailroomBinary.run(
+                ["apply", h.deployment.specDirectory, "--yes", "--settle-time", "0.5"], host: host, environment: path)
+            #expect(next.status == 0, "\(next.stdoutText)\(next.stderrText)")
+            let containers = try await h.containers()
+            #expect(containers.count == 13 && containers.values.allSatisfy { $0.state == "running" }, "\(containers)")
+            #expect(containers[webdav]?.labels["mailroom.managed"] == "true")
+            let plan = try await MailroomBinary.run(["plan", h.deployment.specDirectory], host: host)
+            #expect(plan.status == 0, "\(plan.stdoutText)")
+        }
+    }
+
+    @Test(
         "a container name taken by a container Mailroom did not make: the plan says so and it is replaced by the spec's"
     )
     func nameTaken() async throws {
