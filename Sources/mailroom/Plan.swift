@@ -27,7 +27,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (source, loaded) = try await spec.load(state: host.state)
-        let pipeline = host.pipeline(engine: PodmanCLI.locate())
+        let pipeline = host.on(spec).pipeline(engine: PodmanCLI.locate())
         let compiled: CompiledSpec
         do { compiled = try pipeline.compile(specText: loaded.text.text, file: loaded.text.file) } catch let error
             as SpecError

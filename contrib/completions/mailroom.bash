@@ -188,7 +188,7 @@ _mailroom_validate() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -203,6 +203,9 @@ _mailroom_validate() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -236,7 +239,7 @@ _mailroom_render() {
     repeating_flags=()
     non_repeating_flags=(--explain --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --out --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --out --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -251,6 +254,9 @@ _mailroom_render() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -294,7 +300,7 @@ _mailroom_plan() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -309,6 +315,9 @@ _mailroom_plan() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -346,9 +355,9 @@ _mailroom_plan() {
 
 _mailroom_diff() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--all-hosts --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --units-dir --output)
     __mailroom_offer_flags_options 3
 
     # Offer option value completions
@@ -363,6 +372,9 @@ _mailroom_diff() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -399,7 +411,7 @@ _mailroom_apply() {
     repeating_flags=()
     non_repeating_flags=(--yes -y --dry-run --force --rollback-on-failure --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --health-timeout --settle-time --output --commit)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --health-timeout --settle-time --output --commit)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -414,6 +426,9 @@ _mailroom_apply() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -503,7 +518,7 @@ _mailroom_rollback() {
     repeating_flags=()
     non_repeating_flags=(--yes -y --dry-run --force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state-dir --units-dir --secrets-file --to --health-timeout --settle-time --output --listen)
+    non_repeating_options=(--state-dir --units-dir --secrets-file --host --to --health-timeout --settle-time --output --listen)
     __mailroom_offer_flags_options 0
 
     # Offer option value completions
@@ -515,6 +530,9 @@ _mailroom_rollback() {
         return
         ;;
     '--secrets-file')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--to')
@@ -563,7 +581,7 @@ _mailroom_dkim_show() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -578,6 +596,9 @@ _mailroom_dkim_show() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -611,7 +632,7 @@ _mailroom_dkim_rotate() {
     repeating_flags=()
     non_repeating_flags=(--activate --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir)
     __mailroom_offer_flags_options 2
 
     # Offer option value completions
@@ -626,6 +647,9 @@ _mailroom_dkim_rotate() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -655,7 +679,7 @@ _mailroom_doctor() {
     repeating_flags=()
     non_repeating_flags=(--skip-outside --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -670,6 +694,9 @@ _mailroom_doctor() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
