@@ -181,6 +181,12 @@ extension SpecLoader {
                         .invalidValue, at: host.location, field: "\(field).subnet",
                         "the backup MX's subnet \(subnet) lies inside the primary's trusted SUBNET \(whole)",
                         hint: "give the backup MX a subnet of its own outside \(whole)")
+                } else {
+                    // Said plainly rather than rendered as an ordinary member outside SUBNET.
+                    d.report(
+                        .invalidValue, at: host.location, field: "\(field).role",
+                        "role backup-mx (a receiving-only Mailu relaying to the primary) is not rendered yet",
+                        hint: "leave the backup MX out of hosts: for now, and run it from a spec of its own")
                 }
                 continue
             }

@@ -38,7 +38,8 @@ struct PlanCommand: AsyncParsableCommand {
         if output == .json {
             try printJSON(plan)
         } else {
-            print(PlanFormatter(color: useColor).format(plan, title: "Mailroom plan for \(source.name)"))
+            let host = compiled.explicit.layout.map { " (host \($0.current))" } ?? ""
+            print(PlanFormatter(color: useColor).format(plan, title: "Mailroom plan for \(source.name)\(host)"))
         }
         if !plan.conflicts.isEmpty { throw ExitCode(1) }
         if plan.hasChanges { throw ExitCode(2) }

@@ -226,3 +226,19 @@ extension PureTests {
         }
     }
 }
+
+extension PureTests.HostsTests {
+    /// A backup MX outside SUBNET is not mistaken for an ordinary member: it is refused until rendered.
+    @Test func backupMXOutsideIsNotRenderedYet() throws {
+        let text = try Self.withHosts(
+            """
+            hosts:
+              mail: {address: 10.0.0.1}
+              mx2: {address: 192.0.2.7, role: backup-mx, subnet: 10.91.0.0/24}
+
+            """)
+        let problems = Self.diagnostics(text)
+        #expect(problems.map(\.field) == ["hosts.mx2.role"])
+        #expect(problems.first?.message.contains("not rendered yet") == true)
+    }
+}
