@@ -47,26 +47,29 @@ extension MailuProfile {
     /// imap), 1 GiB more wherever the antivirus runs (ClamAV holds its signatures in memory),
     /// 512 MiB for a host with only other containers.
     static func memoryWarnings(_ spec: DeploymentSpec, _ containers: [ContainerDefinition]) -> [String: [String]] {
-        let gib = Int64(HostRequirements.gibibyte)
-        let core: Set = ["mailu-front", "mailu-admin", "mailu-smtp", "mailu-imap"]
         var warnings: [String: [String]] = [:]
         for host in spec.hosts {
             guard let memory = host.memoryBytes else { continue }
             let here = containers.map(\.name).filter { HostLayout.host(of: $0, in: spec.hosts)?.name == host.name }
             guard !here.isEmpty else { continue }
-            var need: Int64 = here.contains(where: core.contains) ? 2 * gib : gib / 2
-            var reasons = [need == 2 * gib ? "2 GiB for Mailu's core" : "512 MiB for its containers"]
-            if here.contains("mailu-antivirus") {
-                need += gib
-                reasons.append("1 GiB for the antivirus")
-            }
-            if memory < need {
+            let (need, reason) = memoryNeed(here)
+            if memory < Int64(need) {
                 warnings[host.name, default: []].append(
                     "host '\(host.name)' declares \(memory / (1 << 20)) MiB of memory but its containers need about "
-                        + "\(need / (1 << 20)) MiB (\(reasons.joined(separator: ", "))); add memory or move "
-                        + "containers to another host")
+                        + "\(need / (1 << 20)) MiB (\(reason)); add memory or move containers to another host")
             }
         }
         return warnings
+    }
+
+    /// What one host's containers (named without the prefix) need, and why.
+    static func memoryNeed(_ names: [String]) -> (bytes: UInt64, reason: String) {
+        let gib = HostRequirements.gibibyte
+        let core: Set = ["mailu-front", "mailu-admin", "mailu-smtp", "mailu-imap"]
+        let hasCore = names.contains(where: core.contains)
+        let base = hasCore ? 2 * gib : gib / 2
+        let reason = hasCore ? "2 GiB for Mailu's core" : "512 MiB for its containers"
+        return names.contains("mailu-antivirus")
+            ? (base + gib, reason + ", 1 GiB for the antivirus") : (base, reason)
     }
 }

@@ -242,3 +242,19 @@ extension PureTests.HostsTests {
         #expect(problems.first?.message.contains("not rendered yet") == true)
     }
 }
+
+extension PureTests.HostsTests {
+    /// The doctor's memory check follows the host's own containers.
+    @Test func doctorMemoryFollowsTheShare() throws {
+        let text = try Self.exampleText()
+        let mail = try Self.compile(text, host: "mail")
+        let scan = try Self.compile(text, host: "scan")
+        let settings = try #require(mail.spec.settings as? MailuSettings)
+        #expect(settings.hostRequirements(mail.explicit).memoryBytes == 2 * HostRequirements.gibibyte)
+        let scanNeeds = settings.hostRequirements(scan.explicit)
+        #expect(scanNeeds.memoryBytes == HostRequirements.gibibyte * 3 / 2)
+        #expect(scanNeeds.memoryReason == "512 MiB for its containers, 1 GiB for the antivirus")
+        let single = try Fixtures.compileSeedGuide()
+        #expect(settings.hostRequirements(single.explicit).memoryBytes == 3 * HostRequirements.gibibyte)
+    }
+}
