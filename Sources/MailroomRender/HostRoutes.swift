@@ -34,8 +34,8 @@ public enum HostRoutes {
 
     /// The commands, in order; re-running them gives the same routes and rules.
     public static func commands(_ layout: HostLayout, network: NetworkSpec) -> [Command] {
-        guard let own = layout.currentHost?.subnet else { return [] }
         let others = layout.hosts.filter { $0.name != layout.current && $0.role == .member }
+        guard let own = layout.currentHost?.subnet, !others.isEmpty else { return [] }
         func run(_ arguments: String..., mayFail: Bool = false) -> Command {
             Command(arguments: arguments, mayFail: mayFail)
         }

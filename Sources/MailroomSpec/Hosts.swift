@@ -230,8 +230,8 @@ extension ExplicitSpec {
         share.containers = here.map { c in
             var c = c
             c.dependsOn.removeAll(where: elsewhere.contains)
-            c.origins["ip"] = host.location
-            c.origins["ip6"] = host.location
+            // An address the profile numbered comes from the host's part, not from `network:`.
+            for field in ["ip", "ip6"] where c.origins[field] == network.location { c.origins[field] = host.location }
             return c
         }
         let sources = here.flatMap { $0.mountSources + $0.envFiles }.map(\.trimmingTrailingSlash)

@@ -258,3 +258,35 @@ extension PureTests.HostsTests {
         #expect(settings.hostRequirements(single.explicit).memoryBytes == 3 * HostRequirements.gibibyte)
     }
 }
+
+extension PureTests.HostsTests {
+    /// `hosts:` with one host: the whole subnet, the guide's addresses, no routes to anyone.
+    @Test func oneDeclaredHostIsTheWholeNetwork() throws {
+        let text = try Self.withHosts("hosts:\n  mail: {address: 10.0.0.1}\n")
+        let mail = try Self.compile(text, host: "mail")
+        let single = try Fixtures.compileSeedGuide()
+        #expect(mail.desired.containers.map(\.arguments) == single.desired.containers.map(\.arguments))
+        #expect(mail.desired.network == single.desired.network)
+        #expect(mail.desired.units == single.desired.units)
+        #expect(mail.desired.files == single.desired.files)
+        #expect(mail.desired.directories == single.desired.directories)
+    }
+
+    /// A patch's own address keeps pointing at the line that wrote it, on whichever host.
+    @Test func addressOutsideItsHostsPartPointsAtThePatch() throws {
+        var text = try Self.withHosts(
+            """
+            hosts:
+              mail: {address: 10.0.0.1}
+              scan: {address: 10.0.0.2, containers: [relay]}
+
+            """)
+        text += "\ncontainers:\n  relay:\n    image: docker.io/library/busybox:1\n    ip: 10.90.0.9\n"
+        let problems = Self.diagnostics(text)
+        #expect(problems.count == 1)
+        #expect(problems.first?.code == .addressOutsideSubnet)
+        #expect(problems.first?.message.contains("10.90.128.0/17") == true)
+        #expect(
+            problems.first?.location.line == text.split(separator: "\n", omittingEmptySubsequences: false).count - 1)
+    }
+}
