@@ -136,8 +136,8 @@ extension SpecLoader {
                 }
             }
             if let network {
-                host.gateway = gateway(network.gateway, of: network.ipv4Subnet, in: host.ipv4Subnet) ?? ""
-                host.gateway6 = network.gateway6.flatMap { gateway($0, of: network.ipv6Subnet, in: host.ipv6Subnet) }
+                host.gateway = gateway(network.gateway, in: host.ipv4Subnet) ?? ""
+                host.gateway6 = network.gateway6.flatMap { gateway($0, in: host.ipv6Subnet) }
             }
             hosts.append(host)
         }
@@ -146,9 +146,9 @@ extension SpecLoader {
     }
 
     /// A host's gateway sits where the network's does: `10.90.0.1` makes `10.90.128.1`.
-    private static func gateway(_ text: String, of whole: Subnet?, in part: Subnet?) -> String? {
-        guard let whole, let part, let address = IPAddress(text) else { return nil }
-        return part.offset(of: address, from: whole)?.description
+    private static func gateway(_ text: String, in part: Subnet?) -> String? {
+        guard let part, let address = IPAddress(text) else { return nil }
+        return part.samePlace(as: address)?.description
     }
 
     /// Addresses used once, subnets inside the network's and apart, containers placed once.

@@ -148,14 +148,22 @@ extension Subnet {
         contains(other.network) && other.prefixLength >= prefixLength
     }
 
-    /// The address `offset` past the network address of this subnet, as it lies at `offset`
-    /// from `base`'s network address: the gateway of a part at the same place as the whole's.
-    public func offset(of address: IPAddress, from base: Subnet) -> IPAddress? {
-        switch (address, base.network, network) {
-        case (.v4(let a), .v4(let b), _) where a >= b: network.adding(UInt64(a - b))
-        case (.v6(let ah, let al), .v6(let bh, let bl), _) where ah == bh && al >= bl: network.adding(al - bl)
-        default: nil
+    /// The address at the same place in this subnet as `address` holds in a block of this
+    /// subnet's size: `10.90.0.1` gives `10.90.128.1` in `10.90.128.0/17` and `10.91.0.1` in
+    /// `10.91.0.0/16` (a gateway placed in each part as in the whole).
+    public func samePlace(as address: IPAddress) -> IPAddress? {
+        guard address.isV6 == network.isV6 else { return nil }
+        let offset: UInt64
+        switch address {
+        case .v4(let value):
+            let bits = 32 - prefixLength
+            offset = bits >= 32 ? UInt64(value) : UInt64(value & ((1 << UInt32(bits)) - 1))
+        case .v6(_, let low):
+            let bits = 128 - prefixLength
+            // Gateways sit near the start of a subnet: the low 64 bits hold the offset.
+            offset = bits >= 64 ? low : low & ((1 << UInt64(bits)) - 1)
         }
+        return network.adding(offset)
     }
 
     init(network: IPAddress, prefixLength: Int) {

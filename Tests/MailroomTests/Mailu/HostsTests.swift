@@ -290,3 +290,27 @@ extension PureTests.HostsTests {
             problems.first?.location.line == text.split(separator: "\n", omittingEmptySubsequences: false).count - 1)
     }
 }
+
+extension PureTests.HostsTests {
+    /// Splitting a running deployment: a wider SUBNET, the first host keeping its network as it is.
+    @Test func widenedSubnetKeepsTheFirstHostsNetwork() throws {
+        var text = try Self.withHosts(
+            """
+            hosts:
+              mail: {address: 10.0.0.1, subnet: 10.90.0.0/16, subnet6: "fd00::1:8:0/112"}
+              scan: {address: 10.0.0.2, subnet: 10.91.0.0/16, subnet6: "fd00::1:9:0/112", containers: [mailu-antivirus]}
+
+            """)
+        text = text.replacingOccurrences(of: "  subnet: 10.90.0.0/16\n", with: "  subnet: 10.88.0.0/14\n")
+            .replacingOccurrences(of: "  subnet6: fd00::1:8:0/112\n", with: "  subnet6: fd00::1:0:0/96\n")
+        let mail = try Self.compile(text, host: "mail")
+        let single = try Fixtures.compileSeedGuide()
+        #expect(mail.desired.network == single.desired.network)
+        let scan = try Self.compile(text, host: "scan")
+        #expect(scan.desired.network.arguments.contains("10.91.0.1"))
+        #expect(scan.desired.network.arguments.contains("fd00::1:9:1"))
+        #expect(scan.explicit.container(named: "mailu-antivirus")?.ip == "10.91.0.40")
+        let env = try #require(mail.desired.files.first { $0.path.hasSuffix("/mailu.env") })
+        #expect(env.content.contains("SUBNET=10.88.0.0/14"))
+    }
+}
