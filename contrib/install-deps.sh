@@ -4,7 +4,7 @@
 #   contrib/install-deps.sh test    everything the tests drive for real: podman, caddy, sshd, systemd-analyze, Knot and Unbound, …
 set -euo pipefail
 build=(libgit2-dev libldns-dev pkg-config git)
-test=("${build[@]}" python3 binutils podman runc catatonit busybox-static caddy openssh-server openssh-client systemd curl tar iproute2 knot unbound)
+test=("${build[@]}" python3 binutils podman runc catatonit busybox-static caddy openssh-server openssh-client systemd curl tar iproute2 knot unbound iptables util-linux)
 case "${1:-test}" in
   build) wanted=("${build[@]}") ;;
   test) wanted=("${test[@]}") ;;

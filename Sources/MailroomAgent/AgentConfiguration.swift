@@ -34,6 +34,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var unitsDirectory = "/etc/systemd/system"
     /// The KEY=value file of the secrets the spec names.
     public var secretsFile = "/etc/mailroom/secrets.env"
+    /// Which of the spec's `hosts:` this agent converges; `nil` is the machine's hostname.
+    public var hostName: String?
     /// Host and port of the webhook and status listener.
     public var listenHost = ListenAddress.agentDefault.host
     public var listenPort = ListenAddress.agentDefault.port
@@ -59,7 +61,9 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     /// The host's paths, as `apply` uses them.
     public var host: HostPaths {
-        HostPaths(stateDirectory: stateDirectory, unitsDirectory: unitsDirectory, secretsFile: secretsFile)
+        HostPaths(
+            stateDirectory: stateDirectory, unitsDirectory: unitsDirectory, secretsFile: secretsFile, hostName: hostName
+        )
     }
 
     public static func load(file: String) throws -> AgentConfiguration {
@@ -122,6 +126,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             case "state_dir": config.stateDirectory = try string()
             case "units_dir": config.unitsDirectory = try string()
             case "secrets_file": config.secretsFile = try string()
+            case "host": config.hostName = try string()
             case "webhook_secret_file": config.webhookSecretFile = try string()
             case "health_timeout": config.healthTimeout = try duration()
             case "settle_time": config.settleTime = try duration()
@@ -192,7 +197,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     static let knownKeys = [
         "repository", "branch", "path", "poll_interval", "resync_interval", "debounce", "override_dirs", "state_dir",
         "units_dir", "secrets_file", "listen", "webhook_secret_file", "self_heal", "health_timeout", "settle_time",
-        "dry_run", "check_interval", "check_outside",
+        "dry_run", "check_interval", "check_outside", "host",
     ]
 
     /// The key as the switch knows it: a known key's kebab-case spelling (0.1's) is read as its

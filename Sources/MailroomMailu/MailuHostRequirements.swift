@@ -11,9 +11,16 @@ extension MailuSettings {
         let ports = explicit.containers.flatMap { container in
             container.ports.compactMap { HostRequirements.Port(publish: $0, container: container.name) }
         }
+        // One host of several: what its own containers need (`hosts:`).
+        let services = MailuProfile.services.map(\.name)
+        let share = explicit.layout.map { _ in
+            MailuProfile.memoryNeed(
+                explicit.containers.map { c in services.first { c.name.hasSuffix($0) } ?? c.name })
+        }
         var needs = HostRequirements(
-            memoryBytes: components.antivirus ? 3 * gib : 2 * gib,
-            memoryReason: components.antivirus ? "2 GiB for Mailu, plus 1 GiB for the antivirus" : "2 GiB for Mailu",
+            memoryBytes: share?.bytes ?? (components.antivirus ? 3 * gib : 2 * gib),
+            memoryReason: share?.reason
+                ?? (components.antivirus ? "2 GiB for Mailu, plus 1 GiB for the antivirus" : "2 GiB for Mailu"),
             memoryPlusSwapBytes: 5 * gib, ports: ports, website: CaddyFiles.websiteHost(self),
             dualStack: explicit.network.subnet6 != nil)
         needs.websiteInternalCA = caddy.tls == "internal"

@@ -48,6 +48,8 @@ public struct MailuProfile: Profile {
         let enabled = services.filter { $0.isEnabled(in: s.components) }
         var containers = enabled.map { expansion.container(for: $0, enabled: Set(enabled.map(\.name))) }
         applyPatches(spec.containers, to: &containers, network: spec.network.name, &d)
+        checkPlacement(spec, containers, &d)
+        let warnings = memoryWarnings(spec, containers)
         applyPrefix(spec.prefix, to: &containers)
 
         let addresses = serviceAddresses(containers, prefix: spec.prefix)
@@ -63,7 +65,7 @@ public struct MailuProfile: Profile {
                 "mail objects are applied through mailu-admin, which containers: switches off",
                 hint: "keep mailu-admin, or remove the mail section")
         }
-        return ExplicitSpec(
+        var explicit = ExplicitSpec(
             network: spec.network, containers: containers,
             files: [
                 FileDefinition(
@@ -74,6 +76,10 @@ public struct MailuProfile: Profile {
             application: ApplicationVersion(application: "Mailu", version: s.version),
             objects: admin.map { s.mail.store(settings: s, container: $0.name, secrets: secrets) },
             keys: admin == nil ? [] : MailSettings.dkimKeys(s))
+        if !spec.hosts.isEmpty {
+            explicit.layout = HostLayout(hosts: spec.hosts, current: "", warnings: warnings)
+        }
+        return explicit
     }
 
     /// What one spec's settings make of the service table.
@@ -82,10 +88,12 @@ public struct MailuProfile: Profile {
         let network: NetworkSpec
         let paths: Paths
         let location: SourceLocation
+        let hosts: [HostSpec]
 
         init(spec: DeploymentSpec, settings: MailuSettings) {
             self.settings = settings
             network = spec.network
+            hosts = spec.hosts
             paths = Paths(settings)
             location = settings.location(of: "mailu", fallback: SourceLocation(file: spec.file, line: 1, column: 1))
         }
@@ -99,11 +107,15 @@ public struct MailuProfile: Profile {
         }
 
         /// `10.90.0.N` for a host number, and `fd00::1:8:N`: the guide numbers both stacks alike,
-        /// so host 32 is `10.90.0.32` and `fd00::1:8:32`.
-        func addresses(_ hostNumber: UInt64) -> (v4: String?, v6: String?) {
-            (
-                network.ipv4Subnet.map { $0.network.adding(hostNumber).description },
-                network.ipv6Subnet.map { $0.network.adding(UInt64(String(hostNumber), radix: 16) ?? 0).description }
+        /// so host 32 is `10.90.0.32` and `fd00::1:8:32`. On several hosts, N counts from the
+        /// start of the subnet of the host the service runs on.
+        func addresses(_ hostNumber: UInt64, of service: String) -> (v4: String?, v6: String?) {
+            let host = HostLayout.host(of: service, in: hosts)
+            let v4 = host.map(\.ipv4Subnet) ?? network.ipv4Subnet
+            let v6 = host.map(\.ipv6Subnet) ?? network.ipv6Subnet
+            return (
+                v4.map { $0.network.adding(hostNumber).description },
+                v6.map { $0.network.adding(UInt64(String(hostNumber), radix: 16) ?? 0).description }
             )
         }
 
@@ -112,10 +124,12 @@ public struct MailuProfile: Profile {
             var c = ContainerDefinition(
                 name: service.name, image: image(service.image), network: network.name, origin: location)
             c.hostname = service.hostname
-            (c.ip, c.ip6) = addresses(service.hostNumber)
+            (c.ip, c.ip6) = addresses(service.hostNumber, of: service.name)
             c.origins["ip"] = network.location
             c.origins["ip6"] = network.location
-            if service.usesResolver, s.components.resolver, let resolver = addresses(resolver.hostNumber).v4 {
+            if service.usesResolver, s.components.resolver,
+                let resolver = addresses(resolver.hostNumber, of: resolver.name).v4
+            {
                 c.dns = [resolver]
             }
             if service.readsEnvFile { c.envFiles = [paths.envFile] }

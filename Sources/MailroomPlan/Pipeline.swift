@@ -19,7 +19,11 @@ public struct Pipeline: Sendable {
     }
 
     /// The one compile path, with this host's units directory.
-    public var compiler: SpecCompiler { SpecCompiler(profile: profile, unitsDirectory: host.unitsDirectory) }
+    public var compiler: SpecCompiler {
+        var compiler = SpecCompiler(profile: profile, unitsDirectory: host.unitsDirectory)
+        compiler.hostName = host.hostName
+        return compiler
+    }
 
     /// Reads, expands, validates and renders the spec in `directory`.
     public func compile(specDirectory directory: String) throws -> CompiledSpec {
@@ -46,6 +50,7 @@ public struct Pipeline: Sendable {
         let actual = try await Observer(engine: engine, host: host).observe(compiled.desired)
         var warnings: [String] = []
         if let problem = compiled.secrets.problem { warnings.append(problem + "; apply refuses until it is fixed") }
+        if let layout = compiled.explicit.layout { warnings += layout.warnings[layout.current] ?? [] }
         let plan = Planner.plan(desired: compiled.desired, actual: actual, warnings: warnings)
         return (try await ImageCheck.check(plan, desired: compiled.desired, engine: engine), actual)
     }

@@ -20,6 +20,11 @@ public struct DesiredState: Sendable, Equatable, Codable {
 
     public var applicationVersion: String? { application?.version }
 
+    /// Nothing at all: a host a spec does not name (`mailroom diff --all-hosts`).
+    public static let empty = DesiredState(
+        network: DesiredNetwork(name: "", arguments: [], subnets: [], dns: false), containers: [], files: [], units: [],
+        directories: [])
+
     public func container(named name: String) -> DesiredContainer? {
         containers.first { $0.name == name }
     }

@@ -16,6 +16,8 @@ public struct CompiledSpec: Sendable {
 public struct SpecCompiler: Sendable {
     public var profile: any Profile
     public var unitsDirectory: String
+    /// Which of the spec's `hosts:` to render; `nil` is this machine's hostname. Ignored for one host.
+    public var hostName: String?
 
     public init(profile: any Profile, unitsDirectory: String) {
         self.profile = profile
@@ -52,8 +54,27 @@ public struct SpecCompiler: Sendable {
         case .placeholders: secrets = .placeholder(keys: keys + spec.secrets.keys)
         case .values(let values): secrets = values
         }
-        let explicit = spec.settings.expand(spec, secrets: secrets, &d)
-        Validator.validate(explicit, &d)
+        var explicit = spec.settings.expand(spec, secrets: secrets, &d)
+        if spec.hosts.isEmpty {
+            Validator.validate(explicit, &d)
+        } else {
+            // Every host's share is checked, whichever this is: a spec is valid for all or none.
+            for host in spec.hosts {
+                Validator.validate(explicit.share(for: host, of: spec.hosts, prefix: spec.prefix), &d)
+            }
+            let name = hostName ?? HostSelection.machineHostname()
+            if let host = spec.hosts.first(where: { $0.name == name }) {
+                explicit = explicit.share(for: host, of: spec.hosts, prefix: spec.prefix)
+            } else if d.isEmpty {
+                let names = spec.hosts.map { "'\($0.name)'" }.joined(separator: ", ")
+                d.report(
+                    .invalidValue, at: spec.hosts[0].location, field: "hosts",
+                    hostName == nil
+                        ? "this machine's hostname '\(name)' is none of the spec's hosts (\(names))"
+                        : "--host \(name) is none of the spec's hosts (\(names))",
+                    hint: "pass --host NAME with one of \(names)")
+            }
+        }
         try d.throwIfAny()
         return CompiledSpec(
             spec: spec, explicit: explicit, desired: Renderer.render(explicit, unitsDirectory: unitsDirectory),
@@ -91,8 +112,12 @@ public enum Renderer {
                 path: "\(unitsDirectory.trimmingTrailingSlash)/\(SystemdUnit.fileName(for: c.name))",
                 content: SystemdUnit.render(c, arguments: PodmanArguments.run(c, extraLabels: managed)))
         }
+        let hostUnits = explicit.layout.flatMap {
+            HostRoutes.unit($0, network: explicit.network, unitsDirectory: unitsDirectory)
+        }
         return DesiredState(
-            network: network(explicit.network), containers: containers, files: explicit.files, units: units,
+            network: network(explicit.network), containers: containers, files: explicit.files,
+            units: units + (hostUnits.map { [$0] } ?? []),
             directories: explicit.directories, application: explicit.application, objects: explicit.objects,
             keys: explicit.keys)
     }

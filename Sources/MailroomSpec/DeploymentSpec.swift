@@ -11,6 +11,8 @@ public struct DeploymentSpec: Sendable {
     public var secrets: SecretsSpec
     /// Prepended to every container name (and so to unit names), to run two deployments on one host.
     public var prefix: String
+    /// `hosts:`, the machines the deployment is spread over; empty for one host.
+    public var hosts: [HostSpec] = []
 
     public init(
         file: String, network: NetworkSpec, settings: any ProfileSettings, containers: [ContainerPatch],

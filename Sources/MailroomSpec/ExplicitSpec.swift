@@ -14,6 +14,8 @@ public struct ExplicitSpec: Sendable, Equatable, Codable {
     public var objects: ObjectStore?
     /// Private keys created once and never replaced (Mailu's DKIM keys).
     public var keys: [KeyFile]
+    /// Which host this is a share of, when the spec names several (`hosts:`); `nil` for one host.
+    public var layout: HostLayout?
 
     public init(
         network: NetworkSpec, containers: [ContainerDefinition], files: [FileDefinition], directories: [String],

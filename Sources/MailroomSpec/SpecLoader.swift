@@ -4,7 +4,7 @@ import MailroomSupport
 /// Reads `mailroom.yaml` into a `DeploymentSpec`, reporting every problem at once. The engine's
 /// keys are read here; the profile reads its own sections.
 package enum SpecLoader {
-    static let engineKeys = ["prefix", "network", "containers", "secrets"]
+    static let engineKeys = ["prefix", "network", "containers", "secrets", "hosts"]
 
     /// Reads as much of a spec as can be read, with every problem found. The spec is `nil`
     /// only when its structure is unusable (not YAML, no network); otherwise the caller goes
@@ -44,9 +44,12 @@ package enum SpecLoader {
             }
             prefix = value
         }
+        let hosts = readHosts(top["hosts"], network: network, &d)
         guard let network else { return nil }
-        return DeploymentSpec(
+        var spec = DeploymentSpec(
             file: file, network: network, settings: settings, containers: containers, secrets: secrets, prefix: prefix)
+        spec.hosts = hosts
+        return spec
     }
 
     static func readNetwork(_ node: SpecNode?, _ d: inout DiagnosticCollector) -> NetworkSpec? {

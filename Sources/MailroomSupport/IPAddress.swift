@@ -110,3 +110,64 @@ public struct Subnet: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension Subnet {
+    /// The first `count` of the equal parts this subnet splits into, the smallest power of two
+    /// at least `count`: `10.90.0.0/16` in 2 is `10.90.0.0/17` and `10.90.128.0/17`. The first
+    /// part starts where the subnet does, so addresses numbered from it do not move. `nil` when
+    /// the subnet is too small to split so.
+    public func split(into count: Int) -> [Subnet]? {
+        guard count >= 1 else { return nil }
+        var bits = 0
+        while 1 << bits < count { bits += 1 }
+        let maxPrefix = network.isV6 ? 128 : 32
+        let prefix = prefixLength + bits
+        // Each part keeps room for a network, a gateway, hosts and a broadcast address.
+        guard prefix <= maxPrefix - 2 else { return nil }
+        let step = maxPrefix - prefix
+        return (0..<count).map { index in
+            let base: IPAddress =
+                switch network {
+                case .v4(let value): .v4(value + UInt32(index) << UInt32(step))
+                case .v6(let high, let low):
+                    step >= 64
+                        ? .v6(high: high + UInt64(index) << UInt64(step - 64), low: low)
+                        : .v6(high: high, low: low + UInt64(index) << UInt64(step))
+                }
+            return Subnet(network: base, prefixLength: prefix)
+        }
+    }
+
+    /// Whether the two subnets share an address.
+    public func overlaps(_ other: Subnet) -> Bool {
+        contains(other.network) || other.contains(network)
+    }
+
+    /// Whether every address of `other` lies in this subnet.
+    public func covers(_ other: Subnet) -> Bool {
+        contains(other.network) && other.prefixLength >= prefixLength
+    }
+
+    /// The address at the same place in this subnet as `address` holds in a block of this
+    /// subnet's size: `10.90.0.1` gives `10.90.128.1` in `10.90.128.0/17` and `10.91.0.1` in
+    /// `10.91.0.0/16` (a gateway placed in each part as in the whole).
+    public func samePlace(as address: IPAddress) -> IPAddress? {
+        guard address.isV6 == network.isV6 else { return nil }
+        let offset: UInt64
+        switch address {
+        case .v4(let value):
+            let bits = 32 - prefixLength
+            offset = bits >= 32 ? UInt64(value) : UInt64(value & ((1 << UInt32(bits)) - 1))
+        case .v6(_, let low):
+            let bits = 128 - prefixLength
+            // Gateways sit near the start of a subnet: the low 64 bits hold the offset.
+            offset = bits >= 64 ? low : low & ((1 << UInt64(bits)) - 1)
+        }
+        return network.adding(offset)
+    }
+
+    init(network: IPAddress, prefixLength: Int) {
+        self.network = network
+        self.prefixLength = prefixLength
+    }
+}

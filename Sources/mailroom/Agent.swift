@@ -57,7 +57,8 @@ struct AgentCommand: AsyncParsableCommand {
                 podmanExecutable: podman.executable,
                 serviceManager: Systemctl.detect(), logger: logger, notify: notify,
                 checks: agentLiveChecks(
-                    stateDirectory: configuration.stateDirectory, skipOutside: !configuration.checkOutside))
+                    stateDirectory: configuration.stateDirectory, hostName: configuration.hostName,
+                    skipOutside: !configuration.checkOutside))
             try await agent.run()
         } catch let error as AgentError {
             FileHandle.standardError.write(Data("mailroom agent: \(error)\n".utf8))

@@ -37,7 +37,7 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         let podman = try await locatePodman()
         let applier = Applier(
-            host: host.paths, engine: podman, profile: mailroomProfile,
+            host: host.on(spec).paths, engine: podman, profile: mailroomProfile,
             options: rollout.applyOptions(rollbackOnFailure: rollbackOnFailure))
         let (source, loaded) = try await spec.load(state: host.state)
         try await runRollout(

@@ -140,7 +140,7 @@ struct DKIMRotate: AsyncParsableCommand {
 func mailuSettings(spec: SpecOptions, state: StateOptions) async throws -> MailuSettings {
     let (_, loaded) = try await spec.load(state: state)
     do {
-        let compiled = try state.pipeline.compileWithoutHost(loaded.text)
+        let compiled = try state.pipeline(hostName: spec.hostName).compileWithoutHost(loaded.text)
         guard let settings = compiled.spec.settings as? MailuSettings else { throw ExitCode(1) }
         return settings
     } catch let error as SpecError {

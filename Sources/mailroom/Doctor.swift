@@ -48,7 +48,9 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         let (source, loaded) = try await spec.load(state: state)
         let compiled: CompiledSpec
-        do { compiled = try state.pipeline.compileWithoutHost(loaded.text) } catch let error as SpecError {
+        do { compiled = try state.pipeline(hostName: spec.hostName).compileWithoutHost(loaded.text) } catch let error
+            as SpecError
+        {
             throw reportSpecError(error)
         }
         var results: [LiveCheckResult] = []
@@ -127,8 +129,9 @@ func hostRequirements(_ compiled: CompiledSpec) -> HostRequirements {
 
 /// The agent's periodic checks: those of the spec the host was last made to match (from the
 /// journal), so the checks follow each rollout.
-func agentLiveChecks(stateDirectory: String, skipOutside: Bool) -> LiveCheckProvider {
-    let pipeline = Pipeline(host: HostPaths(stateDirectory: stateDirectory), engine: nil, profile: mailroomProfile)
+func agentLiveChecks(stateDirectory: String, hostName: String?, skipOutside: Bool) -> LiveCheckProvider {
+    let pipeline = Pipeline(
+        host: HostPaths(stateDirectory: stateDirectory, hostName: hostName), engine: nil, profile: mailroomProfile)
     return {
         guard let good = RolloutHistory.load(stateDirectory: stateDirectory).lastSucceeded(),
             let text = SpecArchive.load(rollout: good.id, in: stateDirectory)

@@ -24,6 +24,11 @@ struct SpecOptions: ParsableArguments {
 
     @Option(help: "Pin a commit, tag or branch instead of following --branch.") var revision: String?
 
+    @Option(
+        name: .customLong("host"),
+        help: "Which of the spec's hosts: this machine is (default: its hostname; not needed for a single-host spec).")
+    var hostName: String?
+
     @Option(name: .customLong("token-file"), help: "File holding an access token for an https:// repository.")
     var tokenFile: String?
 
@@ -89,8 +94,12 @@ struct StateOptions: ParsableArguments {
     var stateDirectory: String = "/var/lib/mailroom"
 
     /// The pipeline without this host's units or secrets: what `validate` and `diff` need.
-    var pipeline: Pipeline {
-        Pipeline(host: HostPaths(stateDirectory: stateDirectory), engine: nil, profile: mailroomProfile)
+    var pipeline: Pipeline { pipeline(hostName: nil) }
+
+    /// The same, rendering the share of the spec's host `hostName`.
+    func pipeline(hostName: String?) -> Pipeline {
+        Pipeline(
+            host: HostPaths(stateDirectory: stateDirectory, hostName: hostName), engine: nil, profile: mailroomProfile)
     }
 }
 
@@ -107,13 +116,25 @@ struct HostOptions: ParsableArguments {
         name: .customLong("secrets-file"), help: "Local KEY=value file with the secrets the spec names (mode 0600).")
     var secretsFile: String = "/etc/mailroom/secrets.env"
 
+    /// Which of the spec's `hosts:` this machine is; the commands that read a spec set it from `--host`.
+    var hostName: String?
+
     var paths: HostPaths {
-        HostPaths(stateDirectory: stateDirectory, unitsDirectory: unitsDirectory, secretsFile: secretsFile)
+        HostPaths(
+            stateDirectory: stateDirectory, unitsDirectory: unitsDirectory, secretsFile: secretsFile,
+            hostName: hostName)
     }
 
     /// The pipeline on these paths with the CLI's profile; `engine` nil plans against an empty host.
     func pipeline(engine: (any ContainerEngine)? = nil) -> Pipeline {
         Pipeline(host: paths, engine: engine, profile: mailroomProfile)
+    }
+
+    /// These options for the host `--host` names.
+    func on(_ spec: SpecOptions) -> HostOptions {
+        var options = self
+        options.hostName = spec.hostName
+        return options
     }
 }
 

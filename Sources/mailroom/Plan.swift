@@ -27,7 +27,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (source, loaded) = try await spec.load(state: host.state)
-        let pipeline = host.pipeline(engine: PodmanCLI.locate())
+        let pipeline = host.on(spec).pipeline(engine: PodmanCLI.locate())
         let compiled: CompiledSpec
         do { compiled = try pipeline.compile(specText: loaded.text.text, file: loaded.text.file) } catch let error
             as SpecError
@@ -38,7 +38,8 @@ struct PlanCommand: AsyncParsableCommand {
         if output == .json {
             try printJSON(plan)
         } else {
-            print(PlanFormatter(color: useColor).format(plan, title: "Mailroom plan for \(source.name)"))
+            let host = compiled.explicit.layout.map { " (host \($0.current))" } ?? ""
+            print(PlanFormatter(color: useColor).format(plan, title: "Mailroom plan for \(source.name)\(host)"))
         }
         if !plan.conflicts.isEmpty { throw ExitCode(1) }
         if plan.hasChanges { throw ExitCode(2) }

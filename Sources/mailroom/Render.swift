@@ -38,7 +38,7 @@ struct Render: AsyncParsableCommand {
         let (_, loaded) = try await spec.load(state: host.state)
         let compiled: CompiledSpec
         do {
-            compiled = try host.pipeline().compile(loaded.text)
+            compiled = try host.on(spec).pipeline().compile(loaded.text)
         } catch let error as SpecError {
             throw reportSpecError(error)
         }

@@ -25,6 +25,10 @@ struct RollbackCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var host: HostOptions
+    @Option(
+        name: .customLong("host"),
+        help: "Which of the spec's hosts: this machine is (default: its hostname; not needed for a single-host spec).")
+    var hostName: String?
     @Option(name: .customLong("to"), help: "Rollout id (or unique prefix) or commit to return to.") var target: String?
     @OptionGroup var rollout: RolloutOptions
     @Option(help: "The agent's listen address, to tell it about the pin: IP:PORT, or [IPV6]:PORT.")
@@ -33,6 +37,8 @@ struct RollbackCommand: AsyncParsableCommand {
     func run() async throws {
         let podman = try await locatePodman()
         // A failed rollback returns to the state it started from, as the agent would.
+        var host = host
+        host.hostName = hostName
         let applier = Applier(
             host: host.paths, engine: podman, profile: mailroomProfile,
             options: rollout.applyOptions(rollbackOnFailure: true))

@@ -19,7 +19,7 @@ struct Validate: AsyncParsableCommand {
     func run() async throws {
         let (source, loaded) = try await spec.load(state: state)
         do {
-            let compiled = try state.pipeline.compileWithoutHost(loaded.text)
+            let compiled = try state.pipeline(hostName: spec.hostName).compileWithoutHost(loaded.text)
             if output == .json {
                 try printJSON(
                     ValidationReport(valid: true, diagnostics: [], containers: compiled.desired.containers.count))

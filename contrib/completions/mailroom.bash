@@ -173,13 +173,13 @@ _mailroom() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    validate|render|plan|diff|apply|history|show|rollback|dkim|dns|doctor|agent|status|suspend|resume|help)
+    validate|render|plan|diff|apply|history|show|rollback|dkim|doctor|agent|status|suspend|resume|help)
         # Offer subcommand argument completions
         "_mailroom_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'validate render plan diff apply history show rollback dkim dns doctor agent status suspend resume help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'validate render plan diff apply history show rollback dkim doctor agent status suspend resume help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _mailroom_validate() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -203,6 +203,9 @@ _mailroom_validate() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -236,7 +239,7 @@ _mailroom_render() {
     repeating_flags=()
     non_repeating_flags=(--explain --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --out --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --out --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -251,6 +254,9 @@ _mailroom_render() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -294,7 +300,7 @@ _mailroom_plan() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -309,6 +315,9 @@ _mailroom_plan() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -346,9 +355,9 @@ _mailroom_plan() {
 
 _mailroom_diff() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--all-hosts --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --units-dir --output)
     __mailroom_offer_flags_options 3
 
     # Offer option value completions
@@ -363,6 +372,9 @@ _mailroom_diff() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -399,7 +411,7 @@ _mailroom_apply() {
     repeating_flags=()
     non_repeating_flags=(--yes -y --dry-run --force --rollback-on-failure --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --health-timeout --settle-time --output --commit)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --units-dir --secrets-file --health-timeout --settle-time --output --commit)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -414,6 +426,9 @@ _mailroom_apply() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -503,7 +518,7 @@ _mailroom_rollback() {
     repeating_flags=()
     non_repeating_flags=(--yes -y --dry-run --force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state-dir --units-dir --secrets-file --to --health-timeout --settle-time --output --listen)
+    non_repeating_options=(--state-dir --units-dir --secrets-file --host --to --health-timeout --settle-time --output --listen)
     __mailroom_offer_flags_options 0
 
     # Offer option value completions
@@ -515,6 +530,9 @@ _mailroom_rollback() {
         return
         ;;
     '--secrets-file')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--to')
@@ -563,7 +581,7 @@ _mailroom_dkim_show() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -578,6 +596,9 @@ _mailroom_dkim_show() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -611,7 +632,7 @@ _mailroom_dkim_rotate() {
     repeating_flags=()
     non_repeating_flags=(--activate --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir)
     __mailroom_offer_flags_options 2
 
     # Offer option value completions
@@ -626,6 +647,9 @@ _mailroom_dkim_rotate() {
         return
         ;;
     '--revision')
+        return
+        ;;
+    '--host')
         return
         ;;
     '--token-file')
@@ -651,74 +675,11 @@ _mailroom_dkim_rotate() {
     esac
 }
 
-_mailroom_dns() {
-    repeating_flags=()
-    non_repeating_flags=(--check --update --dry-run --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --output --zone --resolver --server --secrets-file --tsig-secret)
-    __mailroom_offer_flags_options 1
-
-    # Offer option value completions
-    case "${prev}" in
-    '--repo')
-        return
-        ;;
-    '--branch')
-        return
-        ;;
-    '--path')
-        return
-        ;;
-    '--revision')
-        return
-        ;;
-    '--token-file')
-        return
-        ;;
-    '--ssh-key')
-        return
-        ;;
-    '--known-hosts')
-        return
-        ;;
-    '--state-dir')
-        return
-        ;;
-    '--output')
-        __mailroom_add_completions -W 'table'$'\n''zone'$'\n''json'
-        return
-        ;;
-    '--zone')
-        return
-        ;;
-    '--resolver')
-        return
-        ;;
-    '--server')
-        return
-        ;;
-    '--secrets-file')
-        return
-        ;;
-    '--tsig-secret')
-        return
-        ;;
-    esac
-
-    # Offer positional completions
-    case "${positional_number}" in
-    1)
-        __mailroom_add_completions -d
-        return
-        ;;
-    esac
-}
-
 _mailroom_doctor() {
     repeating_flags=()
     non_repeating_flags=(--skip-outside --version -h --help)
-    repeating_options=(--dnsbl)
-    non_repeating_options=(--repo --branch --path --revision --token-file --ssh-key --known-hosts --state-dir --resolver --output)
+    repeating_options=()
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --output)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -735,6 +696,9 @@ _mailroom_doctor() {
     '--revision')
         return
         ;;
+    '--host')
+        return
+        ;;
     '--token-file')
         return
         ;;
@@ -745,12 +709,6 @@ _mailroom_doctor() {
         return
         ;;
     '--state-dir')
-        return
-        ;;
-    '--resolver')
-        return
-        ;;
-    '--dnsbl')
         return
         ;;
     '--output')

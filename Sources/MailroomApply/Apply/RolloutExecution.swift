@@ -85,6 +85,7 @@ struct RolloutExecution: Sendable {
             },
             uniquingKeysWith: { first, _ in first })
         var unitsChanged = false
+        var hostUnits: [String] = []
         let writes = plan.files.filter { $0.action == .create || $0.action == .update }
             .compactMap { change in contents[change.path].map { (change: change, file: $0) } }
         // Every file in one batch (one sync), each rename its own step: after a crash every file
@@ -112,6 +113,14 @@ struct RolloutExecution: Sendable {
             }
             guard written else { break }
             if write.change.kind == .unit { unitsChanged = true }
+            // A unit of no container (the routes between hosts) runs as soon as it changes.
+            if write.change.kind == .unit,
+                !desired.containers.contains(where: {
+                    SystemdUnit.fileName(for: $0.name) == write.change.path.lastComponent
+                })
+            {
+                hostUnits.append(write.change.path.lastComponent)
+            }
         }
         guard await log.failure == nil else { return }
         if await log.ok {
@@ -134,6 +143,10 @@ struct RolloutExecution: Sendable {
                 } + pendingUnits)
         }
         if systemd && unitsChanged { await serviceStep(.daemonReload, target: "systemd", evenIfInterrupted: true) }
+        for unit in hostUnits where systemd {
+            guard await log.ok, await serviceStep(.enable(unit), target: unit) else { return }
+            await serviceStep(.restart(unit), target: unit)
+        }
     }
 
     // MARK: - Containers

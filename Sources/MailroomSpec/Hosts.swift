@@ -1,0 +1,254 @@
+import MailroomSupport
+
+/// One machine of a deployment spread over several (`hosts:`): its address on the private
+/// network the hosts share, the part of the network's subnet its containers get, and the
+/// containers it runs. Without `hosts:` a spec describes one host, as it always did.
+public struct HostSpec: Sendable, Equatable, Codable {
+    public var name: String
+    /// The address the other hosts reach it at (the VPC's private network).
+    public var address: String
+    /// Its containers' subnet: declared, or its share of `network.subnet` split evenly.
+    public var subnet: String
+    public var subnet6: String?
+    public var gateway: String
+    public var gateway6: String?
+    /// The containers placed here, as named in the profile or in `containers:` (without the prefix).
+    public var containers: [String]
+    /// The memory it has, in bytes, when declared.
+    public var memoryBytes: Int64?
+    public var role: Role
+    public var location: SourceLocation
+
+    public enum Role: String, Sendable, Equatable, Codable {
+        /// Runs its share of the one deployment.
+        case member
+        /// A receiving-only mail server of its own, relaying to the primary.
+        case backupMX = "backup-mx"
+    }
+
+    public var ipv4Subnet: Subnet? { Subnet(subnet) }
+    public var ipv6Subnet: Subnet? { subnet6.flatMap(Subnet.init) }
+
+    /// The network as this host creates it: the spec's name, this host's subnets.
+    public func network(from whole: NetworkSpec) -> NetworkSpec {
+        var network = whole
+        network.subnet = subnet
+        network.gateway = gateway
+        network.subnet6 = subnet6
+        network.gateway6 = gateway6
+        return network
+    }
+}
+
+/// Where each container runs, and which host this machine is.
+public struct HostLayout: Sendable, Equatable, Codable {
+    public var hosts: [HostSpec]
+    /// The host this render is for.
+    public var current: String
+    /// Advice for each host by name (too little memory for what it runs); the plan shows it.
+    public var warnings: [String: [String]]
+    /// The whole network's subnet, which Mailu trusts (`SUBNET`).
+    public var trustedSubnet: String
+
+    public init(hosts: [HostSpec], current: String, warnings: [String: [String]] = [:], trustedSubnet: String = "") {
+        self.hosts = hosts
+        self.current = current
+        self.warnings = warnings
+        self.trustedSubnet = trustedSubnet
+    }
+
+    public var currentHost: HostSpec? { hosts.first { $0.name == current } }
+
+    /// The host a container (named without the prefix) runs on: the one listing it, else the first.
+    public static func host(of container: String, in hosts: [HostSpec]) -> HostSpec? {
+        hosts.first { $0.containers.contains(container) } ?? hosts.first
+    }
+}
+
+extension SpecLoader {
+    static let hostKeys = ["address", "subnet", "subnet6", "containers", "memory", "role"]
+
+    /// `hosts:`: a mapping of host name to its settings. The network's subnet is split evenly
+    /// among hosts that declare none, in order, so the first host keeps the addresses a
+    /// single-host spec has.
+    static func readHosts(_ node: SpecNode?, network: NetworkSpec?, _ d: inout DiagnosticCollector) -> [HostSpec] {
+        guard let node, !node.isNull, let entries = node.freeMapping(&d) else { return [] }
+        let parts = network?.ipv4Subnet?.split(into: entries.count)
+        let parts6 = network?.ipv6Subnet?.split(into: entries.count)
+        if let network, network.ipv4Subnet != nil, parts == nil {
+            d.report(
+                .invalidValue, at: node.location, field: "hosts",
+                "network.subnet \(network.subnet) is too small to split among \(entries.count) hosts",
+                hint: "widen network.subnet, or give each host its own 'subnet' inside it")
+        }
+        var hosts: [HostSpec] = []
+        for (index, entry) in entries.enumerated() {
+            let field = "hosts.\(entry.key)"
+            if !isName(entry.key) {
+                d.report(
+                    .invalidValue, at: entry.keyLocation, field: field, "'\(entry.key)' is not a valid host name",
+                    hint: "letters, digits, '-', '_' and '.', starting with a letter or digit")
+            }
+            guard let m = entry.value.mapping(allowed: hostKeys, &d) else { continue }
+            var host = HostSpec(
+                name: entry.key, address: "", subnet: parts?[index].description ?? "",
+                subnet6: parts6?[index].description, gateway: "", gateway6: nil, containers: [], memoryBytes: nil,
+                role: .member, location: entry.keyLocation)
+            if let a = m.required("address", &d, hint: "its address on the private network, e.g. 10.0.0.2"),
+                let text = a.string(&d)
+            {
+                host.address = text
+                if IPAddress(text) == nil {
+                    d.report(.invalidValue, at: a.location, field: "\(field).address", "'\(text)' is not an IP address")
+                }
+            }
+            if let s = m["subnet"], let text = s.string(&d) {
+                host.subnet = text
+                if Subnet(text).map({ $0.network.isV6 }) != false {
+                    d.report(
+                        .invalidValue, at: s.location, field: "\(field).subnet", "'\(text)' is not an IPv4 subnet",
+                        hint: "a part of network.subnet, e.g. 10.90.1.0/24")
+                }
+            }
+            if let s = m["subnet6"], let text = s.string(&d) {
+                host.subnet6 = text
+                if Subnet(text).map({ $0.network.isV6 }) != true {
+                    d.report(
+                        .invalidValue, at: s.location, field: "\(field).subnet6", "'\(text)' is not an IPv6 subnet")
+                }
+            }
+            if let c = m["containers"], let names = c.stringList(&d) { host.containers = names.map(\.0) }
+            if let mem = m["memory"], let text = mem.string(&d) {
+                host.memoryBytes = Grammar.bytes(text)
+                if host.memoryBytes == nil {
+                    d.report(
+                        .invalidValue, at: mem.location, field: "\(field).memory", "'\(text)' is not a size",
+                        hint: "for example 2g or 512m")
+                }
+            }
+            if let r = m["role"], let text = r.string(&d) {
+                if let role = HostSpec.Role(rawValue: text) {
+                    host.role = role
+                } else {
+                    d.report(
+                        .invalidValue, at: r.location, field: "\(field).role", "'\(text)' is not a host role",
+                        hint: "leave it out, or write backup-mx")
+                }
+            }
+            if let network {
+                host.gateway = gateway(network.gateway, in: host.ipv4Subnet) ?? ""
+                host.gateway6 = network.gateway6.flatMap { gateway($0, in: host.ipv6Subnet) }
+            }
+            hosts.append(host)
+        }
+        checkHosts(hosts, network: network, &d)
+        return hosts
+    }
+
+    /// A host's gateway sits where the network's does: `10.90.0.1` makes `10.90.128.1`.
+    private static func gateway(_ text: String, in part: Subnet?) -> String? {
+        guard let part, let address = IPAddress(text) else { return nil }
+        return part.samePlace(as: address)?.description
+    }
+
+    /// Addresses used once, subnets inside the network's and apart, containers placed once.
+    private static func checkHosts(_ hosts: [HostSpec], network: NetworkSpec?, _ d: inout DiagnosticCollector) {
+        var addresses: [String: String] = [:]
+        var placed: [String: String] = [:]
+        for (index, host) in hosts.enumerated() {
+            let field = "hosts.\(host.name)"
+            if let other = addresses[host.address], !host.address.isEmpty {
+                d.report(
+                    .duplicateAddress, at: host.location, field: "\(field).address",
+                    "\(host.address) is also the address of host '\(other)'",
+                    hint: "each host has its own address on the private network")
+            }
+            addresses[host.address] = host.name
+            for container in host.containers {
+                if let other = placed[container] {
+                    d.report(
+                        .duplicateName, at: host.location, field: "\(field).containers",
+                        "'\(container)' is placed on host '\(other)' too", hint: "list each container under one host")
+                }
+                placed[container] = host.name
+            }
+            guard let whole = network?.ipv4Subnet, let subnet = host.ipv4Subnet else { continue }
+            let trusted = whole.covers(subnet)
+            if host.role == .backupMX {
+                // A backup MX is another mail server: inside SUBNET, Mailu would relay for it unasked.
+                if whole.overlaps(subnet) {
+                    d.report(
+                        .invalidValue, at: host.location, field: "\(field).subnet",
+                        "the backup MX's subnet \(subnet) lies inside the primary's trusted SUBNET \(whole)",
+                        hint: "give the backup MX a subnet of its own outside \(whole)")
+                } else {
+                    // Said plainly rather than rendered as an ordinary member outside SUBNET.
+                    d.report(
+                        .invalidValue, at: host.location, field: "\(field).role",
+                        "role backup-mx (a receiving-only Mailu relaying to the primary) is not rendered yet",
+                        hint: "leave the backup MX out of hosts: for now, and run it from a spec of its own")
+                }
+                continue
+            }
+            if !trusted {
+                d.report(
+                    .addressOutsideSubnet, at: host.location, field: "\(field).subnet",
+                    "\(subnet) is not inside network.subnet \(whole), the subnet Mailu trusts",
+                    hint: "pick a part of \(whole)")
+            }
+            if let address = IPAddress(host.address), subnet.contains(address) {
+                d.report(
+                    .invalidValue, at: host.location, field: "\(field).address",
+                    "\(host.address) lies inside the host's own container subnet \(subnet)",
+                    hint: "the private network and the container subnets must be apart")
+            }
+            for other in hosts[..<index] where other.role == .member {
+                if let o = other.ipv4Subnet, o.overlaps(subnet) {
+                    d.report(
+                        .invalidValue, at: host.location, field: "\(field).subnet",
+                        "\(subnet) overlaps host '\(other.name)''s subnet \(o)",
+                        hint: "the hosts' subnets must be disjoint parts of \(whole)")
+                }
+            }
+        }
+    }
+}
+
+extension ExplicitSpec {
+    /// One host's share of a spec spread over several: its network, its containers (their
+    /// dependencies on other hosts' containers dropped: systemd orders only local units), the
+    /// files and directories they mount, and the objects and keys if their container is here.
+    package func share(for host: HostSpec, of hosts: [HostSpec], prefix: String) -> ExplicitSpec {
+        let here = containers.filter { c in
+            let name = c.name.hasPrefix(prefix) ? String(c.name.dropFirst(prefix.count)) : c.name
+            return HostLayout.host(of: name, in: hosts)?.name == host.name
+        }
+        let local = Set(here.map(\.name))
+        let elsewhere = Set(containers.map(\.name)).subtracting(local)
+        var share = self
+        share.network = host.network(from: network)
+        share.containers = here.map { c in
+            var c = c
+            c.dependsOn.removeAll(where: elsewhere.contains)
+            // An address the profile numbered comes from the host's part, not from `network:`.
+            for field in ["ip", "ip6"] where c.origins[field] == network.location { c.origins[field] = host.location }
+            return c
+        }
+        let sources = here.flatMap { $0.mountSources + $0.envFiles }.map(\.trimmingTrailingSlash)
+        func mounted(_ path: String) -> Bool {
+            sources.contains { path == $0 || path.hasPrefix($0 + "/") }
+        }
+        share.files = files.filter { file in
+            mounted(file.path) || file.reload.map { local.contains($0.container) } == true
+        }
+        share.directories = directories.filter { directory in
+            let d = directory.trimmingTrailingSlash
+            return mounted(d) || sources.contains { $0.hasPrefix(d + "/") }
+        }
+        share.objects = objects.flatMap { local.contains($0.container) ? $0 : nil }
+        share.keys = keys.filter { mounted($0.path) }
+        share.layout = HostLayout(
+            hosts: hosts, current: host.name, warnings: layout?.warnings ?? [:], trustedSubnet: network.subnet)
+        return share
+    }
+}
