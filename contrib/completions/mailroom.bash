@@ -173,13 +173,13 @@ _mailroom() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    validate|render|plan|diff|apply|history|show|rollback|dkim|doctor|agent|status|suspend|resume|help)
+    validate|render|plan|diff|apply|history|show|rollback|dkim|dns|doctor|agent|status|suspend|resume|help)
         # Offer subcommand argument completions
         "_mailroom_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'validate render plan diff apply history show rollback dkim doctor agent status suspend resume help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'validate render plan diff apply history show rollback dkim dns doctor agent status suspend resume help' -- "${cur}"))
         ;;
     esac
 }
@@ -675,11 +675,11 @@ _mailroom_dkim_rotate() {
     esac
 }
 
-_mailroom_doctor() {
+_mailroom_dns() {
     repeating_flags=()
-    non_repeating_flags=(--skip-outside --version -h --help)
+    non_repeating_flags=(--check --update --dry-run --version -h --help)
     repeating_options=()
-    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --output)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --output --zone --resolver --server --secrets-file --tsig-secret)
     __mailroom_offer_flags_options 1
 
     # Offer option value completions
@@ -709,6 +709,78 @@ _mailroom_doctor() {
         return
         ;;
     '--state-dir')
+        return
+        ;;
+    '--output')
+        __mailroom_add_completions -W 'table'$'\n''zone'$'\n''json'
+        return
+        ;;
+    '--zone')
+        return
+        ;;
+    '--resolver')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--secrets-file')
+        return
+        ;;
+    '--tsig-secret')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __mailroom_add_completions -d
+        return
+        ;;
+    esac
+}
+
+_mailroom_doctor() {
+    repeating_flags=()
+    non_repeating_flags=(--skip-outside --version -h --help)
+    repeating_options=(--dnsbl)
+    non_repeating_options=(--repo --branch --path --revision --host --token-file --ssh-key --known-hosts --state-dir --resolver --output)
+    __mailroom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--repo')
+        return
+        ;;
+    '--branch')
+        return
+        ;;
+    '--path')
+        return
+        ;;
+    '--revision')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    '--token-file')
+        return
+        ;;
+    '--ssh-key')
+        return
+        ;;
+    '--known-hosts')
+        return
+        ;;
+    '--state-dir')
+        return
+        ;;
+    '--resolver')
+        return
+        ;;
+    '--dnsbl')
         return
         ;;
     '--output')

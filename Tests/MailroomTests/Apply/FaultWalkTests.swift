@@ -17,7 +17,7 @@ import Testing
 /// By default (CI) each point is crashed at its middle pass; with `MAILROOM_FAULT_WALK=sampled`
 /// at its first, middle and last, with `MAILROOM_FAULT_WALK=full` at every pass (that takes
 /// long on a loaded machine). The figures (steps walked, converged, leftovers) are printed.
-@Suite("Fault injection: crash at every named step, then converge", .serialized, .tags(.podman))
+@Suite("Fault injection: crash at every named step, then converge", .tags(.podman))
 struct FaultWalkTests {
     /// `full`: every pass; `sampled`: first, middle and last; otherwise (CI) the middle pass.
     static let walkMode = ProcessInfo.processInfo.environment["MAILROOM_FAULT_WALK"] ?? "middle"

@@ -138,7 +138,9 @@ struct OutsideFaultTests {
             let failed = try #require(h.history.rollouts.last)
             #expect(failed.status == .failed)
             #expect(
-                failed.steps.contains { $0.target == webdav && $0.result == .failed && $0.action == .containerRecreate },
+                failed.steps.contains {
+                    $0.target == webdav && $0.result == .failed && $0.action == .containerRecreate
+                },
                 "\(failed.steps.map { "\($0.action) \($0.target) \($0.result)" })")
 
             // podman is whole again: the next apply converges, and a plan then finds nothing.
