@@ -73,6 +73,8 @@ public actor Reconciler: Service {
     private var onFirstReconcile: (@Sendable () -> Void)?
     private var onDesiredChange: (@Sendable (DesiredState) -> Void)?
     private var desiredCommit: String?
+    /// The last commit whose writes ``expectWrites(of:commit:)`` recorded, with its desired state.
+    private var expected: (commit: String, desired: DesiredState, contents: [String: String])?
     private var onRolloutStart: (@Sendable (_ commit: String, _ reasons: Set<ReconcileReason>) -> Void)?
     /// What this agent decided and saw; ``status`` adds what the journal knows besides.
     private var current = AgentStatus()
@@ -271,7 +273,7 @@ public actor Reconciler: Service {
         }
         let began = ContinuousClock.now
         let appliedBefore = current.appliedCommit
-        let desired = expectWrites(of: spec)
+        let desired = expectWrites(of: spec, commit: target)
         onRolloutStart?(target, reasons)
         guard let result = await apply(spec, commit: target, with: applier, reasons: reasons) else { return }
         record(
@@ -531,16 +533,20 @@ public actor Reconciler: Service {
 
     /// The spec's desired state, and what its rollout will write into the generated files: from
     /// now on, a file event that finds that content (or the previous spec's, which a rollback
-    /// writes back) is the agent's own write. Nil for a spec that does not compile.
-    private func expectWrites(of spec: SpecText) -> DesiredState? {
+    /// writes back) is the agent's own write. Compiled once per commit (a resync or a put-back
+    /// of the same commit reuses it); nil for a spec that does not compile.
+    private func expectWrites(of spec: SpecText, commit: String) -> DesiredState? {
+        if commit == expected?.commit { return expected?.desired }
         guard
             let compiled = try? Pipeline(host: configuration.host, engine: nil, profile: applier.profile).compile(spec)
         else { return nil }
         let contents = OwnChanges.generatedContents(compiled.desired)
+        let previous = expected?.contents ?? [:]
         ownContents.withLock { own in
-            own = contents.mapValues { [$0] }.merging(own.filter { contents[$0.key] == nil }) { new, _ in new }
-            for (path, content) in contents { own[path]?.insert(content) }
+            own = contents.mapValues { [$0] }
+            for (path, content) in previous { own[path, default: []].insert(content) }
         }
+        expected = (commit, compiled.desired, contents)
         return compiled.desired
     }
 

@@ -148,13 +148,7 @@ public enum AtomicFile {
     }
 
     /// Whether a file name is one of ``temporaryPath(for:)``'s: `.<name>.mailroom-<pid>-<n>` or `.mailroom-<pid>-<n>`.
-    package static func isTemporaryName(_ name: String) -> Bool {
-        guard name.hasPrefix("."), let marker = name.range(of: "mailroom-", options: .backwards) else { return false }
-        let before = name[..<marker.lowerBound]
-        guard before == "." || before.hasSuffix(".") else { return false }
-        let numbers = name[marker.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
-        return numbers.count == 2 && numbers.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
-    }
+    package static func isTemporaryName(_ name: String) -> Bool { temporaryOwner(name) != nil }
 
     /// `.<name>.mailroom-<pid>-<random>` beside the file, or `.mailroom-<pid>-<random>` when the
     /// name is so long that the temporary would pass the 255 bytes a file name may have.

@@ -322,6 +322,9 @@ extension AgentScenarioTests {
     /// refused commit.
     static func revertOfBadCommitIsApplied(_ a: Running, broken: String) async throws {
         #expect(try await a.status().badCommit == broken)
+        // Step 8's put-back may still be in its settle wait: a push now would supersede it, and
+        // the revert's rollout would then complete it instead of changing nothing.
+        try await waitFor("idle") { !(try await a.status().reconciling) }
         let ids = try await a.containers().mapValues(\.id)
         try a.repo.git("revert", "--no-edit", "HEAD")
         try a.repo.git("push", "--quiet", "origin", "main")
