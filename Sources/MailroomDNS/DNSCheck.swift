@@ -7,7 +7,10 @@ public enum DNSCheck {
     /// Every record, then every zone they live in (its DNSSEC state). A TLSA record on a zone
     /// that is not validated says so: TLSA protects nothing without DNSSEC.
     package static func run(_ required: [RequiredRecord], client: DNSClient) -> [LiveCheckResult] {
-        var results = required.map { record($0, client: client) }
+        let expected = required.compactMap(\.record)
+        var results = required.map { entry in
+            record(entry, alongside: entry.record.map { companions(of: $0, in: expected) } ?? [], client: client)
+        }
         var zoneOfName: [String: String] = [:]
         var zones: [String] = []
         for entry in required where entry.type != "PTR" && zoneOfName[entry.name] == nil {
@@ -31,9 +34,21 @@ public enum DNSCheck {
         await offThePool { run(required, client: client) }
     }
 
-    /// One record: ok when the server holds exactly it. For TXT only the records of the same
-    /// kind count (`v=spf1`, `v=DKIM1`, `v=DMARC1`): a name may hold other TXT records too.
-    package static func record(_ required: RequiredRecord, client: DNSClient) -> LiveCheckResult {
+    /// The other required records that share `record`'s place (name, type and TXT kind): the
+    /// backup MX's MX beside the primary's.
+    package static func companions(of record: DNSRecord, in expected: [DNSRecord]) -> [DNSRecord] {
+        expected.filter { other in
+            !other.sameData(as: record) && DNSName.equal(other.name, record.name) && other.type == record.type
+                && !relevant([other], to: record).isEmpty
+        }
+    }
+
+    /// One record: ok when the server holds exactly it (and its `alongside` companions). For TXT
+    /// only the records of the same kind count (`v=spf1`, `v=DKIM1`, `v=DMARC1`): a name may
+    /// hold other TXT records too.
+    package static func record(
+        _ required: RequiredRecord, alongside companions: [DNSRecord] = [], client: DNSClient
+    ) -> LiveCheckResult {
         let name = "\(required.purpose) \(DNSName.relaxed(required.name))"
         func result(_ verdict: LiveCheckResult.Verdict, _ detail: String, fix: String? = nil) -> LiveCheckResult {
             LiveCheckResult(group: "dns", name: name, verdict: verdict, detail: detail, fix: fix)
@@ -60,13 +75,21 @@ public enum DNSCheck {
         if found.isEmpty {
             return result(.missing, "no \(kind(expected)) at \(DNSName.relaxed(expected.name))", fix: set)
         }
-        let others = found.filter { !$0.sameData(as: expected) }
-        if others.isEmpty { return result(.ok, "\(expected.type) \(expected.value)") }
+        let others = found.filter { record in
+            !record.sameData(as: expected) && !companions.contains { $0.sameData(as: record) }
+        }
+        let present = found.contains { $0.sameData(as: expected) }
+        if others.isEmpty && present { return result(.ok, "\(expected.type) \(expected.value)") }
+        if others.isEmpty {
+            let seen = found.map { shown($0) }.joined(separator: ", ")
+            return result(
+                .missing, "\(DNSName.relaxed(expected.name)) has \(seen) but not \(shown(expected))", fix: set)
+        }
         let seen = found.map { shown($0) }.joined(separator: ", ")
         let remove = others.map { "remove: \($0.zoneLine)" }.joined(separator: "; ")
         return result(
             .wrong, "\(DNSName.relaxed(expected.name)) has \(seen); expected \(shown(expected))",
-            fix: found.count == others.count ? "\(remove); \(set)" : remove)
+            fix: present ? remove : "\(remove); \(set)")
     }
 
     /// The records at the name that play the expected record's part.

@@ -25,6 +25,7 @@ public enum DNSUpdate {
         var changes: [DNSChange] = []
         var elsewhere: [DNSRecord] = []
         var zoneOfName: [String: String?] = [:]
+        let expectedRecords = required.compactMap(\.record)
         for entry in required {
             guard let expected = entry.record else { continue }
             let zone: String?
@@ -46,7 +47,12 @@ public enum DNSUpdate {
                 throw DNSError("\(client.serversText) answered \(answer.rcode) for \(expected.name) \(expected.type)")
             }
             let present = DNSCheck.relevant(answer.records(expected.type), to: expected)
-            for record in present where !record.sameData(as: expected) {
+            // Records in the place of the expected ones go; the companions (a backup MX's MX) stay.
+            let companions = DNSCheck.companions(of: expected, in: expectedRecords)
+            for record in present
+            where !record.sameData(as: expected) && !companions.contains(where: { $0.sameData(as: record) })
+                && !changes.contains(where: { $0.action == .delete && $0.record.sameData(as: record) })
+            {
                 changes.append(DNSChange(action: .delete, record: record, zone: zone))
             }
             if !present.contains(where: { $0.sameData(as: expected) }) {

@@ -49,7 +49,8 @@ enum CaddyFiles {
             files.append(site(website, upstream: front))
             hosts.insert(website)
         }
-        for domain in s.domains where hosts.insert("autoconfig.\(domain)").inserted {
+        // A backup MX serves no mail clients: the autoconfig sites stay with the primary.
+        for domain in s.domains where s.relayTarget == nil && hosts.insert("autoconfig.\(domain)").inserted {
             files.append(
                 site(
                     "autoconfig.\(domain)", upstream: front,

@@ -459,7 +459,8 @@ extension MailSettings {
         var objects: [ManagedObject] = []
         let settingsByDomain = Dictionary(domains.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let top = s.location(of: "domains", fallback: SourceLocation(file: "mailroom.yaml", line: 1, column: 1))
-        for (index, name) in s.domains.enumerated() {
+        // A backup MX holds the domains as relays (its `mail.relays`), not as its own.
+        for (index, name) in s.domains.enumerated() where s.relayTarget == nil {
             let declared = settingsByDomain[name]
             objects.append(
                 ManagedObject(

@@ -20,6 +20,13 @@ public enum MailuDNS {
                 result.append(RequiredRecord(purpose: purpose, domain: domain, record: record))
             }
             add("MX", DNSRecord(name: domain, type: "MX", ttl: ttl, rdata: "10 \(host)"))
+            // Each backup MX after the primary, in `hosts:` order: senders try it when the primary fails.
+            for (index, backup) in settings.backupMX.enumerated() {
+                let target = DNSName.absolute(backup.hostname ?? "")
+                add(
+                    "MX (backup \(backup.name))",
+                    DNSRecord(name: domain, type: "MX", ttl: ttl, rdata: "\(20 + 10 * index) \(target)"))
+            }
             add("SPF", .txt(name: domain, ttl: ttl, text: "v=spf1 mx a:\(DNSName.relaxed(host)) ~all"))
             let selector = MailSettings.dkimSelector(settings)
             let dkimName = "\(selector)._domainkey.\(domain)"
@@ -43,11 +50,14 @@ public enum MailuDNS {
                 .txt(name: "\(domain)._report._dmarc.\(settings.mainDomain)", ttl: ttl, text: "v=DMARC1;"))
             if ["letsencrypt", "mail-letsencrypt"].contains(settings.tlsFlavor) {
                 // ISRG Root X1's public key (usage 2, selector 1, SHA-256): stable across renewals.
-                add(
-                    "TLSA",
-                    DNSRecord(
-                        name: "_25._tcp.\(host)", type: "TLSA", ttl: 86400,
-                        rdata: "2 1 1 0b9fa5a59eed715c26c1020c711b4f6ec42d58b0015e14337a39dad301c5afc3"))
+                // Every MX gets one: a sender checks the host it delivers to.
+                for mx in [host] + settings.backupMX.map({ DNSName.absolute($0.hostname ?? "") }) {
+                    add(
+                        "TLSA",
+                        DNSRecord(
+                            name: "_25._tcp.\(mx)", type: "TLSA", ttl: 86400,
+                            rdata: "2 1 1 0b9fa5a59eed715c26c1020c711b4f6ec42d58b0015e14337a39dad301c5afc3"))
+                }
             }
             for service in services(tlsFlavor: settings.tlsFlavor) {
                 add(
@@ -73,8 +83,21 @@ public enum MailuDNS {
         return result
     }
 
-    /// The hostnames' A and AAAA records and the PTR each public address needs (the first hostname).
+    /// The hostnames' A and AAAA records and the PTR each public address needs (the first
+    /// hostname), then each backup MX's.
     public static func hostRecords(_ settings: MailuSettings) -> [RequiredRecord] {
+        var result = ownHostRecords(settings)
+        for backup in settings.backupMX {
+            var own = settings
+            own.hostnames = [backup.hostname ?? ""]
+            own.publicIPv4 = backup.publicIPv4 ?? ""
+            own.publicIPv6 = backup.publicIPv6 ?? ""
+            result += ownHostRecords(own)
+        }
+        return result
+    }
+
+    private static func ownHostRecords(_ settings: MailuSettings) -> [RequiredRecord] {
         var result: [RequiredRecord] = []
         let addresses = [settings.publicIPv4, settings.publicIPv6].compactMap { IPAddress($0) }
         for hostname in settings.hostnames {
@@ -102,7 +125,8 @@ public enum MailuDNS {
     /// set: the hostnames are the MX hosts senders may deliver to.
     public static func mtaSTSPolicy(_ settings: MailuSettings) -> String? {
         guard let sts = settings.mtaSTS else { return nil }
-        let mx = settings.hostnames.map { "mx: \($0)\n" }.joined()
+        let hosts = settings.hostnames + settings.backupMX.compactMap(\.hostname)
+        let mx = hosts.map { "mx: \($0)\n" }.joined()
         return "version: STSv1\nmode: \(sts.mode)\n\(mx)max_age: \(sts.maxAge)\n"
     }
 

@@ -44,6 +44,8 @@ public struct MailuProfile: Profile {
         -> ExplicitSpec
     {
         s.checkAgainst(spec, &d)
+        var s = s
+        s.backupMX = spec.hosts.filter { $0.role == .backupMX }
         let expansion = Expansion(spec: spec, settings: s)
         let enabled = services.filter { $0.isEnabled(in: s.components) }
         var containers = enabled.map { expansion.container(for: $0, enabled: Set(enabled.map(\.name))) }
@@ -75,8 +77,14 @@ public struct MailuProfile: Profile {
             directories: expansion.directories(enabled, containers),
             application: ApplicationVersion(application: "Mailu", version: s.version),
             objects: admin.map { s.mail.store(settings: s, container: $0.name, secrets: secrets) },
-            keys: admin == nil ? [] : MailSettings.dkimKeys(s))
+            keys: admin == nil || s.relayTarget != nil ? [] : MailSettings.dkimKeys(s))
         if !spec.hosts.isEmpty {
+            var warnings = warnings
+            for host in s.backupMX {
+                explicit.separateDeployments[host.name] = expandBackupMX(
+                    host, of: spec, settings: s, secrets: secrets, &d)
+                if let warning = backupMXMemoryWarning(host) { warnings[host.name, default: []].append(warning) }
+            }
             explicit.layout = HostLayout(hosts: spec.hosts, current: "", warnings: warnings)
         }
         return explicit
@@ -142,7 +150,9 @@ public struct MailuProfile: Profile {
                 c.ports = ["80:80/tcp", "443:443/tcp", "443:443/udp"]
                 c.origins["ports"] = s.location(of: "caddy", fallback: location)
             case .mail:
-                c.ports = mailPorts.map { "\(s.publicIPv4):\($0):\($0)/tcp" }
+                // A backup MX only receives: port 25 alone.
+                let ports = s.relayTarget == nil ? mailPorts : [25]
+                c.ports = ports.map { "\(s.publicIPv4):\($0):\($0)/tcp" }
                 c.origins["ports"] = s.location(of: "mailu.public_ipv4", fallback: location)
             }
             c.memory = service.memory

@@ -40,6 +40,11 @@ public struct MailuSettings: Sendable, Equatable, Codable {
     public var caddy = Caddy()
     /// Mailu's own objects: the first admin, domain settings, users, aliases, relays.
     public var mail = MailSettings()
+    /// Set on a backup MX's settings only: the primary's hostname, where it relays every domain.
+    /// Receiving only: port 25, no local domains, no DKIM keys, no autoconfig sites.
+    public var relayTarget: String?
+    /// The deployment's backup MX hosts, set by expansion: senders may deliver to them too.
+    public var backupMX: [HostSpec] = []
     /// Where each field was written, by dotted path, for diagnostics.
     public var locations: [String: SourceLocation] = [:]
 

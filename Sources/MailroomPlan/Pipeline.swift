@@ -45,6 +45,14 @@ public struct Pipeline: Sendable {
         try compiler.compile(text, secrets: .placeholders)
     }
 
+    /// Compiles the whole deployment, whichever host this is, with stand-in secrets: what
+    /// is the same on every host (`mailroom dns`, `dkim`).
+    public func compileDeployment(_ text: SpecText) throws -> CompiledSpec {
+        var compiler = compiler
+        compiler.selectsHost = false
+        return try compiler.compile(text, secrets: .placeholders)
+    }
+
     /// Observes the host and diffs it against the compiled spec.
     public func plan(_ compiled: CompiledSpec) async throws -> (plan: Plan, actual: ActualState) {
         let actual = try await Observer(engine: engine, host: host).observe(compiled.desired)

@@ -18,6 +18,9 @@ public struct SpecCompiler: Sendable {
     public var unitsDirectory: String
     /// Which of the spec's `hosts:` to render; `nil` is this machine's hostname. Ignored for one host.
     public var hostName: String?
+    /// Whether to render one host's share of a `hosts:` spec (commands that change a host) or
+    /// the whole deployment, every host checked (`mailroom dns`: the records are the deployment's).
+    public var selectsHost = true
 
     public init(profile: any Profile, unitsDirectory: String) {
         self.profile = profile
@@ -60,11 +63,21 @@ public struct SpecCompiler: Sendable {
         } else {
             // Every host's share is checked, whichever this is: a spec is valid for all or none.
             for host in spec.hosts {
-                Validator.validate(explicit.share(for: host, of: spec.hosts, prefix: spec.prefix), &d)
+                if let deployment = explicit.deployment(for: host, of: spec.hosts, prefix: spec.prefix) {
+                    Validator.validate(deployment, &d)
+                } else {
+                    d.report(
+                        .invalidValue, at: host.location, field: "hosts.\(host.name).role",
+                        "this profile does not run a \(host.role.rawValue) host", hint: "remove the role")
+                }
             }
             let name = hostName ?? HostSelection.machineHostname()
-            if let host = spec.hosts.first(where: { $0.name == name }) {
-                explicit = explicit.share(for: host, of: spec.hosts, prefix: spec.prefix)
+            if !selectsHost {
+                // The whole deployment, as the profile expanded it.
+            } else if let host = spec.hosts.first(where: { $0.name == name }),
+                let deployment = explicit.deployment(for: host, of: spec.hosts, prefix: spec.prefix)
+            {
+                explicit = deployment
             } else if d.isEmpty {
                 let names = spec.hosts.map { "'\($0.name)'" }.joined(separator: ", ")
                 d.report(

@@ -16,6 +16,9 @@ public struct ExplicitSpec: Sendable, Equatable, Codable {
     public var keys: [KeyFile]
     /// Which host this is a share of, when the spec names several (`hosts:`); `nil` for one host.
     public var layout: HostLayout?
+    /// Hosts that run a deployment of their own made from this spec (a backup MX), by host
+    /// name: the profile renders each whole, as it is not a share of this one.
+    public var separateDeployments: [String: ExplicitSpec] = [:]
 
     public init(
         network: NetworkSpec, containers: [ContainerDefinition], files: [FileDefinition], directories: [String],

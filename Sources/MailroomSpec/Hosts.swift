@@ -17,14 +17,22 @@ public struct HostSpec: Sendable, Equatable, Codable {
     /// The memory it has, in bytes, when declared.
     public var memoryBytes: Int64?
     public var role: Role
+    /// A backup MX's own public name and addresses: it receives mail from the internet itself.
+    /// Members share the deployment's.
+    public var hostname: String?
+    public var publicIPv4: String?
+    public var publicIPv6: String?
     public var location: SourceLocation
 
     public enum Role: String, Sendable, Equatable, Codable {
         /// Runs its share of the one deployment.
         case member
-        /// A receiving-only mail server of its own, relaying to the primary.
+        /// A receiving-only mail server of its own, relaying to the primary: not a share of
+        /// the deployment but a deployment of its own, with its own subnet outside the trusted one.
         case backupMX = "backup-mx"
     }
+
+    public var isMember: Bool { role == .member }
 
     public var ipv4Subnet: Subnet? { Subnet(subnet) }
     public var ipv6Subnet: Subnet? { subnet6.flatMap(Subnet.init) }
@@ -59,30 +67,26 @@ public struct HostLayout: Sendable, Equatable, Codable {
 
     public var currentHost: HostSpec? { hosts.first { $0.name == current } }
 
-    /// The host a container (named without the prefix) runs on: the one listing it, else the first.
+    /// The host a container (named without the prefix) runs on: the one listing it, else the
+    /// first member (a backup MX runs none of the deployment's containers).
     public static func host(of container: String, in hosts: [HostSpec]) -> HostSpec? {
-        hosts.first { $0.containers.contains(container) } ?? hosts.first
+        hosts.first { $0.containers.contains(container) } ?? hosts.first(where: \.isMember)
     }
 }
 
 extension SpecLoader {
-    static let hostKeys = ["address", "subnet", "subnet6", "containers", "memory", "role"]
+    static let hostKeys = [
+        "address", "subnet", "subnet6", "containers", "memory", "role", "hostname", "public_ipv4", "public_ipv6",
+    ]
 
     /// `hosts:`: a mapping of host name to its settings. The network's subnet is split evenly
-    /// among hosts that declare none, in order, so the first host keeps the addresses a
-    /// single-host spec has.
+    /// among the members, in order, so the first keeps the addresses a single-host spec has; a
+    /// declared `subnet` replaces a member's part. A backup MX declares its own, outside.
     static func readHosts(_ node: SpecNode?, network: NetworkSpec?, _ d: inout DiagnosticCollector) -> [HostSpec] {
         guard let node, !node.isNull, let entries = node.freeMapping(&d) else { return [] }
-        let parts = network?.ipv4Subnet?.split(into: entries.count)
-        let parts6 = network?.ipv6Subnet?.split(into: entries.count)
-        if let network, network.ipv4Subnet != nil, parts == nil {
-            d.report(
-                .invalidValue, at: node.location, field: "hosts",
-                "network.subnet \(network.subnet) is too small to split among \(entries.count) hosts",
-                hint: "widen network.subnet, or give each host its own 'subnet' inside it")
-        }
         var hosts: [HostSpec] = []
-        for (index, entry) in entries.enumerated() {
+        var declaredSubnet: [Bool] = []
+        for entry in entries {
             let field = "hosts.\(entry.key)"
             if !isName(entry.key) {
                 d.report(
@@ -91,12 +95,22 @@ extension SpecLoader {
             }
             guard let m = entry.value.mapping(allowed: hostKeys, &d) else { continue }
             var host = HostSpec(
-                name: entry.key, address: "", subnet: parts?[index].description ?? "",
-                subnet6: parts6?[index].description, gateway: "", gateway6: nil, containers: [], memoryBytes: nil,
-                role: .member, location: entry.keyLocation)
-            if let a = m.required("address", &d, hint: "its address on the private network, e.g. 10.0.0.2"),
-                let text = a.string(&d)
-            {
+                name: entry.key, address: "", subnet: "", subnet6: nil, gateway: "", gateway6: nil, containers: [],
+                memoryBytes: nil, role: .member, location: entry.keyLocation)
+            if let r = m["role"], let text = r.string(&d) {
+                if let role = HostSpec.Role(rawValue: text) {
+                    host.role = role
+                } else {
+                    d.report(
+                        .invalidValue, at: r.location, field: "\(field).role", "'\(text)' is not a host role",
+                        hint: "leave it out, or write backup-mx")
+                }
+            }
+            // A backup MX talks to the primary over the internet: its private address is optional.
+            let address =
+                host.isMember
+                ? m.required("address", &d, hint: "its address on the private network, e.g. 10.0.0.2") : m["address"]
+            if let a = address, let text = a.string(&d) {
                 host.address = text
                 if IPAddress(text) == nil {
                     d.report(.invalidValue, at: a.location, field: "\(field).address", "'\(text)' is not an IP address")
@@ -107,8 +121,13 @@ extension SpecLoader {
                 if Subnet(text).map({ $0.network.isV6 }) != false {
                     d.report(
                         .invalidValue, at: s.location, field: "\(field).subnet", "'\(text)' is not an IPv4 subnet",
-                        hint: "a part of network.subnet, e.g. 10.90.1.0/24")
+                        hint: host.isMember ? "a part of network.subnet, e.g. 10.90.1.0/24" : "e.g. 10.91.0.0/24")
                 }
+            } else if !host.isMember {
+                d.report(
+                    .missingField, at: entry.keyLocation, field: "\(field).subnet",
+                    "a backup MX needs a container subnet of its own",
+                    hint: "a subnet outside network.subnet\(network.map { " \($0.subnet)" } ?? ""), e.g. 10.91.0.0/24")
             }
             if let s = m["subnet6"], let text = s.string(&d) {
                 host.subnet6 = text
@@ -117,7 +136,15 @@ extension SpecLoader {
                         .invalidValue, at: s.location, field: "\(field).subnet6", "'\(text)' is not an IPv6 subnet")
                 }
             }
-            if let c = m["containers"], let names = c.stringList(&d) { host.containers = names.map(\.0) }
+            if let c = m["containers"], let names = c.stringList(&d) {
+                host.containers = names.map(\.0)
+                if !host.isMember {
+                    d.report(
+                        .invalidValue, at: c.location, field: "\(field).containers",
+                        "a backup MX runs the profile's receiving set, not containers of the deployment",
+                        hint: "remove containers: here, and place them on a member host")
+                }
+            }
             if let mem = m["memory"], let text = mem.string(&d) {
                 host.memoryBytes = Grammar.bytes(text)
                 if host.memoryBytes == nil {
@@ -126,23 +153,84 @@ extension SpecLoader {
                         hint: "for example 2g or 512m")
                 }
             }
-            if let r = m["role"], let text = r.string(&d) {
-                if let role = HostSpec.Role(rawValue: text) {
-                    host.role = role
-                } else {
-                    d.report(
-                        .invalidValue, at: r.location, field: "\(field).role", "'\(text)' is not a host role",
-                        hint: "leave it out, or write backup-mx")
-                }
-            }
-            if let network {
-                host.gateway = gateway(network.gateway, in: host.ipv4Subnet) ?? ""
-                host.gateway6 = network.gateway6.flatMap { gateway($0, in: host.ipv6Subnet) }
-            }
+            readPublicIdentity(m, into: &host, field: field, &d)
+            declaredSubnet.append(m["subnet"] != nil)
             hosts.append(host)
+        }
+        splitNetwork(&hosts, declared: declaredSubnet, network: network, at: node, &d)
+        if !hosts.isEmpty, !hosts.contains(where: \.isMember) {
+            d.report(
+                .invalidValue, at: node.location, field: "hosts", "every host is a backup MX: none runs the deployment",
+                hint: "add the primary host, without role")
         }
         checkHosts(hosts, network: network, &d)
         return hosts
+    }
+
+    /// `hostname`, `public_ipv4`, `public_ipv6`: a backup MX's own, required; a member's are the deployment's.
+    private static func readPublicIdentity(
+        _ m: MappingReader, into host: inout HostSpec, field: String, _ d: inout DiagnosticCollector
+    ) {
+        guard !host.isMember else {
+            for key in ["hostname", "public_ipv4", "public_ipv6"] {
+                guard let n = m[key] else { continue }
+                d.report(
+                    .invalidValue, at: n.location, field: "\(field).\(key)",
+                    "only a backup MX has a public \(key == "hostname" ? "name" : "address") of its own",
+                    hint: "members share the deployment's; remove \(key) here, or add role: backup-mx")
+            }
+            return
+        }
+        if let n = m.required("hostname", &d, hint: "its public name, the MX target, e.g. mx2.example.com"),
+            let text = n.string(&d)
+        {
+            host.hostname = text.lowercased()
+            if !Grammar.isHostname(text, requireDot: true) {
+                d.report(.invalidHostname, at: n.location, field: "\(field).hostname", "'\(text)' is not a host name")
+            }
+        }
+        if let n = m.required("public_ipv4", &d, hint: "the public IPv4 address its port 25 is published on"),
+            let text = n.string(&d)
+        {
+            host.publicIPv4 = text
+            if IPAddress(text).map({ !$0.isV6 }) != true {
+                d.report(
+                    .invalidValue, at: n.location, field: "\(field).public_ipv4", "'\(text)' is not an IPv4 address")
+            }
+        }
+        if let n = m["public_ipv6"], let text = n.string(&d) {
+            host.publicIPv6 = text
+            if IPAddress(text)?.isV6 != true {
+                d.report(
+                    .invalidValue, at: n.location, field: "\(field).public_ipv6", "'\(text)' is not an IPv6 address")
+            }
+        }
+    }
+
+    /// Gives each member without a declared `subnet` its part of the network's, and every host
+    /// its gateway (where the network's sits in its subnet).
+    private static func splitNetwork(
+        _ hosts: inout [HostSpec], declared: [Bool], network: NetworkSpec?, at node: SpecNode,
+        _ d: inout DiagnosticCollector
+    ) {
+        guard let network else { return }
+        let members = hosts.indices.filter { hosts[$0].isMember }
+        let parts = network.ipv4Subnet?.split(into: members.count)
+        let parts6 = network.ipv6Subnet?.split(into: members.count)
+        if network.ipv4Subnet != nil, parts == nil, !members.isEmpty {
+            d.report(
+                .invalidValue, at: node.location, field: "hosts",
+                "network.subnet \(network.subnet) is too small to split among \(members.count) hosts",
+                hint: "widen network.subnet, or give each host its own 'subnet' inside it")
+        }
+        for (part, index) in members.enumerated() {
+            if !declared[index] { hosts[index].subnet = parts?[part].description ?? "" }
+            if hosts[index].subnet6 == nil { hosts[index].subnet6 = parts6?[part].description }
+        }
+        for index in hosts.indices {
+            hosts[index].gateway = gateway(network.gateway, in: hosts[index].ipv4Subnet) ?? ""
+            hosts[index].gateway6 = network.gateway6.flatMap { gateway($0, in: hosts[index].ipv6Subnet) }
+        }
     }
 
     /// A host's gateway sits where the network's does: `10.90.0.1` makes `10.90.128.1`.
@@ -163,7 +251,7 @@ extension SpecLoader {
                     "\(host.address) is also the address of host '\(other)'",
                     hint: "each host has its own address on the private network")
             }
-            addresses[host.address] = host.name
+            if !host.address.isEmpty { addresses[host.address] = host.name }
             for container in host.containers {
                 if let other = placed[container] {
                     d.report(
@@ -174,19 +262,19 @@ extension SpecLoader {
             }
             guard let whole = network?.ipv4Subnet, let subnet = host.ipv4Subnet else { continue }
             let trusted = whole.covers(subnet)
-            if host.role == .backupMX {
+            if !host.isMember {
                 // A backup MX is another mail server: inside SUBNET, Mailu would relay for it unasked.
                 if whole.overlaps(subnet) {
                     d.report(
                         .invalidValue, at: host.location, field: "\(field).subnet",
                         "the backup MX's subnet \(subnet) lies inside the primary's trusted SUBNET \(whole)",
                         hint: "give the backup MX a subnet of its own outside \(whole)")
-                } else {
-                    // Said plainly rather than rendered as an ordinary member outside SUBNET.
+                }
+                if let whole6 = network?.ipv6Subnet, let subnet6 = host.ipv6Subnet, whole6.overlaps(subnet6) {
                     d.report(
-                        .invalidValue, at: host.location, field: "\(field).role",
-                        "role backup-mx (a receiving-only Mailu relaying to the primary) is not rendered yet",
-                        hint: "leave the backup MX out of hosts: for now, and run it from a spec of its own")
+                        .invalidValue, at: host.location, field: "\(field).subnet6",
+                        "the backup MX's subnet6 \(subnet6) lies inside the primary's network.subnet6 \(whole6)",
+                        hint: "give the backup MX an IPv6 subnet of its own, or none")
                 }
                 continue
             }
@@ -202,7 +290,7 @@ extension SpecLoader {
                     "\(host.address) lies inside the host's own container subnet \(subnet)",
                     hint: "the private network and the container subnets must be apart")
             }
-            for other in hosts[..<index] where other.role == .member {
+            for other in hosts[..<index] where other.isMember {
                 if let o = other.ipv4Subnet, o.overlaps(subnet) {
                     d.report(
                         .invalidValue, at: host.location, field: "\(field).subnet",
@@ -247,8 +335,20 @@ extension ExplicitSpec {
         }
         share.objects = objects.flatMap { local.contains($0.container) ? $0 : nil }
         share.keys = keys.filter { mounted($0.path) }
+        share.separateDeployments = [:]
         share.layout = HostLayout(
             hosts: hosts, current: host.name, warnings: layout?.warnings ?? [:], trustedSubnet: network.subnet)
         return share
+    }
+
+    /// What one host runs: a member its share, a backup MX the deployment the profile made
+    /// for it (`nil` when the profile makes none).
+    package func deployment(for host: HostSpec, of hosts: [HostSpec], prefix: String) -> ExplicitSpec? {
+        guard !host.isMember else { return share(for: host, of: hosts, prefix: prefix) }
+        guard var own = separateDeployments[host.name] else { return nil }
+        // Its own SUBNET is the one it trusts; it has no routes to the members.
+        own.layout = HostLayout(
+            hosts: hosts, current: host.name, warnings: layout?.warnings ?? [:], trustedSubnet: host.subnet)
+        return own
     }
 }

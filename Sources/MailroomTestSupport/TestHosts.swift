@@ -53,6 +53,19 @@ package struct TestHosts: Sendable {
             return result.stdoutText
         }
 
+        /// Gives the host directories of its own at `paths` (two machines do not share a disk):
+        /// a directory under its root bind-mounted over each, seen only in its mount namespace.
+        package func mountPrivate(_ paths: [String]) async throws {
+            for (number, path) in paths.enumerated() {
+                let own = "\(root)/private/\(number)"
+                try AtomicFile.makeDirectory(own)
+                try AtomicFile.makeDirectory(path)
+                let result = try await ProcessRunner().run(
+                    ["/usr/bin/nsenter", "--mount=\(mountNamespace)", "/usr/bin/mount", "--bind", own, path])
+                guard result.succeeded else { throw TestSetupError("mount \(own) on \(path): \(result.stderrText)") }
+            }
+        }
+
         /// The built `mailroom` on this host, with its state, units and secrets paths.
         package func mailroom(_ arguments: [String]) async throws -> ProcessResult {
             let p = paths
@@ -67,6 +80,18 @@ package struct TestHosts: Sendable {
     package var hosts: [Host]
     package var bridge: String
     package var root: String
+
+    /// Runs `body` with new hosts under `root` and removes them afterwards, also on failure.
+    package static func with(
+        _ names: [String], index: Int, root: String, _ body: (TestHosts) async throws -> Void
+    ) async throws {
+        let hosts = try await make(names, index: index, root: root)
+        do { try await body(hosts) } catch {
+            await hosts.cleanup()
+            throw error
+        }
+        await hosts.cleanup()
+    }
 
     /// Makes `names.count` hosts at `10.254.<index>.1`, `.2`, …; copies the stand-in images into
     /// each one's storage.

@@ -140,8 +140,8 @@ struct DKIMRotate: AsyncParsableCommand {
 func mailuSettings(spec: SpecOptions, state: StateOptions) async throws -> MailuSettings {
     let (_, loaded) = try await spec.load(state: state)
     do {
-        let compiled = try state.pipeline(hostName: spec.hostName).compileWithoutHost(loaded.text)
-        guard let settings = compiled.spec.settings as? MailuSettings else { throw ExitCode(1) }
+        let compiled = try state.pipeline(hostName: spec.hostName).compileDeployment(loaded.text)
+        guard let settings = MailuSettings.of(compiled.spec) else { throw ExitCode(1) }
         return settings
     } catch let error as SpecError {
         throw reportSpecError(error)

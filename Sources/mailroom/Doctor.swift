@@ -79,7 +79,9 @@ func liveCheckProviders(_ compiled: CompiledSpec, skipOutside: Bool, dns: HostDN
     doctor.skipOutside = skipOutside
     let needs = hostRequirements(compiled)
     var providers: [LiveCheckProvider] = [{ [doctor] in await doctor.run(needs) }]
-    if let settings = compiled.spec.settings as? MailuSettings, let hostname = settings.hostnames.first {
+    if let settings = MailuSettings.of(compiled.spec, host: compiled.explicit.layout?.current),
+        let hostname = settings.hostnames.first
+    {
         let addresses = [settings.publicIPv4, settings.publicIPv6].compactMap(IPAddress.init)
         providers.append {
             guard !skipOutside || dns.explicitResolver else {
@@ -114,13 +116,15 @@ struct HostDNSOptions {
 /// The agent's DNS record check: every record `mailroom dns --check` checks, for the spec
 /// applied last (public DNS: outside the host).
 func dnsRecordChecks(_ compiled: CompiledSpec, dns: DNSClient) -> LiveCheckProvider? {
-    guard let settings = compiled.spec.settings as? MailuSettings else { return nil }
+    guard let settings = MailuSettings.of(compiled.spec) else { return nil }
     return { await DNSCheck.run(MailuDNS.records(settings, dkimPublicKeys: dkimPublicKeys(settings)), client: dns) }
 }
 
 /// What the spec asks of the host, from its profile.
 func hostRequirements(_ compiled: CompiledSpec) -> HostRequirements {
-    if let settings = compiled.spec.settings as? MailuSettings { return settings.hostRequirements(compiled.explicit) }
+    if let settings = MailuSettings.of(compiled.spec, host: compiled.explicit.layout?.current) {
+        return settings.hostRequirements(compiled.explicit)
+    }
     // Only the Mailu profile exists; another would say what it needs here.
     return HostRequirements(
         memoryBytes: 2 * HostRequirements.gibibyte, memoryReason: "2 GiB",

@@ -15,7 +15,9 @@ struct DNSLiveTests {
         var spec: String { directory + "/spec" }
         var state: String { directory + "/state" }
 
-        init(_ name: String, domains: [String], hostname: String, address: String, keys: Bool = true) throws {
+        init(
+            _ name: String, domains: [String], hostname: String, address: String, keys: Bool = true, extra: String = ""
+        ) throws {
             directory = NSTemporaryDirectory() + "mailroom-dns-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             try FileManager.default.createDirectory(atPath: directory + "/spec", withIntermediateDirectories: true)
             let text = """
@@ -27,7 +29,7 @@ struct DNSLiveTests {
                   public_ipv4: \(address)
                 caddy:
                   email: admin@\(domains[0])
-
+                \(extra)
                 """
             try Data(text.utf8).write(to: URL(fileURLWithPath: spec + "/mailroom.yaml"))
             if keys {
@@ -251,6 +253,69 @@ struct DNSLiveTests {
             txt.records("TXT").map(\.value).sorted() == [
                 "google-site-verification=abc", "v=spf1 mx a:mail.update.test ~all",
             ])
+    }
+
+    /// A backup MX is a second MX (preference 20) beside the primary's, with its own A, PTR
+    /// and TLSA: `--check` wants both MX, `--update` adds the second and removes a stray one.
+    @Test func aBackupMXIsTheSecondMX() async throws {
+        let deployment = try Deployment(
+            "backup", domains: ["backup.test"], hostname: "mail.backup.test", address: "203.0.113.40",
+            extra: """
+                hosts:
+                  mail: {address: 10.0.0.1}
+                  mx2: {role: backup-mx, subnet: 10.91.0.0/24, hostname: mx2.backup.test, public_ipv4: 203.0.113.41}
+
+                """)
+        defer { deployment.remove() }
+        let zones = [
+            DNSTestServers.Zone(
+                name: "backup.test.",
+                body: """
+                    backup.test. 600 IN MX 10 mail.backup.test.
+                    backup.test. 600 IN MX 30 old-backup.example.net.
+                    mail.backup.test. 600 IN A 203.0.113.40
+
+                    """, signed: true),
+            DNSTestServers.Zone(name: "113.0.203.in-addr.arpa.", body: ""),
+        ]
+        let servers = try await DNSTestServers(zones, in: deployment.directory + "/dns")
+        defer { servers.stop() }
+        // Asked of the authoritative server: the validating resolver would cache these answers.
+        let before = try Self.decode(
+            try await deployment.dns(["--check", "--resolver", "\(servers.authoritative)", "--output", "json"]))
+        let primary = try #require(before.first { $0.name == "MX backup.test" })
+        #expect(primary.verdict == .wrong, "\(primary.detail)")
+        #expect(primary.fix == "remove: backup.test. 600 IN MX 30 old-backup.example.net.", "\(primary.fix ?? "")")
+        let second = try #require(before.first { $0.name == "MX (backup mx2) backup.test" })
+        #expect(second.verdict == .wrong)
+        #expect(second.fix?.contains("set: backup.test. 600 IN MX 20 mx2.backup.test.") == true, "\(second.fix ?? "")")
+
+        let secrets = deployment.directory + "/secrets.env"
+        try Data("DNS_UPDATE_TSIG=\(DNSTestServers.tsigKey)\n".utf8).write(to: URL(fileURLWithPath: secrets))
+        chmod(secrets, 0o600)
+        let update = ["--update", "--server", "\(servers.authoritative)", "--secrets-file", secrets]
+        let dryRun = try await deployment.dns(update + ["--dry-run"])
+        let lines = dryRun.stdoutText.split(separator: "\n").map(String.init)
+        #expect(lines.contains("~ MX backup.test 20 mx2.backup.test. (was 30 old-backup.example.net.)"), "\(lines)")
+        #expect(!lines.contains { $0.hasPrefix("- MX") || $0.contains("MX backup.test 10") }, "\(lines)")
+        #expect(lines.contains("+ A mx2.backup.test 203.0.113.41"), "\(lines)")
+        #expect(lines.contains("+ PTR 41.113.0.203.in-addr.arpa mx2.backup.test."), "\(lines)")
+        #expect(
+            lines.contains(
+                "+ TLSA _25._tcp.mx2.backup.test 2 1 1 0b9fa5a59eed715c26c1020c711b4f6ec42d58b0015e14337a39dad301c5afc3"
+            ), "\(lines)")
+
+        let first = try await deployment.dns(update)
+        #expect(first.status == 0, "\(first.stdoutText)\(first.stderrText)")
+        let again = try await deployment.dns(update)
+        #expect(again.stdoutText.contains("every record is in place; no changes."), "\(again.stdoutText)")
+        let mx = try DNSClient(servers: [servers.authoritative], recursive: false).query("backup.test", "MX")
+        #expect(mx.records("MX").map(\.rdata).sorted() == ["10 mail.backup.test.", "20 mx2.backup.test."])
+        let after = try Self.decode(
+            try await deployment.dns(["--check", "--resolver", "\(servers.resolver)", "--output", "json"]))
+        for result in after where result.group == "dns" {
+            #expect(result.verdict == .ok, "\(result.name): \(result.detail)")
+        }
     }
 
     @Test func checkWithoutAKeyReportsItNotCreatedYet() async throws {
