@@ -2,7 +2,12 @@ import Testing
 
 @testable import MailroomTestSupport
 
-/// Polls `condition` every 20 ms until it holds; fails the test after `timeout`.
+/// Polls `condition` until it holds, first after 20 ms, then less often (up to every 300 ms);
+/// fails the test after `timeout`.
+///
+/// Most conditions run `podman ps` (about 80 ms of CPU per call): polled every 20 ms, each
+/// waiting test kept most of a core busy, and the suites waiting side by side slowed the
+/// rollouts they were waiting for. Backing off costs a wait at most 300 ms.
 ///
 /// The wait ends as soon as the condition holds, so its bound costs nothing when things work:
 /// it only says when to give up on something that will not happen. Keep it in minutes (the
@@ -14,9 +19,11 @@ func waitFor(
     _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
+    var pause = Duration.milliseconds(20)
     while ContinuousClock.now < deadline {
         if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
+        try await Task.sleep(for: pause)
+        pause = min(pause * 2, .milliseconds(300))
     }
     Issue.record("timed out after \(timeout) waiting for \(what)", sourceLocation: sourceLocation)
     throw TestSetupError("timed out waiting for \(what)")
