@@ -121,6 +121,12 @@ public enum MailuDNS {
         return result
     }
 
+    /// The records a host can check: one that keeps no DKIM key (another host runs the admin,
+    /// or it is a backup MX) leaves the DKIM records it cannot compute to the host that keeps them.
+    public static func checkable(_ records: [RequiredRecord], keepsKeys: Bool) -> [RequiredRecord] {
+        records.filter { $0.record != nil || keepsKeys }
+    }
+
     /// The MTA-STS policy file (`/.well-known/mta-sts.txt`, RFC 8461) when `mailu.mta_sts` is
     /// set: the hostnames are the MX hosts senders may deliver to.
     public static func mtaSTSPolicy(_ settings: MailuSettings) -> String? {

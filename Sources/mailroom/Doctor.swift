@@ -117,7 +117,11 @@ struct HostDNSOptions {
 /// applied last (public DNS: outside the host).
 func dnsRecordChecks(_ compiled: CompiledSpec, dns: DNSClient) -> LiveCheckProvider? {
     guard let settings = MailuSettings.of(compiled.spec) else { return nil }
-    return { await DNSCheck.run(MailuDNS.records(settings, dkimPublicKeys: dkimPublicKeys(settings)), client: dns) }
+    let keepsKeys = !compiled.explicit.keys.isEmpty
+    return {
+        let records = MailuDNS.records(settings, dkimPublicKeys: dkimPublicKeys(settings))
+        return await DNSCheck.run(MailuDNS.checkable(records, keepsKeys: keepsKeys), client: dns)
+    }
 }
 
 /// What the spec asks of the host, from its profile.

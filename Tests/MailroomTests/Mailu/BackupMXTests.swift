@@ -95,6 +95,18 @@ extension PureTests {
             #expect(fromBackup.map(\.record) == records.map(\.record))
         }
 
+        /// The backup keeps no DKIM key: its agent checks every record but the DKIM ones.
+        @Test func aHostWithoutTheKeysLeavesDKIMToThePrimary() throws {
+            let text = try Self.exampleText()
+            let mx2 = try Self.compile(text, host: "mx2")
+            let mail = try Self.compile(text, host: "mail")
+            let records = MailuDNS.records(try #require(MailuSettings.of(mx2.spec)), dkimPublicKeys: [:])
+            #expect(records.contains { $0.purpose == "DKIM" && $0.record == nil })
+            let onBackup = MailuDNS.checkable(records, keepsKeys: !mx2.explicit.keys.isEmpty)
+            #expect(onBackup.count == records.count - 1 && !onBackup.contains { $0.purpose == "DKIM" })
+            #expect(MailuDNS.checkable(records, keepsKeys: !mail.explicit.keys.isEmpty).count == records.count)
+        }
+
         @Test func theMTASTSPolicyNamesBothMX() throws {
             var settings = MailuSettings()
             settings.hostnames = ["mail.example.com"]
