@@ -70,6 +70,29 @@ public struct AgentStatus: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// Every field may be missing: an agent of another version may not report it yet (or any
+    /// longer), and `mailroom status` still shows the rest.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = AgentStatus()
+        currentCommit = try c.decodeIfPresent(String.self, forKey: .currentCommit)
+        appliedCommit = try c.decodeIfPresent(String.self, forKey: .appliedCommit)
+        badCommit = try c.decodeIfPresent(String.self, forKey: .badCommit)
+        sync = try c.decodeIfPresent(String.self, forKey: .sync) ?? defaults.sync
+        suspended = try c.decodeIfPresent(Bool.self, forKey: .suspended) ?? defaults.suspended
+        pinnedCommit = try c.decodeIfPresent(String.self, forKey: .pinnedCommit)
+        dryRun = try c.decodeIfPresent(Bool.self, forKey: .dryRun) ?? defaults.dryRun
+        reconciling = try c.decodeIfPresent(Bool.self, forKey: .reconciling) ?? defaults.reconciling
+        lastRollout = try c.decodeIfPresent(Rollout.self, forKey: .lastRollout)
+        drift = try c.decodeIfPresent([String].self, forKey: .drift) ?? []
+        degraded = try c.decodeIfPresent([String].self, forKey: .degraded) ?? []
+        lastErrors = try c.decodeIfPresent([Problem].self, forKey: .lastErrors) ?? []
+        startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt) ?? defaults.startedAt
+        lastReconcile = try c.decodeIfPresent(Date.self, forKey: .lastReconcile)
+        checks = try c.decodeIfPresent([LiveCheckResult].self, forKey: .checks) ?? []
+        checksRanAt = try c.decodeIfPresent(Date.self, forKey: .checksRanAt)
+    }
+
     public static func decode(_ data: Data) throws -> AgentStatus {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .internetTime

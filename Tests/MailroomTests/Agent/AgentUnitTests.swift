@@ -202,6 +202,19 @@ extension PureTests {
             #expect(status.text.contains("degraded:   mrt-mailu-smtp"))
         }
 
+        /// An agent of another version may lack fields (an older one reported no `checks` or
+        /// `drift`): `mailroom status` shows what there is.
+        @Test("status: an older agent's /status without checks, drift or sync still decodes")
+        func olderStatus() throws {
+            let older =
+                #"{"appliedCommit": "0123456789abcdef", "reconciling": false, "degraded": [], "startedAt": "2026-01-01T00:00:00Z"}"#
+            let status = try AgentStatus.decode(Data(older.utf8))
+            #expect(status.appliedCommit == "0123456789abcdef")
+            #expect(status.checks.isEmpty && status.drift.isEmpty && status.checksRanAt == nil)
+            #expect(status.sync == AgentStatus().sync)
+            #expect(status.text.contains("applied:    0123456789ab"))
+        }
+
         @Test("listen address: IPv4, IPv6 in brackets; names, bare IPv6 and bad ports refused")
         func listenAddress() throws {
             #expect(ListenAddress("127.0.0.1:9321") == ListenAddress(host: "127.0.0.1", port: 9321))
