@@ -12,6 +12,8 @@ package struct TestHosts: Sendable {
         package var namespace: String
         /// On the private network.
         package var address: String
+        /// Its IPv6 address on the private network.
+        package var address6: String
         package var root: String
 
         package var containersConf: String { root + "/containers.conf" }
@@ -34,8 +36,13 @@ package struct TestHosts: Sendable {
                 + MailroomBinary.isolatedEnvironment
         }
 
+        /// Its podman configuration; and a podman socket path that does not exist, so Mailroom
+        /// talks to this host's podman through the CLI, never to a service this machine may run.
         var configuration: [String] {
-            ["CONTAINERS_CONF=\(containersConf)", "CONTAINERS_STORAGE_CONF=\(storageConf)"]
+            [
+                "CONTAINERS_CONF=\(containersConf)", "CONTAINERS_STORAGE_CONF=\(storageConf)",
+                "MAILROOM_PODMAN_SOCKET=\(root)/run/no-podman.sock",
+            ]
         }
 
         /// Runs `arguments` on this host.
@@ -68,8 +75,8 @@ package struct TestHosts: Sendable {
     package var bridge: String
     package var root: String
 
-    /// Makes `names.count` hosts at `10.254.<index>.1`, `.2`, …; copies the stand-in images into
-    /// each one's storage.
+    /// Makes `names.count` hosts at `10.254.<index>.1`, `.2`, … and `fd42:254:<index>::1`, `::2`,
+    /// …; copies the stand-in images into each one's storage.
     package static func make(_ names: [String], index: Int, root: String) async throws -> TestHosts {
         let tag = "\(getpid() % 10000)x\(index)"
         var made = TestHosts(hosts: [], bridge: "mrbr\(tag)", root: root)
@@ -85,7 +92,7 @@ package struct TestHosts: Sendable {
             for (number, name) in names.enumerated() {
                 let host = Host(
                     name: name, namespace: "mrh\(tag)-\(name)", address: "10.254.\(index).\(number + 1)",
-                    root: "\(root)/\(name)")
+                    address6: "fd42:254:\(index)::\(number + 1)", root: "\(root)/\(name)")
                 made.hosts.append(host)
                 try await setUp(host, bridge: made.bridge, veth: "mrv\(tag)\(number)")
                 try await host.podman(["load", "-q", "-i", archive])
@@ -146,7 +153,9 @@ package struct TestHosts: Sendable {
         try await ip(["link", "set", veth, "netns", host.namespace])
         for arguments in [
             ["link", "set", "lo", "up"], ["link", "set", veth, "name", "eth0"],
-            ["addr", "add", "\(host.address)/24", "dev", "eth0"], ["link", "set", "eth0", "up"],
+            ["addr", "add", "\(host.address)/24", "dev", "eth0"],
+            // nodad: usable at once, not after duplicate address detection's second or so.
+            ["addr", "add", "\(host.address6)/64", "dev", "eth0", "nodad"], ["link", "set", "eth0", "up"],
         ] {
             try await ip(["-n", host.namespace] + arguments)
         }
@@ -156,7 +165,7 @@ package struct TestHosts: Sendable {
         try await run(["/usr/sbin/ip"] + arguments)
     }
 
-    private static func run(_ arguments: [String]) async throws {
+    static func run(_ arguments: [String]) async throws {
         let result = try await ProcessRunner().run(arguments)
         guard result.succeeded else {
             throw TestSetupError("\(arguments.joined(separator: " ")): \(result.stderrText)")
