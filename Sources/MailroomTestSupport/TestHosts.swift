@@ -60,6 +60,28 @@ package struct TestHosts: Sendable {
             return result.stdoutText
         }
 
+        /// `mailroom agent --config` on this host, its stderr in `log`.
+        package func startAgent(config: String, log: String) throws -> ChildAgent {
+            try ChildAgent.start(config: config, log: log, launcher: prefix + configuration)
+        }
+
+        /// Gives this host its own copy of each directory (mounted over it in the host's mount
+        /// namespace), as a real host has its own disk: what the host writes there, the test
+        /// reads at ``ownPath(_:)``.
+        package func mountOwn(_ directories: [String]) async throws {
+            for directory in directories {
+                try AtomicFile.makeDirectory(directory)
+                try AtomicFile.makeDirectory(ownPath(directory))
+                try await TestHosts.run([
+                    "/usr/bin/nsenter", "--mount=\(mountNamespace)", "/usr/bin/mount", "--bind", ownPath(directory),
+                    directory,
+                ])
+            }
+        }
+
+        /// Where this host's own copy of `path` (under a ``mountOwn(_:)`` directory) is seen from outside.
+        package func ownPath(_ path: String) -> String { root + "/own" + path }
+
         /// The built `mailroom` on this host, with its state, units and secrets paths.
         package func mailroom(_ arguments: [String]) async throws -> ProcessResult {
             let p = paths
