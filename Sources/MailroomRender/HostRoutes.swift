@@ -32,48 +32,69 @@ public enum HostRoutes {
         public var mayFail: Bool
     }
 
-    /// The commands, in order; re-running them gives the same routes and rules.
+    /// The commands, in order; re-running them gives the same routes and rules. IPv6 comes
+    /// after IPv4, and only towards hosts that, like this one, declare `address6` (the plan
+    /// warns about the others: `HostLayout.ipv6Warnings`).
     public static func commands(_ layout: HostLayout, network: NetworkSpec) -> [Command] {
         let others = layout.hosts.filter { $0.name != layout.current && $0.isMember }
         // A backup MX reaches the primary over the internet, like any other sender.
         guard let current = layout.currentHost, current.isMember, !others.isEmpty else { return [] }
-        let own = current.subnet
-        func run(_ arguments: String..., mayFail: Bool = false) -> Command {
-            Command(arguments: arguments, mayFail: mayFail)
+        var commands = Family.ipv4.commands(
+            own: current.subnet, peers: others.map { Peer(subnet: $0.subnet, address: $0.address) },
+            trusted: layout.trustedSubnet)
+        let peers6 = others.compactMap { other in
+            other.subnet6.flatMap { subnet in other.address6.map { Peer(subnet: subnet, address: $0) } }
         }
-        var commands = others.map { run("/usr/sbin/ip", "route", "replace", $0.subnet, "via", $0.address) }
-        let filter = ["/usr/sbin/iptables", "-w"]
-        let nat = filter + ["-t", "nat"]
-        commands += [
-            Command(arguments: filter + ["-N", chain], mayFail: true),
-            Command(arguments: filter + ["-F", chain], mayFail: false),
-        ]
-        commands += others.map {
-            Command(arguments: filter + ["-A", chain, "-s", $0.subnet, "-d", own, "-j", "ACCEPT"], mayFail: false)
+        if let own6 = current.subnet6, current.address6 != nil, !peers6.isEmpty {
+            commands += Family.ipv6.commands(own: own6, peers: peers6, trusted: layout.trustedSubnet6 ?? "")
         }
-        commands.append(
-            Command(arguments: filter + ["-A", chain, "-s", own, "-d", own, "-j", "RETURN"], mayFail: false))
-        if !layout.trustedSubnet.isEmpty {
-            // Anything else claiming an address Mailu trusts is spoofed.
-            commands.append(
-                Command(
-                    arguments: filter + ["-A", chain, "-s", layout.trustedSubnet, "-d", own, "-j", "DROP"],
-                    mayFail: false))
-        }
-        commands += [
-            Command(arguments: filter + ["-D", "FORWARD", "-j", chain], mayFail: true),
-            Command(arguments: filter + ["-I", "FORWARD", "1", "-j", chain], mayFail: false),
-            Command(arguments: nat + ["-N", chain], mayFail: true),
-            Command(arguments: nat + ["-F", chain], mayFail: false),
-        ]
-        commands += others.map {
-            Command(arguments: nat + ["-A", chain, "-s", own, "-d", $0.subnet, "-j", "ACCEPT"], mayFail: false)
-        }
-        commands += [
-            Command(arguments: nat + ["-D", "POSTROUTING", "-j", chain], mayFail: true),
-            Command(arguments: nat + ["-I", "POSTROUTING", "1", "-j", chain], mayFail: false),
-        ]
         return commands
+    }
+
+    /// Another host as one address family sees it: its containers' subnet and its address.
+    struct Peer {
+        var subnet: String
+        var address: String
+    }
+
+    /// One address family's tools: `ip` (`ip -6`) and `iptables` (`ip6tables`), whose rules
+    /// have the same shape in both.
+    struct Family {
+        var route: [String]
+        var firewall: [String]
+
+        static let ipv4 = Family(route: ["/usr/sbin/ip"], firewall: ["/usr/sbin/iptables", "-w"])
+        static let ipv6 = Family(route: ["/usr/sbin/ip", "-6"], firewall: ["/usr/sbin/ip6tables", "-w"])
+
+        /// Routes to the peers' subnets; a filter chain admitting into `own` only the peers'
+        /// subnets (and dropping anything else claiming an address in `trusted`); a nat chain
+        /// keeping the container addresses towards the peers.
+        func commands(own: String, peers: [Peer], trusted: String) -> [Command] {
+            func rule(_ arguments: [String], mayFail: Bool = false) -> Command {
+                Command(arguments: arguments, mayFail: mayFail)
+            }
+            let nat = firewall + ["-t", "nat"]
+            var commands = peers.map { rule(route + ["route", "replace", $0.subnet, "via", $0.address]) }
+            commands += [rule(firewall + ["-N", chain], mayFail: true), rule(firewall + ["-F", chain])]
+            commands += peers.map { rule(firewall + ["-A", chain, "-s", $0.subnet, "-d", own, "-j", "ACCEPT"]) }
+            commands.append(rule(firewall + ["-A", chain, "-s", own, "-d", own, "-j", "RETURN"]))
+            if !trusted.isEmpty {
+                // Anything else claiming an address Mailu trusts is spoofed.
+                commands.append(rule(firewall + ["-A", chain, "-s", trusted, "-d", own, "-j", "DROP"]))
+            }
+            commands += [
+                rule(firewall + ["-D", "FORWARD", "-j", chain], mayFail: true),
+                rule(firewall + ["-I", "FORWARD", "1", "-j", chain]),
+                rule(nat + ["-N", chain], mayFail: true),
+                rule(nat + ["-F", chain]),
+            ]
+            commands += peers.map { rule(nat + ["-A", chain, "-s", own, "-d", $0.subnet, "-j", "ACCEPT"]) }
+            commands += [
+                rule(nat + ["-D", "POSTROUTING", "-j", chain], mayFail: true),
+                rule(nat + ["-I", "POSTROUTING", "1", "-j", chain]),
+            ]
+            return commands
+        }
     }
 
     /// The oneshot unit running the commands at boot, before any container.

@@ -7,6 +7,9 @@ public struct HostSpec: Sendable, Equatable, Codable {
     public var name: String
     /// The address the other hosts reach it at (the VPC's private network).
     public var address: String
+    /// Its IPv6 address on the private network, when declared: the next hop of the other
+    /// hosts' routes to its `subnet6`.
+    public var address6: String?
     /// Its containers' subnet: declared, or its share of `network.subnet` split evenly.
     public var subnet: String
     public var subnet6: String?
@@ -57,12 +60,18 @@ public struct HostLayout: Sendable, Equatable, Codable {
     public var warnings: [String: [String]]
     /// The whole network's subnet, which Mailu trusts (`SUBNET`).
     public var trustedSubnet: String
+    /// The whole network's `subnet6`, when it has one.
+    public var trustedSubnet6: String?
 
-    public init(hosts: [HostSpec], current: String, warnings: [String: [String]] = [:], trustedSubnet: String = "") {
+    public init(
+        hosts: [HostSpec], current: String, warnings: [String: [String]] = [:], trustedSubnet: String = "",
+        trustedSubnet6: String? = nil
+    ) {
         self.hosts = hosts
         self.current = current
         self.warnings = warnings
         self.trustedSubnet = trustedSubnet
+        self.trustedSubnet6 = trustedSubnet6
     }
 
     public var currentHost: HostSpec? { hosts.first { $0.name == current } }
@@ -72,11 +81,32 @@ public struct HostLayout: Sendable, Equatable, Codable {
     public static func host(of container: String, in hosts: [HostSpec]) -> HostSpec? {
         hosts.first { $0.containers.contains(container) } ?? hosts.first(where: \.isMember)
     }
+
+    /// A warning for each member host whose containers have IPv6 addresses that the routes
+    /// cannot carry to another member's: IPv6 is routed only between hosts that both declare
+    /// `address6`, and silently crossing over IPv4 only would surprise.
+    public static func ipv6Warnings(_ hosts: [HostSpec]) -> [String: [String]] {
+        let dualStack = hosts.filter { $0.role == .member && $0.subnet6 != nil }
+        var warnings: [String: [String]] = [:]
+        for host in dualStack {
+            let unrouted = dualStack.filter { $0.name != host.name && (host.address6 == nil || $0.address6 == nil) }
+            guard !unrouted.isEmpty else { continue }
+            let missing = ([host] + unrouted).filter { $0.address6 == nil }.map { "'\($0.name)'" }
+            let names = unrouted.map { "'\($0.name)'" }.joined(separator: ", ")
+            warnings[host.name, default: []].append(
+                "IPv6 is not routed between host '\(host.name)' and \(names): "
+                    + "\(missing.joined(separator: ", ")) declare\(missing.count == 1 ? "s" : "") no address6, "
+                    + "so their containers reach each other over IPv4 only; give each host address6, "
+                    + "its IPv6 address on the private network")
+        }
+        return warnings
+    }
 }
 
 extension SpecLoader {
     static let hostKeys = [
-        "address", "subnet", "subnet6", "containers", "memory", "role", "hostname", "public_ipv4", "public_ipv6",
+        "address", "address6", "subnet", "subnet6", "containers", "memory", "role", "hostname", "public_ipv4",
+        "public_ipv6",
     ]
 
     /// `hosts:`: a mapping of host name to its settings. The network's subnet is split evenly
@@ -95,7 +125,8 @@ extension SpecLoader {
             }
             guard let m = entry.value.mapping(allowed: hostKeys, &d) else { continue }
             var host = HostSpec(
-                name: entry.key, address: "", subnet: "", subnet6: nil, gateway: "", gateway6: nil, containers: [],
+                name: entry.key, address: "", address6: nil, subnet: "", subnet6: nil, gateway: "", gateway6: nil,
+                containers: [],
                 memoryBytes: nil, role: .member, location: entry.keyLocation)
             if let r = m["role"], let text = r.string(&d) {
                 if let role = HostSpec.Role(rawValue: text) {
@@ -114,6 +145,14 @@ extension SpecLoader {
                 host.address = text
                 if IPAddress(text) == nil {
                     d.report(.invalidValue, at: a.location, field: "\(field).address", "'\(text)' is not an IP address")
+                }
+            }
+            if let a = m["address6"], let text = a.string(&d) {
+                host.address6 = text
+                if IPAddress(text)?.isV6 != true {
+                    d.report(
+                        .invalidValue, at: a.location, field: "\(field).address6", "'\(text)' is not an IPv6 address",
+                        hint: "its IPv6 address on the private network, e.g. fd00:0:0:1::2")
                 }
             }
             if let s = m["subnet"], let text = s.string(&d) {
@@ -164,6 +203,7 @@ extension SpecLoader {
                 hint: "add the primary host, without role")
         }
         checkHosts(hosts, network: network, &d)
+        checkAddresses6(hosts, network: network, &d)
         return hosts
     }
 
@@ -237,6 +277,32 @@ extension SpecLoader {
     private static func gateway(_ text: String, in part: Subnet?) -> String? {
         guard let part, let address = IPAddress(text) else { return nil }
         return part.samePlace(as: address)?.description
+    }
+
+    /// IPv6 addresses used once and outside every container subnet6 (a route to a subnet
+    /// through an address inside it leads nowhere).
+    private static func checkAddresses6(_ hosts: [HostSpec], network: NetworkSpec?, _ d: inout DiagnosticCollector) {
+        let named =
+            hosts.map { ($0.ipv6Subnet, "host '\($0.name)''s subnet6") } + [(network?.ipv6Subnet, "network.subnet6")]
+        let containerSubnets = named.compactMap { subnet, owner in subnet.map { (subnet: $0, owner: owner) } }
+        var seen: [IPAddress: String] = [:]
+        for host in hosts {
+            guard let text = host.address6, let address = IPAddress(text), address.isV6 else { continue }
+            let field = "hosts.\(host.name).address6"
+            if let other = seen[address] {
+                d.report(
+                    .duplicateAddress, at: host.location, field: field,
+                    "\(text) is also the address6 of host '\(other)'",
+                    hint: "each host has its own address on the private network")
+            }
+            seen[address] = host.name
+            if let inside = containerSubnets.first(where: { $0.subnet.contains(address) }) {
+                d.report(
+                    .invalidValue, at: host.location, field: field,
+                    "\(text) lies inside \(inside.owner) \(inside.subnet)",
+                    hint: "the private network and the container subnets must be apart")
+            }
+        }
     }
 
     /// Addresses used once, subnets inside the network's and apart, containers placed once.
@@ -337,7 +403,9 @@ extension ExplicitSpec {
         share.keys = keys.filter { mounted($0.path) }
         share.separateDeployments = [:]
         share.layout = HostLayout(
-            hosts: hosts, current: host.name, warnings: layout?.warnings ?? [:], trustedSubnet: network.subnet)
+            hosts: hosts, current: host.name,
+            warnings: (layout?.warnings ?? [:]).merging(HostLayout.ipv6Warnings(hosts), uniquingKeysWith: +),
+            trustedSubnet: network.subnet, trustedSubnet6: network.subnet6)
         return share
     }
 

@@ -52,13 +52,15 @@ package struct ChildAgent: Sendable {
     package let pid: pid_t
     package let log: String
 
-    /// Starts the agent through `env` (same pid), with `environment` added to an isolated one.
+    /// Starts the agent through `env` (same pid), with `environment` added to an isolated one;
+    /// `launcher` goes first (`nsenter …`: another host, see ``TestHosts``), and must exec too.
     package static func start(
-        config: String, log: String, environment: [String: String] = [:], arguments: [String] = []
+        config: String, log: String, environment: [String: String] = [:], arguments: [String] = [],
+        launcher: [String] = []
     ) throws -> ChildAgent {
         let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let child = try ProcessRunner().start(
-            ["/bin/sh", "-c", "log=$1; shift; exec \"$@\" 2>\"$log\"", "sh", log]
+            ["/bin/sh", "-c", "log=$1; shift; exec \"$@\" 2>\"$log\"", "sh", log] + launcher
                 + MailroomBinary.isolatedEnvironment + assignments
                 + [try MailroomBinary.path, "agent", "--config", config] + arguments)
         return ChildAgent(pid: child.pid, log: log)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MailroomAgent
 import MailroomMailu
+import MailroomSupport
 
 /// An in-process agent as tests and the benchmark run it: real podman (``TestPodman``), the
 /// Mailu profile, no systemd units, no sd_notify.
@@ -30,23 +31,24 @@ extension TestDeployment {
     }
 
     /// Writes the `--config` file of a child `mailroom agent` (``ChildAgent``) for `repository`,
-    /// with this deployment's paths, listening on 127.0.0.1:`port`; `lines` are added as they
-    /// are (`health_timeout: 30s`). Returns its path.
+    /// with this deployment's paths (or `paths`, with their `host:`), listening on
+    /// 127.0.0.1:`port`; `lines` are added as they are (`health_timeout: 30s`). Returns its path.
     package func writeAgentConfig(
         repository: String, port: Int, _ lines: [String] = [], stateDirectory: String? = nil,
-        file: String = "agent.yaml"
+        paths: HostPaths? = nil, file: String = "agent.yaml"
     ) throws -> String {
         let path = root + "/" + file
+        let paths = paths ?? host
         let text =
             [
                 "repository: \(repository)",
-                "state_dir: \(stateDirectory ?? host.stateDirectory)",
-                "units_dir: \(host.unitsDirectory)",
-                "secrets_file: \(host.secretsFile)",
+                "state_dir: \(stateDirectory ?? paths.stateDirectory)",
+                "units_dir: \(paths.unitsDirectory)",
+                "secrets_file: \(paths.secretsFile)",
                 "listen: 127.0.0.1:\(port)",
                 // The stand-ins have no health checks: a short settle keeps rollouts quick.
                 "settle_time: 500ms",
-            ] + lines
+            ] + (paths.hostName.map { ["host: \($0)"] } ?? []) + lines
         try (text.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

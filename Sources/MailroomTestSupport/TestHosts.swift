@@ -12,6 +12,8 @@ package struct TestHosts: Sendable {
         package var namespace: String
         /// On the private network.
         package var address: String
+        /// Its IPv6 address on the private network.
+        package var address6: String
         package var root: String
 
         package var containersConf: String { root + "/containers.conf" }
@@ -34,8 +36,13 @@ package struct TestHosts: Sendable {
                 + MailroomBinary.isolatedEnvironment
         }
 
+        /// Its podman configuration; and a podman socket path that does not exist, so Mailroom
+        /// talks to this host's podman through the CLI, never to a service this machine may run.
         var configuration: [String] {
-            ["CONTAINERS_CONF=\(containersConf)", "CONTAINERS_STORAGE_CONF=\(storageConf)"]
+            [
+                "CONTAINERS_CONF=\(containersConf)", "CONTAINERS_STORAGE_CONF=\(storageConf)",
+                "MAILROOM_PODMAN_SOCKET=\(root)/run/no-podman.sock",
+            ]
         }
 
         /// Runs `arguments` on this host.
@@ -53,18 +60,27 @@ package struct TestHosts: Sendable {
             return result.stdoutText
         }
 
-        /// Gives the host directories of its own at `paths` (two machines do not share a disk):
-        /// a directory under its root bind-mounted over each, seen only in its mount namespace.
-        package func mountPrivate(_ paths: [String]) async throws {
-            for (number, path) in paths.enumerated() {
-                let own = "\(root)/private/\(number)"
-                try AtomicFile.makeDirectory(own)
-                try AtomicFile.makeDirectory(path)
-                let result = try await ProcessRunner().run(
-                    ["/usr/bin/nsenter", "--mount=\(mountNamespace)", "/usr/bin/mount", "--bind", own, path])
-                guard result.succeeded else { throw TestSetupError("mount \(own) on \(path): \(result.stderrText)") }
+        /// `mailroom agent --config` on this host, its stderr in `log`.
+        package func startAgent(config: String, log: String) throws -> ChildAgent {
+            try ChildAgent.start(config: config, log: log, launcher: prefix + configuration)
+        }
+
+        /// Gives this host its own copy of each directory (mounted over it in the host's mount
+        /// namespace), as a real host has its own disk: what the host writes there, the test
+        /// reads at ``ownPath(_:)``.
+        package func mountOwn(_ directories: [String]) async throws {
+            for directory in directories {
+                try AtomicFile.makeDirectory(directory)
+                try AtomicFile.makeDirectory(ownPath(directory))
+                try await TestHosts.run([
+                    "/usr/bin/nsenter", "--mount=\(mountNamespace)", "/usr/bin/mount", "--bind", ownPath(directory),
+                    directory,
+                ])
             }
         }
+
+        /// Where this host's own copy of `path` (under a ``mountOwn(_:)`` directory) is seen from outside.
+        package func ownPath(_ path: String) -> String { root + "/own" + path }
 
         /// The built `mailroom` on this host, with its state, units and secrets paths.
         package func mailroom(_ arguments: [String]) async throws -> ProcessResult {
@@ -93,8 +109,8 @@ package struct TestHosts: Sendable {
         await hosts.cleanup()
     }
 
-    /// Makes `names.count` hosts at `10.254.<index>.1`, `.2`, …; copies the stand-in images into
-    /// each one's storage.
+    /// Makes `names.count` hosts at `10.254.<index>.1`, `.2`, … and `fd42:254:<index>::1`, `::2`,
+    /// …; copies the stand-in images into each one's storage.
     package static func make(_ names: [String], index: Int, root: String) async throws -> TestHosts {
         let tag = "\(getpid() % 10000)x\(index)"
         var made = TestHosts(hosts: [], bridge: "mrbr\(tag)", root: root)
@@ -110,7 +126,7 @@ package struct TestHosts: Sendable {
             for (number, name) in names.enumerated() {
                 let host = Host(
                     name: name, namespace: "mrh\(tag)-\(name)", address: "10.254.\(index).\(number + 1)",
-                    root: "\(root)/\(name)")
+                    address6: "fd42:254:\(index)::\(number + 1)", root: "\(root)/\(name)")
                 made.hosts.append(host)
                 try await setUp(host, bridge: made.bridge, veth: "mrv\(tag)\(number)")
                 try await host.podman(["load", "-q", "-i", archive])
@@ -171,7 +187,9 @@ package struct TestHosts: Sendable {
         try await ip(["link", "set", veth, "netns", host.namespace])
         for arguments in [
             ["link", "set", "lo", "up"], ["link", "set", veth, "name", "eth0"],
-            ["addr", "add", "\(host.address)/24", "dev", "eth0"], ["link", "set", "eth0", "up"],
+            ["addr", "add", "\(host.address)/24", "dev", "eth0"],
+            // nodad: usable at once, not after duplicate address detection's second or so.
+            ["addr", "add", "\(host.address6)/64", "dev", "eth0", "nodad"], ["link", "set", "eth0", "up"],
         ] {
             try await ip(["-n", host.namespace] + arguments)
         }
@@ -181,7 +199,7 @@ package struct TestHosts: Sendable {
         try await run(["/usr/sbin/ip"] + arguments)
     }
 
-    private static func run(_ arguments: [String]) async throws {
+    static func run(_ arguments: [String]) async throws {
         let result = try await ProcessRunner().run(arguments)
         guard result.succeeded else {
             throw TestSetupError("\(arguments.joined(separator: " ")): \(result.stderrText)")

@@ -62,7 +62,7 @@ import Testing
     static func scenario(_ d: TestDeployment, _ hosts: TestHosts) async throws {
         let (mail, mx2) = (hosts.hosts[0], hosts.hosts[1])
         // Two machines do not share a disk: the backup's Mailu and Caddy directories are its own.
-        try await mx2.mountPrivate([d.root + "/mailu", d.root + "/caddy2", d.root + "/filter"])
+        try await mx2.mountOwn([d.root + "/mailu", d.root + "/caddy2", d.root + "/filter"])
         let backupSubnet = "10.214.\(d.index).0/24"
         try d.writeSpec(Self.spec(d, hosts: hosts, backupSubnet: backupSubnet))
         let p = d.prefix

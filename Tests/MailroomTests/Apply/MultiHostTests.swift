@@ -9,8 +9,9 @@ import Testing
 @testable import MailroomTestSupport
 
 /// One spec, two hosts: two network namespaces on a bridge, each with its own podman. Each
-/// `apply --host` converges its share; containers reach each other across the hosts through
-/// the rendered routes; a container moves between hosts in either order.
+/// `apply --host` converges its share; containers reach each other across the hosts, over IPv4
+/// and IPv6, through the rendered routes; a container moves between hosts in either order,
+/// by hand and through an agent on each host following one repository.
 @Suite(.serialized, .tags(.podman)) struct MultiHostTests {
     /// The stand-in spec with `hosts:`: the scanners and a probe (busybox httpd answering its
     /// client's address through CGI) on b, everything else on a.
@@ -22,8 +23,10 @@ import Testing
             hosts:
               a:
                 address: \(a.address)
+                address6: "\(a.address6)"
               b:
                 address: \(b.address)
+                address6: "\(b.address6)"
                 containers: [\(onB.joined(separator: ", "))]
             """
         let cgi = "printf '#!/bin/sh\\\\necho Content-Type: text/plain\\\\necho\\\\necho $REMOTE_ADDR\\\\n'"
@@ -40,13 +43,16 @@ import Testing
         return d.standInSpec(extra: hostsSection, containers: probe)
     }
 
-    /// What systemd does with the rendered `mailroom-hosts.service` on a real host: runs its commands.
-    static func applyRoutes(_ d: TestDeployment, on host: TestHosts.Host) async throws {
+    /// `host`'s share of a spec, as its `mailroom` compiles it (with a stand-in secret).
+    static func compile(_ text: SpecText, on host: TestHosts.Host) throws -> CompiledSpec {
         var compiler = SpecCompiler(profile: MailuProfile(), unitsDirectory: host.paths.unitsDirectory)
         compiler.hostName = host.name
-        let compiled = try compiler.compile(
-            SpecText.directory(d.specDirectory),
-            secrets: .values(SecretValues(path: "(test)", values: ["SECRET_KEY": "x"])))
+        return try compiler.compile(text, secrets: .values(SecretValues(path: "(test)", values: ["SECRET_KEY": "x"])))
+    }
+
+    /// What systemd does with the rendered `mailroom-hosts.service` on a real host: runs its commands.
+    static func applyRoutes(_ d: TestDeployment, on host: TestHosts.Host) async throws {
+        let compiled = try compile(SpecText.directory(d.specDirectory), on: host)
         let unit = try #require(compiled.desired.units.first { $0.path.hasSuffix("/" + HostRoutes.fileName) })
         for command in HostRoutes.commands(inUnit: unit.content) {
             let result = try await host.run(command.arguments)
@@ -58,7 +64,7 @@ import Testing
         Set(try await host.podman(["ps", "--format", "{{.Names}}"]).split(separator: "\n").map(String.init))
     }
 
-    @Test func twoHostsConvergeConnectAndMoveAContainer() async throws {
+    @Test func twoHostsConvergeConnectOverIPv4AndIPv6AndMoveAContainer() async throws {
         try await TestDeployment.with("hosts") { d in
             let hosts = try await TestHosts.make(["a", "b"], index: d.index, root: d.root + "/hosts")
             do { try await Self.scenario(d, hosts) } catch {
@@ -76,8 +82,10 @@ import Testing
             let p = d.prefix
 
             // A host the spec does not name is refused before anything changes.
-            let nowhere = try await TestHosts.Host(name: "nowhere", namespace: a.namespace, address: "", root: a.root)
-                .mailroom(["apply", d.specDirectory, "--yes"])
+            let nowhere = try await TestHosts.Host(
+                name: "nowhere", namespace: a.namespace, address: "", address6: "", root: a.root
+            )
+            .mailroom(["apply", d.specDirectory, "--yes"])
             #expect(nowhere.status == 1, "\(nowhere.stdoutText)")
             #expect(
                 (nowhere.stdoutText + nowhere.stderrText).contains(
@@ -93,16 +101,27 @@ import Testing
             let onA = try await Self.names(on: a)
             #expect(onA.count == 10 && onA.isDisjoint(with: scanners))
 
-            // Without the routes, a's containers cannot reach b's.
+            // Without the routes, a's containers cannot reach b's, over either IPv4 or IPv6.
             let probe = "http://10.213.\(d.index).140:8080/cgi-bin/addr"
+            let probe6 = "http://[fd42:\(d.index)::8000:0:0:140]:8080/cgi-bin/addr"
             let front = p + "mailu-front"
-            let before = try await a.run(["/usr/bin/podman", "exec", front, "wget", "-q", "-O", "-", probe])
-            #expect(!before.succeeded)
+            // `timeout`: a bound for a connection that hangs instead of failing (busybox-static's
+            // own `wget -T` segfaults).
+            let fetch = ["/usr/bin/podman", "exec", front, "busybox", "timeout", "60", "wget", "-q", "-O", "-"]
+            for url in [probe, probe6] {
+                let before = try await a.run(fetch + [url])
+                #expect(!before.succeeded, "\(url) answered before the routes")
+            }
             for host in [a, b] { try await Self.applyRoutes(d, on: host) }
             // With them: b's probe answers, and sees front's own address (no masquerade: Mailu trusts SUBNET).
-            let answer = try await a.podman(["exec", front, "wget", "-q", "-O", "-", probe])
+            let answer = try await a.run(fetch + [probe])
             // (busybox httpd listens on IPv6 and writes an IPv4 client as [::ffff:a.b.c.d].)
-            #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == "[::ffff:10.213.\(d.index).32]")
+            #expect(
+                answer.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "[::ffff:10.213.\(d.index).32]")
+            // The same over IPv6, between the containers' IPv6 addresses.
+            let answer6 = try await a.run(fetch + [probe6])
+            #expect(answer6.succeeded, "\(probe6): \(answer6.stderrText)")
+            #expect(answer6.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "[fd42:\(d.index)::32]")
 
             // Both plans are empty after the applies.
             for host in [a, b] {

@@ -215,8 +215,8 @@ extension PureTests {
             let text = try Self.withHosts(
                 """
                 hosts:
-                  mail: {address: 10.0.0.1, memory: 4g}
-                  scan: {address: 10.0.0.2, memory: 1g, containers: [mailu-antivirus, mailu-antispam, mailu-oletools]}
+                  mail: {address: 10.0.0.1, address6: "fd00:0:0:1::1", memory: 4g}
+                  scan: {address: 10.0.0.2, address6: "fd00:0:0:1::2", memory: 1g, containers: [mailu-antivirus, mailu-antispam, mailu-oletools]}
 
                 """)
             let scan = try Self.compile(text, host: "scan")
@@ -297,5 +297,116 @@ extension PureTests.HostsTests {
         #expect(scan.explicit.container(named: "mailu-antivirus")?.ip == "10.91.0.40")
         let env = try #require(mail.desired.files.first { $0.path.hasSuffix("/mailu.env") })
         #expect(env.content.contains("SUBNET=10.88.0.0/14"))
+    }
+}
+
+extension PureTests.HostsTests {
+    /// The example's hosts, each with `address6` unless it is nil.
+    static func withAddress6(mail: String? = "fd00:0:0:1::1", scan: String? = "fd00:0:0:1::2") throws -> String {
+        let mail6 = mail.map { ", address6: \"\($0)\"" } ?? ""
+        let scan6 = scan.map { ", address6: \"\($0)\"" } ?? ""
+        return try withHosts(
+            """
+            hosts:
+              mail: {address: 10.0.0.1\(mail6)}
+              scan: {address: 10.0.0.2\(scan6), containers: [mailu-antivirus, mailu-antispam, mailu-oletools]}
+
+            """)
+    }
+
+    static func routeLines(_ compiled: CompiledSpec) throws -> [String] {
+        let unit = try #require(compiled.desired.units.first { $0.path.hasSuffix("/" + HostRoutes.fileName) })
+        return HostRoutes.commands(inUnit: unit.content).map { $0.arguments.joined(separator: " ") }
+    }
+
+    /// Both hosts with `address6`: after the IPv4 routes and chains, the same for IPv6.
+    @Test func address6RoutesIPv6BetweenHosts() throws {
+        let scan = try Self.compile(try Self.withAddress6(), host: "scan")
+        let lines = try Self.routeLines(scan)
+        let ipv4 = try Self.routeLines(try Self.compile(try Self.exampleText(), host: "scan"))
+        #expect(Array(lines.prefix(ipv4.count)) == ipv4)
+        #expect(
+            Array(lines.dropFirst(ipv4.count)) == [
+                "/usr/sbin/ip -6 route replace fd00::1:8:0/113 via fd00:0:0:1::1",
+                "/usr/sbin/ip6tables -w -N MAILROOM-HOSTS",
+                "/usr/sbin/ip6tables -w -F MAILROOM-HOSTS",
+                "/usr/sbin/ip6tables -w -A MAILROOM-HOSTS -s fd00::1:8:0/113 -d fd00::1:8:8000/113 -j ACCEPT",
+                "/usr/sbin/ip6tables -w -A MAILROOM-HOSTS -s fd00::1:8:8000/113 -d fd00::1:8:8000/113 -j RETURN",
+                "/usr/sbin/ip6tables -w -A MAILROOM-HOSTS -s fd00::1:8:0/112 -d fd00::1:8:8000/113 -j DROP",
+                "/usr/sbin/ip6tables -w -D FORWARD -j MAILROOM-HOSTS",
+                "/usr/sbin/ip6tables -w -I FORWARD 1 -j MAILROOM-HOSTS",
+                "/usr/sbin/ip6tables -w -t nat -N MAILROOM-HOSTS",
+                "/usr/sbin/ip6tables -w -t nat -F MAILROOM-HOSTS",
+                "/usr/sbin/ip6tables -w -t nat -A MAILROOM-HOSTS -s fd00::1:8:8000/113 -d fd00::1:8:0/113 -j ACCEPT",
+                "/usr/sbin/ip6tables -w -t nat -D POSTROUTING -j MAILROOM-HOSTS",
+                "/usr/sbin/ip6tables -w -t nat -I POSTROUTING 1 -j MAILROOM-HOSTS",
+            ])
+        let unit = try #require(scan.desired.units.first { $0.path.hasSuffix("/" + HostRoutes.fileName) })
+        #expect(unit.content.contains("\nExecStart=-/usr/sbin/ip6tables -w -N MAILROOM-HOSTS\n"))
+        #expect(scan.explicit.layout?.warnings["scan"] == nil)
+        let mail = try Self.compile(try Self.withAddress6(), host: "mail")
+        #expect(
+            try Self.routeLines(mail).contains("/usr/sbin/ip -6 route replace fd00::1:8:8000/113 via fd00:0:0:1::2"))
+    }
+
+    /// Without `address6` on either side the IPv6 part is left out, and the plan says so on both hosts.
+    @Test func missingAddress6IsAPlanWarning() throws {
+        let example = try Self.compile(try Self.exampleText(), host: "mail")
+        #expect(try !Self.routeLines(example).contains { $0.contains("ip6tables") || $0.contains("ip -6") })
+        let exampleWarnings = example.explicit.layout?.warnings["mail"] ?? []
+        #expect(exampleWarnings.count == 1)
+        #expect(exampleWarnings.first?.contains("'mail', 'scan' declare no address6") == true)
+        let text = try Self.withAddress6(scan: nil)
+        for host in ["mail", "scan"] {
+            let compiled = try Self.compile(text, host: host)
+            #expect(try !Self.routeLines(compiled).contains { $0.contains("ip6tables") || $0.contains("ip -6") })
+            let warnings = compiled.explicit.layout?.warnings[host] ?? []
+            #expect(warnings.count == 1)
+            #expect(warnings.first?.contains("'scan' declares no address6") == true, "\(warnings)")
+            #expect(warnings.first?.contains("IPv4 only") == true)
+        }
+    }
+
+    /// `address6`: an IPv6 address, each host's own, outside the container subnets.
+    @Test func address6IsRefusedWhereItCannotRoute() throws {
+        func problem(mail: String?, scan: String?) throws -> SpecDiagnostic? {
+            let problems = Self.diagnostics(try Self.withAddress6(mail: mail, scan: scan))
+            #expect(problems.count == 1, "\(problems)")
+            return problems.first
+        }
+        let notV6 = try problem(mail: "fd00:0:0:1::1", scan: "10.0.0.9")
+        #expect(notV6?.field == "hosts.scan.address6")
+        #expect(notV6?.message == "'10.0.0.9' is not an IPv6 address")
+        #expect(notV6?.location.file == "mailroom.yaml" && notV6?.location.line == 10)
+        let twice = try problem(mail: "fd00:0:0:1::1", scan: "fd00:0:0:1:0::1")
+        #expect(twice?.code == .duplicateAddress && twice?.field == "hosts.scan.address6")
+        #expect(twice?.message.contains("also the address6 of host 'mail'") == true)
+        #expect(twice?.location.line == 10)
+        let inside = try problem(mail: "fd00::1:8:8005", scan: "fd00:0:0:1::2")
+        #expect(inside?.field == "hosts.mail.address6" && inside?.location.line == 9)
+        #expect(inside?.message == "fd00::1:8:8005 lies inside host 'scan''s subnet6 fd00::1:8:8000/113")
+    }
+
+    /// Hosts other than members (the backup MX) get neither IPv6 routes nor warnings.
+    @Test func ipv6RoutesSkipNonMembers() throws {
+        func host(_ name: String, _ number: Int, role: HostSpec.Role = .member, address6: String?) -> HostSpec {
+            HostSpec(
+                name: name, address: "10.0.0.\(number)", address6: address6, subnet: "10.90.\(number).0/24",
+                subnet6: "fd00::\(number):0/112", gateway: "10.90.\(number).1", gateway6: nil, containers: [],
+                memoryBytes: nil, role: role, location: SourceLocation(file: "mailroom.yaml", line: number, column: 3))
+        }
+        let hosts = [
+            host("mail", 1, address6: "fd01::1"), host("scan", 2, address6: "fd01::2"),
+            host("mx2", 3, role: .backupMX, address6: nil),
+        ]
+        let layout = HostLayout(
+            hosts: hosts, current: "mail", trustedSubnet: "10.90.0.0/16", trustedSubnet6: "fd00::/96")
+        let network = NetworkSpec(
+            name: "podman1", subnet: "10.90.1.0/24", gateway: "10.90.1.1", subnet6: "fd00::1:0/112", gateway6: nil,
+            dns: true, location: hosts[0].location)
+        let lines = HostRoutes.commands(layout, network: network).map { $0.arguments.joined(separator: " ") }
+        #expect(lines.contains("/usr/sbin/ip -6 route replace fd00::2:0/112 via fd01::2"))
+        #expect(!lines.contains { $0.contains("10.90.3.0/24") || $0.contains("fd00::3:0/112") })
+        #expect(HostLayout.ipv6Warnings(hosts).isEmpty)
     }
 }
