@@ -7,6 +7,7 @@ struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a spec and report every problem with file:line:column.",
         discussion: """
+            A spec with hosts: is checked for every host; --host checks and counts one.
             Exit status: 0 when the spec is valid, 1 when it is not.
             Example:
               mailroom validate examples/seed-guide
@@ -19,13 +20,22 @@ struct Validate: AsyncParsableCommand {
     func run() async throws {
         let (source, loaded) = try await spec.load(state: state)
         do {
-            let compiled = try state.pipeline(hostName: spec.hostName).compileWithoutHost(loaded.text)
+            // A spec with `hosts:` is valid for every host or none: without --host all are
+            // checked and counted (CI validates a repository on no host of it).
+            let pipeline = state.pipeline(hostName: spec.hostName)
+            let compiled =
+                spec.hostName == nil
+                ? try pipeline.compileDeployment(loaded.text) : try pipeline.compileWithoutHost(loaded.text)
+            let hosts = spec.hostName == nil ? compiled.spec.hosts.map(\.name) : []
             if output == .json {
                 try printJSON(
-                    ValidationReport(valid: true, diagnostics: [], containers: compiled.desired.containers.count))
+                    ValidationReport(
+                        valid: true, diagnostics: [], containers: compiled.desired.containers.count,
+                        hosts: hosts.isEmpty ? nil : hosts))
             } else {
+                let over = hosts.isEmpty ? "" : ", every host: \(hosts.joined(separator: ", "))"
                 print(
-                    "\(source.name): valid (\(compiled.desired.containers.count) containers, \(compiled.desired.files.count) files)"
+                    "\(source.name): valid (\(compiled.desired.containers.count) containers, \(compiled.desired.files.count) files\(over))"
                 )
             }
         } catch let error as SpecError {
@@ -42,4 +52,6 @@ struct ValidationReport: Encodable {
     var valid: Bool
     var diagnostics: [SpecDiagnostic]
     var containers: Int
+    /// The hosts checked, for a spec with `hosts:` validated without `--host`.
+    var hosts: [String]? = nil
 }
