@@ -80,12 +80,11 @@ public enum DNSCheck {
         }
         let present = found.contains { $0.sameData(as: expected) }
         if others.isEmpty && present { return result(.ok, "\(expected.type) \(expected.value)") }
+        let seen = found.map { shown($0) }.joined(separator: ", ")
         if others.isEmpty {
-            let seen = found.map { shown($0) }.joined(separator: ", ")
             return result(
                 .missing, "\(DNSName.relaxed(expected.name)) has \(seen) but not \(shown(expected))", fix: set)
         }
-        let seen = found.map { shown($0) }.joined(separator: ", ")
         let remove = others.map { "remove: \($0.zoneLine)" }.joined(separator: "; ")
         return result(
             .wrong, "\(DNSName.relaxed(expected.name)) has \(seen); expected \(shown(expected))",

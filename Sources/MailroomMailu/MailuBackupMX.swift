@@ -13,7 +13,7 @@ extension MailuProfile {
         _ host: HostSpec, of spec: DeploymentSpec, settings s: MailuSettings, secrets: SecretValues,
         _ d: inout DiagnosticCollector
     ) -> ExplicitSpec {
-        let settings = s.backupMX(on: host)
+        let settings = s.backupMXSettings(on: host)
         let receiving = Set(services.filter { $0.isEnabled(in: settings.components) }.map(\.name))
         var own = spec
         own.hosts = []
@@ -22,26 +22,16 @@ extension MailuProfile {
         own.containers = spec.containers.filter { receiving.contains($0.name) }
         // Problems of the shared settings are reported once, by the primary's expansion.
         var scratch = DiagnosticCollector()
-        var explicit = expand(own, settings: settings, secrets: secrets, &scratch)
+        let explicit = expand(own, settings: settings, secrets: secrets, &scratch)
         for diagnostic in scratch.diagnostics where !d.diagnostics.contains(diagnostic) { d.report(diagnostic) }
-        explicit.layout = nil
         return explicit
-    }
-
-    /// The guide's memory advice for a backup MX: Mailu's core, which it runs.
-    static func backupMXMemoryWarning(_ host: HostSpec) -> String? {
-        guard let memory = host.memoryBytes else { return nil }
-        let (need, reason) = memoryNeed(["mailu-front", "mailu-admin", "mailu-smtp", "mailu-imap"])
-        guard memory < Int64(need) else { return nil }
-        return "host '\(host.name)' declares \(memory / (1 << 20)) MiB of memory but a backup MX needs about "
-            + "\(need / (1 << 20)) MiB (\(reason)); add memory"
     }
 }
 
 extension MailuSettings {
     /// The settings of a backup MX on `host`: its own name and addresses, the receiving
     /// components only, and every domain relayed to the primary's first hostname.
-    func backupMX(on host: HostSpec) -> MailuSettings {
+    func backupMXSettings(on host: HostSpec) -> MailuSettings {
         var b = self
         let primary = hostnames.first ?? mainDomain
         b.relayTarget = primary
@@ -83,7 +73,7 @@ extension MailuSettings {
         guard var settings = spec.settings as? MailuSettings else { return nil }
         settings.backupMX = spec.hosts.filter { $0.role == .backupMX }
         if let host, let backup = settings.backupMX.first(where: { $0.name == host }) {
-            return settings.backupMX(on: backup)
+            return settings.backupMXSettings(on: backup)
         }
         return settings
     }

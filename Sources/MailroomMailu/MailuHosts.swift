@@ -49,17 +49,23 @@ extension MailuProfile {
     static func memoryWarnings(_ spec: DeploymentSpec, _ containers: [ContainerDefinition]) -> [String: [String]] {
         var warnings: [String: [String]] = [:]
         for host in spec.hosts {
-            guard let memory = host.memoryBytes else { continue }
             let here = containers.map(\.name).filter { HostLayout.host(of: $0, in: spec.hosts)?.name == host.name }
-            guard !here.isEmpty else { continue }
-            let (need, reason) = memoryNeed(here)
-            if memory < Int64(need) {
-                warnings[host.name, default: []].append(
-                    "host '\(host.name)' declares \(memory / (1 << 20)) MiB of memory but its containers need about "
-                        + "\(need / (1 << 20)) MiB (\(reason)); add memory or move containers to another host")
-            }
+            if let warning = memoryWarning(host, running: here) { warnings[host.name, default: []].append(warning) }
         }
         return warnings
+    }
+
+    /// The warning for a host that declares less memory than `names` (without the prefix) need.
+    static func memoryWarning(_ host: HostSpec, running names: [String]) -> String? {
+        guard let memory = host.memoryBytes, !names.isEmpty else { return nil }
+        let (need, reason) = memoryNeed(names)
+        guard memory < Int64(need) else { return nil }
+        let (needing, remedy) =
+            host.isMember
+            ? ("its containers need", "add memory or move containers to another host")
+            : ("a backup MX needs", "add memory")
+        return "host '\(host.name)' declares \(memory / (1 << 20)) MiB of memory but \(needing) about "
+            + "\(need / (1 << 20)) MiB (\(reason)); \(remedy)"
     }
 
     /// What one host's containers (named without the prefix) need, and why.

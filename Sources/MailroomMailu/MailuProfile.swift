@@ -81,9 +81,12 @@ public struct MailuProfile: Profile {
         if !spec.hosts.isEmpty {
             var warnings = warnings
             for host in s.backupMX {
-                explicit.separateDeployments[host.name] = expandBackupMX(
-                    host, of: spec, settings: s, secrets: secrets, &d)
-                if let warning = backupMXMemoryWarning(host) { warnings[host.name, default: []].append(warning) }
+                let backup = expandBackupMX(host, of: spec, settings: s, secrets: secrets, &d)
+                explicit.separateDeployments[host.name] = backup
+                let names = backup.containers.map { String($0.name.dropFirst(spec.prefix.count)) }
+                if let warning = memoryWarning(host, running: names) {
+                    warnings[host.name, default: []].append(warning)
+                }
             }
             explicit.layout = HostLayout(hosts: spec.hosts, current: "", warnings: warnings)
         }

@@ -61,37 +61,47 @@ public struct SpecCompiler: Sendable {
         if spec.hosts.isEmpty {
             Validator.validate(explicit, &d)
         } else {
-            // Every host's share is checked, whichever this is: a spec is valid for all or none.
+            // Every host's deployment is checked, whichever this is: a spec is valid for all or none.
+            var deployments: [String: ExplicitSpec] = [:]
             for host in spec.hosts {
-                if let deployment = explicit.deployment(for: host, of: spec.hosts, prefix: spec.prefix) {
-                    Validator.validate(deployment, &d)
-                } else {
+                guard let deployment = explicit.deployment(for: host, of: spec.hosts, prefix: spec.prefix) else {
                     d.report(
                         .invalidValue, at: host.location, field: "hosts.\(host.name).role",
                         "this profile does not run a \(host.role.rawValue) host", hint: "remove the role")
+                    continue
                 }
+                Validator.validate(deployment, &d)
+                deployments[host.name] = deployment
             }
-            let name = hostName ?? HostSelection.machineHostname()
-            if !selectsHost {
-                // The whole deployment, as the profile expanded it.
-            } else if let host = spec.hosts.first(where: { $0.name == name }),
-                let deployment = explicit.deployment(for: host, of: spec.hosts, prefix: spec.prefix)
-            {
-                explicit = deployment
-            } else if d.isEmpty {
-                let names = spec.hosts.map { "'\($0.name)'" }.joined(separator: ", ")
-                d.report(
-                    .invalidValue, at: spec.hosts[0].location, field: "hosts",
-                    hostName == nil
-                        ? "this machine's hostname '\(name)' is none of the spec's hosts (\(names))"
-                        : "--host \(name) is none of the spec's hosts (\(names))",
-                    hint: "pass --host NAME with one of \(names)")
-            }
+            // Without host selection, the whole deployment as the profile expanded it.
+            if selectsHost { explicit = selectDeployment(deployments, of: spec, or: explicit, &d) }
         }
         try d.throwIfAny()
         return CompiledSpec(
             spec: spec, explicit: explicit, desired: Renderer.render(explicit, unitsDirectory: unitsDirectory),
             secrets: secrets)
+    }
+}
+
+extension SpecCompiler {
+    /// This host's deployment (`--host`, else the machine's hostname); a name that is none of
+    /// the spec's hosts is reported, unless another problem already was.
+    private func selectDeployment(
+        _ deployments: [String: ExplicitSpec], of spec: DeploymentSpec, or whole: ExplicitSpec,
+        _ d: inout DiagnosticCollector
+    ) -> ExplicitSpec {
+        let name = hostName ?? HostSelection.machineHostname()
+        if let deployment = deployments[name] { return deployment }
+        if d.isEmpty {
+            let names = spec.hosts.map { "'\($0.name)'" }.joined(separator: ", ")
+            d.report(
+                .invalidValue, at: spec.hosts[0].location, field: "hosts",
+                hostName == nil
+                    ? "this machine's hostname '\(name)' is none of the spec's hosts (\(names))"
+                    : "--host \(name) is none of the spec's hosts (\(names))",
+                hint: "pass --host NAME with one of \(names)")
+        }
+        return whole
     }
 }
 

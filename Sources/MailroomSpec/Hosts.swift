@@ -86,7 +86,7 @@ public struct HostLayout: Sendable, Equatable, Codable {
     /// cannot carry to another member's: IPv6 is routed only between hosts that both declare
     /// `address6`, and silently crossing over IPv4 only would surprise.
     public static func ipv6Warnings(_ hosts: [HostSpec]) -> [String: [String]] {
-        let dualStack = hosts.filter { $0.role == .member && $0.subnet6 != nil }
+        let dualStack = hosts.filter { $0.isMember && $0.subnet6 != nil }
         var warnings: [String: [String]] = [:]
         for host in dualStack {
             let unrouted = dualStack.filter { $0.name != host.name && (host.address6 == nil || $0.address6 == nil) }
